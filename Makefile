@@ -1,0 +1,72 @@
+# The commands a person types. `make demo` and `make test` set up everything they need.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PERSONS ?= 50000
+SEED ?= 0
+DISTRICT ?= 310112
+DEMO_DIR ?= demo
+PORT ?= 8000
+VENDOR := src/popbase/web/static/vendor
+
+.PHONY: demo test lint format bench setup venv system web clean
+
+demo: setup
+	@if [ ! -f $(DEMO_DIR)/.persons-$(PERSONS)-$(SEED)-$(DISTRICT) ]; then \
+		rm -rf $(DEMO_DIR) && \
+		$(VENV)/bin/popbase sample $(DEMO_DIR) --persons $(PERSONS) --seed $(SEED) --district $(DISTRICT) && \
+		touch $(DEMO_DIR)/.persons-$(PERSONS)-$(SEED)-$(DISTRICT); \
+	fi
+	$(VENV)/bin/popbase build $(DEMO_DIR)
+	$(VENV)/bin/popbase eval $(DEMO_DIR)
+	$(VENV)/bin/popbase serve $(DEMO_DIR) --port $(PORT)
+
+test: setup lint
+	$(VENV)/bin/pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+bench: setup
+	$(PY) bench/run.py
+
+setup: venv system web
+
+# Python packages, pinned in pyproject.toml.
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11 ($(PYTHON)); set PYTHON=/path/to/python3.11"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian packages: Chromium for the browser tests, a CJK font for Chinese labels.
+system: .stamp-system
+.stamp-system:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+	touch $@
+
+# npm packages for the dashboard, copied into the package's static folder.
+web: $(VENDOR)/.installed
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/maplibre-gl/dist/maplibre-gl.mjs node_modules/maplibre-gl/dist/maplibre-gl-worker.mjs \
+	   node_modules/maplibre-gl/dist/maplibre-gl-shared.mjs node_modules/maplibre-gl/dist/maplibre-gl.css $(VENDOR)/
+	cp node_modules/echarts/dist/echarts.esm.min.mjs $(VENDOR)/
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .stamp-system $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

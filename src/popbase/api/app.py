@@ -1,0 +1,210 @@
+"""The HTTP API over the current snapshot, and the map dashboard that reads it.
+
+Every request resolves ``current`` anew (:class:`~popbase.api.served.ServedBase`), so a
+build that publishes a new snapshot is served at once, without a restart. Until a build
+has succeeded, the API answers 503 with the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from popbase import __version__
+from popbase.api.geojson import parse_bbox, unit_properties
+from popbase.api.models import (
+    BuildingCollection,
+    ChildUnit,
+    Problem,
+    Summary,
+    Totals,
+    UnitCollection,
+    UnitDetail,
+    UnitLevel,
+)
+from popbase.api.served import UNIT_COLUMNS, ServedBase, ServedSnapshot
+from popbase.errors import SnapshotError
+from popbase.web import missing_vendor_files, static_dir
+
+log = logging.getLogger(__name__)
+
+GEOJSON = "application/geo+json"
+MAX_BUILDINGS = 50_000
+NO_SNAPSHOT: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "No build has succeeded yet"}
+}
+
+router = APIRouter(prefix="/api", responses=NO_SNAPSHOT)
+
+
+def served_snapshot(request: Request) -> ServedSnapshot:
+    """Resolve the snapshot ``current`` points at, for one request."""
+    base: ServedBase = request.app.state.base
+    return base.current()
+
+
+Served = Annotated[ServedSnapshot, Depends(served_snapshot)]
+
+
+def _region(manifest: dict[str, Any]) -> dict[str, Any]:
+    region = manifest.get("region")
+    if isinstance(region, dict):
+        return region
+    return {"code": region} if region is not None else {}
+
+
+@router.get("/summary", response_model=Summary)
+def summary(served: Served) -> Summary:
+    """Describe the current snapshot: its region, build time and totals."""
+    # The region's residents are those of its top units (whose parent is not served).
+    [top] = served.query(
+        "SELECT coalesce(sum(resident), 0) AS resident FROM units u WHERE NOT EXISTS "
+        "(SELECT 1 FROM units p WHERE p.code = u.parent_code)"
+    )
+    levels = served.query(
+        "SELECT level, count(*) AS n FROM units GROUP BY level ORDER BY min(length(code))"
+    )
+    return Summary(
+        snapshot=served.id,
+        region=_region(served.manifest),
+        created=str(served.manifest["created"]) if "created" in served.manifest else None,
+        totals=Totals(
+            resident=int(top["resident"]), units={r["level"]: int(r["n"]) for r in levels}
+        ),
+    )
+
+
+@router.get(
+    "/units",
+    response_model=UnitCollection,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def units(
+    served: Served,
+    level: Annotated[UnitLevel, Query(description="Which level of units to return")] = (
+        UnitLevel.community
+    ),
+) -> Response:
+    """Division units of one level as GeoJSON (EPSG:4490 lon/lat), with their figures."""
+    layer = served.unit_layer(level.value)
+    return Response(layer.text, media_type=GEOJSON)
+
+
+@router.get(
+    "/units/{code}",
+    response_model=UnitDetail,
+    responses={404: {"model": Problem, "description": "No unit has this code"}},
+)
+def unit(served: Served, code: str) -> UnitDetail:
+    """One unit's figures and the units directly inside it."""
+    rows = served.query(f"SELECT {UNIT_COLUMNS} FROM units WHERE code = ?", [code])
+    if not rows:
+        raise HTTPException(
+            404, f"no unit with code {code!r} in snapshot {served.id}; list codes at /api/units"
+        )
+    children = served.query(
+        "SELECT code, name, level, resident FROM units WHERE parent_code = ? ORDER BY code",
+        [code],
+    )
+    return UnitDetail(
+        **unit_properties(rows[0]),
+        children=[ChildUnit(**c) for c in children],
+    )
+
+
+@router.get(
+    "/buildings",
+    response_model=BuildingCollection,
+    responses={
+        200: {"content": {GEOJSON: {}}},
+        422: {"model": Problem, "description": "The bounding box is malformed"},
+    },
+)
+def buildings(
+    served: Served,
+    bbox: Annotated[
+        str,
+        Query(
+            description="minlon,minlat,maxlon,maxlat in degrees (EPSG:4490)",
+            examples=["121.38,31.10,121.42,31.13"],
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=MAX_BUILDINGS)] = 5000,
+) -> Response:
+    """Return building footprints whose bounds intersect ``bbox``, at most ``limit``."""
+    try:
+        box = parse_bbox(bbox)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    selection = served.buildings().select(box, limit)
+    return Response(selection.text, media_type=GEOJSON)
+
+
+@router.get(
+    "/report",
+    response_model=dict[str, Any],
+    responses={404: {"model": Problem, "description": "The snapshot has no report"}},
+)
+def report(served: Served) -> JSONResponse:
+    """Return the current snapshot's build report (record accounting, stage timings)."""
+    try:
+        return JSONResponse(served.report())
+    except FileNotFoundError:
+        raise HTTPException(404, f"snapshot {served.id} has no report.json") from None
+
+
+async def _no_snapshot(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=503)
+
+
+def create_app(output_dir: Path) -> FastAPI:
+    """Create the API and dashboard app serving the base under ``output_dir``.
+
+    Parameters
+    ----------
+    output_dir
+        The project's output folder: it holds ``snapshots/`` and the ``current``
+        pointer. It need not have a snapshot yet (the API then answers 503).
+
+    Returns
+    -------
+    FastAPI
+        The app: JSON under ``/api/``, the map at ``/``, OpenAPI docs at ``/docs``.
+    """
+    base = ServedBase(Path(output_dir))
+    static = static_dir()
+    missing = missing_vendor_files()
+    if missing:
+        log.warning(
+            "the map page's libraries are missing (%s); run `make web` to copy them from npm",
+            ", ".join(missing),
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        base.close()
+
+    app = FastAPI(
+        title="popbase",
+        summary="Household-precise population base: division units, buildings, totals",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.base = base
+    app.add_exception_handler(SnapshotError, _no_snapshot)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(static / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app

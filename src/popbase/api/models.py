@@ -1,0 +1,111 @@
+"""Response models of the API, as they appear in its OpenAPI document (``/docs``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class UnitLevel(StrEnum):
+    """Levels of division units the map draws."""
+
+    district = "district"
+    street = "street"
+    community = "community"
+
+
+class Problem(BaseModel):
+    """An error: what went wrong and how to fix it."""
+
+    detail: str
+
+
+class Totals(BaseModel):
+    """Totals of the whole base."""
+
+    resident: int = Field(description="Residents of the region (sum over its top units)")
+    units: dict[str, int] = Field(description="Number of units per level")
+
+
+class Summary(BaseModel):
+    """What the current snapshot covers."""
+
+    snapshot: str = Field(description="Id of the snapshot being served")
+    region: dict[str, Any] = Field(description="The region the base covers, from the manifest")
+    created: str | None = Field(description="When the snapshot was built")
+    totals: Totals
+
+
+class UnitProperties(BaseModel):
+    """A division unit's figures."""
+
+    code: str = Field(description="Statistical division code")
+    name: str
+    level: str
+    parent_code: str | None
+    resident: int | None = Field(description="Resident population")
+    households: int | None
+    area_km2: float | None
+    density: int | None = Field(description="Residents per km², rounded")
+
+
+class ChildUnit(BaseModel):
+    """A unit directly inside another."""
+
+    code: str
+    name: str
+    level: str
+    resident: int | None
+
+
+class UnitDetail(UnitProperties):
+    """A unit's figures and the units directly inside it."""
+
+    children: list[ChildUnit]
+
+
+class UnitFeature(BaseModel):
+    """A unit as a GeoJSON feature (EPSG:4490 lon/lat)."""
+
+    type: Literal["Feature"]
+    geometry: dict[str, Any] | None
+    properties: UnitProperties
+
+
+class UnitCollection(BaseModel):
+    """Units of one level as a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"]
+    bbox: list[float] | None = Field(
+        default=None, description="minlon, minlat, maxlon, maxlat of all features"
+    )
+    features: list[UnitFeature]
+
+
+class BuildingProperties(BaseModel):
+    """A building's figures."""
+
+    building_id: str
+    address: str | None
+    use: str | None
+    floors: int | None
+    resident: int | None
+
+
+class BuildingFeature(BaseModel):
+    """A building footprint as a GeoJSON feature (EPSG:4490 lon/lat)."""
+
+    type: Literal["Feature"]
+    geometry: dict[str, Any] | None
+    properties: BuildingProperties
+
+
+class BuildingCollection(BaseModel):
+    """Buildings in a bounding box as a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"]
+    matched: int = Field(description="Buildings intersecting the bounding box")
+    truncated: bool = Field(description="True when more matched than `limit` allowed")
+    features: list[BuildingFeature]

@@ -1,0 +1,157 @@
+"""The snapshot being served: read-only DuckDB connections, re-resolved per request.
+
+A build switches ``current`` atomically (see :mod:`popbase.ops.snapshot`). The server
+resolves ``current`` on every request, so a new build is served without a restart; each
+snapshot is opened once, read-only, and every request works on its own cursor, because a
+DuckDB connection must not be shared between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from popbase.api.geojson import BuildingIndex, UnitLayer, building_index_from_rows, unit_layer
+from popbase.errors import SnapshotError
+from popbase.ops.snapshot import Snapshot, current_snapshot
+
+# Snapshots kept open at once: the current one and the one before it, so that requests
+# still running on the previous snapshot when ``current`` switches can finish.
+OPEN_SNAPSHOTS = 2
+
+UNIT_COLUMNS = "code, name, level, parent_code, resident, households, area_km2"
+BUILDING_COLUMNS = "building_id, address, use, floors, resident, geometry"
+
+
+class ServedSnapshot:
+    """One finished snapshot, opened read-only, with caches of its decoded geometry.
+
+    Snapshots never change once published, so whatever is derived from one (GeoJSON of a
+    level, building bounds) is cached for as long as it stays open.
+
+    Parameters
+    ----------
+    snapshot
+        The finished snapshot folder.
+
+    Raises
+    ------
+    SnapshotError
+        If the snapshot has no ``base.duckdb``.
+    """
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        if not snapshot.base_db.exists():
+            raise SnapshotError(
+                f"{snapshot.path}: snapshot has no {snapshot.base_db.name}. "
+                "Fix: run `popbase build` again to publish a complete snapshot."
+            )
+        self.snapshot = snapshot
+        self.manifest: dict[str, Any] = snapshot.manifest()
+        self._connection = duckdb.connect(str(snapshot.base_db), read_only=True)
+        self._lock = threading.Lock()
+        self._buildings_lock = threading.Lock()
+        self._unit_layers: dict[str, UnitLayer] = {}
+        self._buildings: BuildingIndex | None = None
+
+    @property
+    def id(self) -> str:
+        """The snapshot's id."""
+        return self.snapshot.id
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Yield a cursor of its own for one request, closed afterwards."""
+        cur = self._connection.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run ``sql`` on a fresh cursor and return its rows as dictionaries."""
+        with self.cursor() as cur:
+            result = cur.execute(sql, params or [])
+            names = [d[0] for d in result.description or []]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def unit_layer(self, level: str) -> UnitLayer:
+        """Return the units of ``level`` as GeoJSON, decoded once per snapshot."""
+        with self._lock:
+            layer = self._unit_layers.get(level)
+        if layer is not None:
+            return layer
+        rows = self.query(
+            f"SELECT {UNIT_COLUMNS}, geometry FROM units WHERE level = ? ORDER BY code", [level]
+        )
+        layer = unit_layer(rows)
+        with self._lock:
+            return self._unit_layers.setdefault(level, layer)
+
+    def buildings(self) -> BuildingIndex:
+        """Return the buildings' bounds and properties, decoded once per snapshot."""
+        # A lock of its own: decoding a city's buildings takes a moment, during which
+        # requests for units must not wait.
+        with self._buildings_lock:
+            if self._buildings is None:
+                with self.cursor() as cur:
+                    table = cur.execute(f"SELECT {BUILDING_COLUMNS} FROM buildings")
+                    self._buildings = building_index_from_rows(table.to_arrow_table())
+            return self._buildings
+
+    def report(self) -> dict[str, Any]:
+        """Read the build report (record accounting, stage timings)."""
+        return self.snapshot.report()
+
+    def close(self) -> None:
+        """Close the snapshot's connection."""
+        self._connection.close()
+
+
+class ServedBase:
+    """The population base under one output folder, as the server sees it.
+
+    Parameters
+    ----------
+    output_dir
+        The folder holding ``snapshots/`` and the ``current`` pointer.
+    """
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir
+        self._open: OrderedDict[str, ServedSnapshot] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def current(self) -> ServedSnapshot:
+        """Return the snapshot ``current`` points at now, opened on first use.
+
+        Raises
+        ------
+        SnapshotError
+            If no build has succeeded in the output folder yet.
+        """
+        snapshot = current_snapshot(self.output_dir)
+        with self._lock:
+            served = self._open.get(snapshot.id)
+            if served is None:
+                served = ServedSnapshot(snapshot)
+                self._open[snapshot.id] = served
+                while len(self._open) > OPEN_SNAPSHOTS:
+                    _, oldest = self._open.popitem(last=False)
+                    oldest.close()
+            else:
+                self._open.move_to_end(snapshot.id)
+            return served
+
+    def close(self) -> None:
+        """Close every open snapshot."""
+        with self._lock:
+            for served in self._open.values():
+                served.close()
+            self._open.clear()

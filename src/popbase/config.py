@@ -1,0 +1,320 @@
+"""The project file ``popbase.yaml``, typed and validated.
+
+A project file names the area the base covers, the basemap layers and every department
+source with its format, encoding, header layout and column mapping. :func:`load_project`
+reads it, collects *every* problem with the line of YAML it comes from, and raises one
+:class:`~popbase.errors.ConfigError` listing them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from popbase.errors import ConfigError
+
+PROJECT_FILE = "popbase.yaml"
+
+SourceKind = Literal["person", "enterprise", "room", "signaling"]
+
+# Canonical fields a source may map, per kind. Stages read only these names, so any
+# department's column names work once mapped here.
+CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "person": (
+        "record_no",
+        "id_number",
+        "name",
+        "sex",
+        "birth_date",
+        "ethnicity",
+        "phone",
+        "residence_address",
+        "residence_since",
+        "residence_months",
+        "hukou_address",
+        "hukou_since",
+        "household_no",
+        "relation",
+        "person_status",
+        "marital_status",
+        "spouse_id_number",
+        "education",
+        "employer_credit_code",
+        "employer_name",
+        "event_type",
+        "event_detail",
+        "event_date",
+        "community_name",
+        "text",
+    ),
+    "enterprise": (
+        "credit_code",
+        "name",
+        "address",
+        "legal_person",
+        "founded",
+        "industry",
+        "status",
+    ),
+    "room": ("room_code", "address", "building_address", "room_no", "floor", "area", "use"),
+    "signaling": ("grid_code", "date", "hour", "residents", "workers", "visitors"),
+}
+
+# The one field each kind cannot do without.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "person": (),
+    "enterprise": ("credit_code", "name"),
+    "room": ("address",),
+    "signaling": ("grid_code", "hour"),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectInfo(_Strict):
+    """What the base covers."""
+
+    name: str
+    region_code: str = Field(description="Division code of the area the base covers")
+    as_of: dt.date | None = None
+
+    @field_validator("region_code")
+    @classmethod
+    def _region_code_digits(cls, v: str) -> str:
+        if not v.isdigit() or len(v) not in (2, 4, 6, 9, 12):
+            raise ValueError(
+                f"was {v!r}, expected a statistical division code of 2, 4, 6, 9 or 12 "
+                "digits (e.g. '310112' for a district); quote it so YAML keeps it a string"
+            )
+        return v
+
+
+class LayerConfig(_Strict):
+    """A basemap layer: a file and the mapping of its fields to canonical names."""
+
+    path: Path
+    crs: str | None = Field(default=None, description="CRS of the file if it does not say")
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class SpaceConfig(_Strict):
+    """The basemap: divisions, grids, buildings and optional facilities."""
+
+    divisions: LayerConfig
+    grids: LayerConfig | None = None
+    buildings: LayerConfig
+    roads: LayerConfig | None = None
+    facilities: LayerConfig | None = None
+
+
+class SourceConfig(_Strict):
+    """One department delivery."""
+
+    name: str
+    department: str
+    kind: SourceKind
+    path: Path = Field(description="A file, or a folder whose matching files are read")
+    pattern: str = Field(default="*", description="Glob for files when `path` is a folder")
+    format: Literal["csv", "tsv", "xlsx", "parquet"] | None = None
+    encoding: str = "auto"
+    sheet: str | int | None = None
+    skip_rows: int = Field(default=0, ge=0, description="Notes or title rows above the header")
+    header_rows: int = Field(default=1, ge=1, le=5)
+    as_of: dt.date | None = None
+    priority: int = Field(default=50, description="Trust priority; higher wins in fusion")
+    columns: dict[str, str]
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, v: str) -> str:
+        if not v.replace("_", "").isalnum() or not v.isascii():
+            raise ValueError(
+                f"was {v!r}, expected ASCII letters, digits and '_' (e.g. 'police_hukou')"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> SourceConfig:
+        known = CANONICAL_FIELDS[self.kind]
+        problems = []
+        for field in self.columns:
+            if field not in known:
+                close = difflib.get_close_matches(field, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+                problems.append(f"unknown canonical field {field!r} for a {self.kind} source{hint}")
+        for field in REQUIRED_FIELDS[self.kind]:
+            if field not in self.columns:
+                problems.append(f"a {self.kind} source must map {field!r} under `columns:`")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class OutputConfig(_Strict):
+    """Where builds write their snapshots."""
+
+    dir: Path = Path(".")
+    keep_snapshots: int = Field(default=3, ge=1)
+
+
+class ProjectConfig(_Strict):
+    """The whole project file."""
+
+    project: ProjectInfo
+    space: SpaceConfig
+    sources: list[SourceConfig]
+    output: OutputConfig = OutputConfig()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, v: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for s in v:
+            if s.name in seen:
+                raise ValueError(f"source name {s.name!r} is used twice; names must be unique")
+            seen.add(s.name)
+        return v
+
+
+class Project:
+    """A loaded project: its folder and its validated configuration.
+
+    Parameters
+    ----------
+    root
+        The project folder (where ``popbase.yaml`` lives); relative paths resolve here.
+    config
+        The validated configuration.
+    """
+
+    def __init__(self, root: Path, config: ProjectConfig) -> None:
+        self.root = root
+        self.config = config
+
+    def path(self, p: Path) -> Path:
+        """Resolve a path from the project file against the project folder."""
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def output_dir(self) -> Path:
+        """Folder that holds ``snapshots/`` and the ``current`` pointer."""
+        return self.path(self.config.output.dir)
+
+    def source(self, name: str) -> SourceConfig:
+        """Return the source called ``name``."""
+        for s in self.config.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def __repr__(self) -> str:
+        return f"Project({self.root!s}, {self.config.project.name!r})"
+
+
+def _node_at(node: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
+    """Follow a pydantic error location through the composed YAML tree."""
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == key:
+                    nxt = v
+                    break
+            if nxt is None:
+                return node
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if key >= len(node.value):
+                return node
+            node = node.value[key]
+        else:
+            return node
+    return node
+
+
+def _describe(err: Any, root: yaml.Node | None) -> str:
+    loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+    node = _node_at(root, loc)
+    line = f"line {node.start_mark.line + 1}: " if node is not None else ""
+    where = ".".join(str(x) for x in loc) or "(top level)"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "missing":
+        msg = "is required but missing"
+    elif err["type"] == "extra_forbidden":
+        msg = "is not a known setting (check its spelling and indentation)"
+    return f"{line}{where}: {msg}"
+
+
+def load_project(path: Path | str) -> Project:
+    """Read and validate a project.
+
+    Parameters
+    ----------
+    path
+        The project folder or its ``popbase.yaml``.
+
+    Returns
+    -------
+    Project
+        The project with its validated configuration.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each with its line in the file.
+    """
+    path = Path(path)
+    file = path / PROJECT_FILE if path.is_dir() else path
+    if not file.exists():
+        raise ConfigError(
+            file,
+            [f"no project file here; create {PROJECT_FILE} (or run `popbase sample DIR`)"],
+        )
+    text = file.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(file, [f"{where}not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(file, ["the file must be a mapping with project, space and sources"])
+    try:
+        config = ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(file, [_describe(e, root) for e in exc.errors()]) from None
+    project = Project(file.parent, config)
+    problems = [
+        f"source {s.name!r}: path {s.path} does not exist (relative paths are read from "
+        f"{file.parent})"
+        for s in config.sources
+        if not project.path(s.path).exists()
+    ]
+    layers = {"divisions": config.space.divisions, "buildings": config.space.buildings}
+    for name in ("grids", "roads", "facilities"):
+        layer = getattr(config.space, name)
+        if layer is not None:
+            layers[name] = layer
+    problems += [
+        f"space.{name}: path {layer.path} does not exist"
+        for name, layer in layers.items()
+        if not project.path(layer.path).exists()
+    ]
+    if problems:
+        raise ConfigError(file, problems)
+    return project
+
+
+def dump_project(config: ProjectConfig) -> str:
+    """Render a configuration as YAML text with stable key order."""
+    data = config.model_dump(mode="json", exclude_defaults=True)
+    data.setdefault("output", {})
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)

@@ -1,0 +1,131 @@
+"""Errors raised by popbase.
+
+Every error derives from :class:`PopbaseError` and also from the builtin that matches it,
+so callers may catch either. Messages name what went wrong, the value seen and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class PopbaseError(Exception):
+    """Base class of every error popbase raises on purpose."""
+
+
+class ConfigError(PopbaseError, ValueError):
+    """The project file is invalid; ``problems`` lists every problem found at once."""
+
+    def __init__(self, path: Path | str, problems: Iterable[str]) -> None:
+        self.path = Path(path)
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"{self.path}: {len(self.problems)} problem(s) in the project file:\n{lines}"
+        )
+
+
+class SourceFileError(PopbaseError, OSError):
+    """A source file is missing, unreadable or not in the declared format."""
+
+    def __init__(self, path: Path | str, problem: str, fix: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{self.path}: {problem}. Fix: {fix}")
+
+
+class MissingColumnError(PopbaseError, KeyError):
+    """A column declared in the project file is absent from a source file, or ambiguous.
+
+    ``matches`` lists the headers a name matched when it matched more than one.
+    """
+
+    def __init__(
+        self,
+        path: Path | str | None,
+        column: str,
+        available: Iterable[str],
+        *,
+        matches: Iterable[str] = (),
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.column = column
+        self.matches = list(matches)
+        where = f"{self.path}: " if self.path is not None else ""
+        if self.matches:
+            shown = ", ".join(self.matches)
+            message = (
+                f"{where}column {column!r} matches {len(self.matches)} headers: {shown}. "
+                "Fix: write the full header name (with its group, as shown) under the "
+                "source's `columns:`."
+            )
+        else:
+            shown = ", ".join(list(available)[:30])
+            message = (
+                f"{where}column {column!r} was declared in popbase.yaml but the file has "
+                f"only: {shown}. Fix: correct the column name under the source's `columns:`."
+            )
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; show the message as written.
+        return str(self.args[0])
+
+
+class UndecodableFileError(PopbaseError, UnicodeError):
+    """A text file holds bytes that its encoding cannot decode.
+
+    ``encoding`` is the encoding the position refers to; ``tried`` lists every encoding
+    tried when it was detected. ``offset`` is the 0-based byte offset of the first bad
+    byte and ``line`` its 1-based line in the file.
+    """
+
+    DEFAULT_FIX = "re-export the file as UTF-8, or set `encoding:` for this source in popbase.yaml"
+
+    def __init__(
+        self,
+        path: Path | str,
+        encoding: str,
+        offset: int,
+        line: int,
+        bad_bytes: bytes = b"",
+        *,
+        tried: Iterable[str] = (),
+        fix: str = DEFAULT_FIX,
+    ) -> None:
+        self.path = Path(path)
+        self.encoding = encoding
+        self.tried = list(tried) or [encoding]
+        self.offset = offset
+        self.line = line
+        self.fix = fix
+        if len(self.tried) > 1:
+            problem = (
+                f"neither {' nor '.join(self.tried)} text; read as {encoding}, which gets "
+                "furthest, the first bad byte"
+            )
+        else:
+            problem = f"not valid {encoding} text; the first bad byte"
+        shown = " ".join(f"{b:02x}" for b in bad_bytes[:4])
+        super().__init__(
+            f"{self.path}: {problem} is at byte offset {offset:,} (line {line})"
+            f"{': ' + shown if shown else ''}. Fix: {fix}."
+        )
+
+
+class StageError(PopbaseError, RuntimeError):
+    """A build stage failed; the previous snapshot keeps serving."""
+
+    def __init__(self, stage: str, cause: BaseException) -> None:
+        self.stage = stage
+        super().__init__(f"stage {stage!r} failed: {cause}")
+
+
+class SnapshotError(PopbaseError, FileNotFoundError):
+    """No usable snapshot exists where one was expected."""
+
+
+class GeometryError(PopbaseError, ValueError):
+    """A geometry is invalid and could not be repaired."""

@@ -1,0 +1,1 @@
+"""Readers of department tables (CSV, XLSX, Parquet) and a fast XLSX writer."""

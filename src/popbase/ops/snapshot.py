@@ -1,0 +1,150 @@
+"""Snapshots: each build writes a new one; ``current`` points at the one being served.
+
+Layout under the project's output folder::
+
+    snapshots/<id>/            a finished build
+        base.duckdb            analytical tables (see ``TABLES``)
+        graph.lbug             the graph database (LadybugDB)
+        report.json            record accounting and stage timings
+        manifest.json          id, project, region, created, counts
+    snapshots/<id>.building/   a build in progress (readers never look here)
+    snapshots/<id>.failed/     a build that failed (kept for inspection)
+    current -> snapshots/<id>  switched atomically when a build succeeds
+
+A failed build never touches ``current``: the previous snapshot keeps serving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from popbase.errors import SnapshotError
+
+SNAPSHOTS = "snapshots"
+CURRENT = "current"
+BASE_DB = "base.duckdb"
+GRAPH_DB = "graph.lbug"
+REPORT = "report.json"
+MANIFEST = "manifest.json"
+
+# Tables every snapshot's base.duckdb holds, for readers (API, eval, export).
+TABLES = {
+    "units": "code, name, level, parent_code, resident, households, area_km2, geometry (WKB, EPSG:4490)",
+    "buildings": "building_id, address, use, floors, division_code, grid_code, resident, geometry (WKB)",
+    "rooms": "room_id, building_id, room_no, floor, division_code, origin ('housing'|'rebuilt')",
+    "persons": "person_id, sex, birth_date, status, division_code, room_id, hukou_room_id",
+    "record_outcomes": "source, record_id, file, row_number, record_no, outcome, reason, person_id",
+    "record_links": "source, record_id, record_no, address_kind, room_id, building_id, reason",
+    "quarantine": "source, record_id, file, row_number, stage, reason, detail, raw",
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A finished snapshot folder."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        """The snapshot's id (its folder name)."""
+        return self.path.name
+
+    @property
+    def base_db(self) -> Path:
+        """The DuckDB file with the analytical tables."""
+        return self.path / BASE_DB
+
+    @property
+    def graph_db(self) -> Path:
+        """The LadybugDB graph file."""
+        return self.path / GRAPH_DB
+
+    def manifest(self) -> dict[str, Any]:
+        """The snapshot's manifest."""
+        return dict(json.loads((self.path / MANIFEST).read_text(encoding="utf-8")))
+
+    def report(self) -> dict[str, Any]:
+        """The build report (record accounting, stage timings)."""
+        return dict(json.loads((self.path / REPORT).read_text(encoding="utf-8")))
+
+
+def new_snapshot_id(now: dt.datetime | None = None) -> str:
+    """A sortable, unique-enough id such as ``20261125T164012Z``."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def start_build(output_dir: Path) -> Path:
+    """Create the folder of a build in progress and return it."""
+    folder = output_dir / SNAPSHOTS / f"{new_snapshot_id()}.building"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def finish_build(building: Path, keep: int = 3) -> Snapshot:
+    """Publish a finished build: rename it, then switch ``current`` atomically.
+
+    Parameters
+    ----------
+    building
+        The ``<id>.building`` folder.
+    keep
+        How many finished snapshots to keep (older ones are removed).
+
+    Returns
+    -------
+    Snapshot
+        The new current snapshot.
+    """
+    final = building.with_name(building.name.removesuffix(".building"))
+    building.rename(final)
+    output_dir = final.parent.parent
+    link = output_dir / CURRENT
+    tmp = output_dir / f".{CURRENT}.{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(Path(SNAPSHOTS) / final.name)
+    # rename(2) replaces the old link in one step: readers see the old or the new one.
+    os.replace(tmp, link)
+    _prune(final.parent, keep)
+    return Snapshot(final)
+
+
+def fail_build(building: Path) -> Path:
+    """Mark a build as failed, keeping its folder for inspection."""
+    failed = building.with_name(building.name.removesuffix(".building") + ".failed")
+    building.rename(failed)
+    return failed
+
+
+def _prune(snapshots: Path, keep: int) -> None:
+    finished = sorted(p for p in snapshots.iterdir() if p.is_dir() and "." not in p.name)
+    for old in finished[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    failed = sorted(p for p in snapshots.iterdir() if p.name.endswith(".failed"))
+    for old in failed[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def current_snapshot(output_dir: Path) -> Snapshot:
+    """The snapshot ``current`` points at.
+
+    Raises
+    ------
+    SnapshotError
+        If no build has succeeded yet.
+    """
+    link = output_dir / CURRENT
+    if not link.exists():
+        raise SnapshotError(
+            f"{output_dir}: no current snapshot (no build has succeeded here yet). "
+            "Fix: run `popbase build` on this project first."
+        )
+    return Snapshot(link.resolve())

@@ -1,0 +1,1 @@
+"""Real population: validating, resolving, fusing and linking person records."""

@@ -1,0 +1,231 @@
+"""The sample city's divisions, micro-grids, road network and blocks.
+
+Generated in a projected CRS (metres) inside the real district boundary: streets tile the
+district, committees tile their street, micro-grids tile their committee. Roads form a
+jittered lattice of named lines; the cells between them are blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from popbase.sample.frame import DistrictFrame
+from popbase.sample.names import road_names
+from popbase.sample.tiling import voronoi_tiles
+
+
+@dataclass
+class Geography:
+    """Divisions, grids, roads and blocks of one district, in projected coordinates.
+
+    Attributes
+    ----------
+    divisions
+        ``code, name, level, parent_code, geometry`` for the district, its streets and
+        committees (levels ``district``, ``street``, ``community``).
+    grids
+        ``grid_code, name, community_code, geometry``.
+    roads
+        ``road_id, name, kind, axis, offset, geometry``: ``axis`` is ``"x"`` for roads
+        running east–west at northing ``offset``, ``"y"`` for north–south ones.
+    blocks
+        ``block_id, geometry``: the cells between roads.
+    """
+
+    divisions: pd.DataFrame
+    grids: pd.DataFrame
+    roads: pd.DataFrame
+    blocks: pd.DataFrame
+
+
+def divisions_from_frame(
+    frame: DistrictFrame,
+    boundary: BaseGeometry,
+    rng: np.random.Generator,
+    streets: int | None = None,
+    communities_per_street: int | None = None,
+) -> pd.DataFrame:
+    """Tile the district with its real streets and committees.
+
+    Parameters
+    ----------
+    frame
+        The real district.
+    boundary
+        The district boundary in projected coordinates.
+    rng
+        Random generator.
+    streets, communities_per_street
+        Keep only the first streets / committees (for small test cities); the kept ones
+        still tile the whole district.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per division.
+    """
+    chosen = frame.streets[:streets] if streets else frame.streets
+    rows: list[dict[str, object]] = [
+        {
+            "code": frame.code,
+            "name": frame.name,
+            "level": "district",
+            "parent_code": "31",
+            "geometry": boundary,
+        }
+    ]
+    for street, street_geom in zip(chosen, voronoi_tiles(boundary, len(chosen), rng), strict=True):
+        rows.append(
+            {
+                "code": street.code,
+                "name": street.name,
+                "level": "street",
+                "parent_code": frame.code,
+                "geometry": street_geom,
+            }
+        )
+        committees = (
+            street.communities[:communities_per_street]
+            if communities_per_street
+            else (street.communities)
+        )
+        tiles = voronoi_tiles(street_geom, len(committees), rng)
+        for (code, name), geom in zip(committees, tiles, strict=True):
+            rows.append(
+                {
+                    "code": code,
+                    "name": name,
+                    "level": "community",
+                    "parent_code": street.code,
+                    "geometry": geom,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def grids_from_communities(communities: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Split each committee into 2–6 micro-grids (微网格) coded community code + 3 digits."""
+    rows: list[dict[str, object]] = []
+    for code, name, geom in communities[["code", "name", "geometry"]].itertuples(index=False):
+        k = int(rng.integers(2, 7))
+        for i, tile in enumerate(voronoi_tiles(geom, k, rng, lloyd=1), start=1):
+            rows.append(
+                {
+                    "grid_code": f"{code}{i:03d}",
+                    "name": f"{name}第{i}网格",
+                    "community_code": code,
+                    "geometry": tile,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _lattice(lo: float, hi: float, spacing: float, rng: np.random.Generator) -> np.ndarray:
+    n = max(int((hi - lo) / spacing), 1)
+    base = lo + spacing * (np.arange(n) + 0.5)
+    return np.sort(base + rng.uniform(-0.2, 0.2, n) * spacing)
+
+
+def roads_in(
+    boundary: BaseGeometry, rng: np.random.Generator, spacing: float = 700.0
+) -> pd.DataFrame:
+    """Lay a named, jittered lattice of roads over the district.
+
+    Parameters
+    ----------
+    boundary
+        District boundary in projected coordinates.
+    rng
+        Random generator.
+    spacing
+        Mean distance between parallel roads in metres.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per road, clipped to the district.
+    """
+    minx, miny, maxx, maxy = boundary.bounds
+    ys = _lattice(miny, maxy, spacing, rng)
+    xs = _lattice(minx, maxx, spacing, rng)
+    names = road_names(len(ys) + len(xs), rng)
+    lines = [shapely.LineString([(minx, y), (maxx, y)]) for y in ys]
+    lines += [shapely.LineString([(x, miny), (x, maxy)]) for x in xs]
+    clipped = shapely.intersection(np.array(lines), boundary)
+    kinds = [n[-2:] if n.endswith(("支路", "大道", "公路")) else "路" for n in names]
+    df = pd.DataFrame(
+        {
+            "road_id": [f"R{i:04d}" for i in range(len(lines))],
+            "name": names,
+            "kind": kinds,
+            "axis": ["x"] * len(ys) + ["y"] * len(xs),
+            "offset": np.concatenate([ys, xs]),
+            "geometry": clipped,
+        }
+    )
+    return df[~shapely.is_empty(df["geometry"].to_numpy())].reset_index(drop=True)
+
+
+def blocks_between(roads: pd.DataFrame, boundary: BaseGeometry) -> pd.DataFrame:
+    """Cells of the road lattice, clipped to the district."""
+    minx, miny, maxx, maxy = boundary.bounds
+    ys = np.concatenate(
+        [[miny], np.sort(roads.loc[roads.axis == "x", "offset"].to_numpy()), [maxy]]
+    )
+    xs = np.concatenate(
+        [[minx], np.sort(roads.loc[roads.axis == "y", "offset"].to_numpy()), [maxx]]
+    )
+    boxes = [
+        shapely.box(x0, y0, x1, y1)
+        for x0, x1 in zip(xs[:-1], xs[1:], strict=True)
+        for y0, y1 in zip(ys[:-1], ys[1:], strict=True)
+    ]
+    cells = shapely.intersection(np.array(boxes), boundary)
+    keep = ~shapely.is_empty(cells)
+    cells = cells[keep]
+    return pd.DataFrame({"block_id": [f"K{i:05d}" for i in range(len(cells))], "geometry": cells})
+
+
+def nearest_road(
+    roads: pd.DataFrame, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point, the index of the nearest road, the position along it and the side.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Road row index, distance along the road from its west/south end, and the side
+        (``True`` on the north/east side).
+    """
+    idx = np.arange(len(roads))
+    best = np.full(len(x), -1)
+    dist = np.full(len(x), np.inf)
+    along = np.zeros(len(x))
+    side = np.zeros(len(x), dtype=bool)
+    for axis, coord, other in (("x", y, x), ("y", x, y)):
+        sel = (roads["axis"] == axis).to_numpy()
+        if not sel.any():
+            continue
+        offsets = roads["offset"].to_numpy()[sel]
+        order = np.argsort(offsets)
+        offsets, ids = offsets[order], idx[sel][order]
+        pos = (
+            np.clip(np.searchsorted(offsets, coord), 1, len(offsets) - 1)
+            if len(offsets) > 1
+            else (np.zeros(len(coord), dtype=int))
+        )
+        cand = np.stack([pos - 1, pos]) if len(offsets) > 1 else np.stack([pos, pos])
+        d = np.abs(coord[None, :] - offsets[cand])
+        pick = cand[np.argmin(d, axis=0), np.arange(len(coord))]
+        dd = np.abs(coord - offsets[pick])
+        better = dd < dist
+        best[better] = ids[pick][better]
+        dist[better] = dd[better]
+        along[better] = other[better]
+        side[better] = (coord > offsets[pick])[better]
+    return best, along, side

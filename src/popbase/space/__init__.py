@@ -1,0 +1,1 @@
+"""Real space: division boundaries, grids, buildings and rooms."""

@@ -1,0 +1,564 @@
+// popbase map dashboard: communities by resident population, street and district lines,
+// building footprints when zoomed in. Everything comes from this server's /api/: no
+// tiles, fonts or glyphs from elsewhere (government networks are offline), so the style
+// has no `glyphs` and no symbol layers; names show in the side panel and a tooltip.
+
+const VENDOR = new URL("./vendor/", import.meta.url);
+const API = new URL("api/", document.baseURI);
+const LANG_KEY = "popbase.lang";
+const BUILDING_MIN_ZOOM = 14;
+const BUILDING_LIMIT = 5000;
+const FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif';
+// Sequential palette (ColorBrewer YlOrRd), light to dark; classes are data quantiles.
+const PALETTE = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"];
+
+// Every UI string, in both languages.
+const I18N = {
+  zh: {
+    pageTitle: "精细化人口底数",
+    title: "精细化人口底数",
+    switchTo: "English",
+    totals: "总览",
+    residents: "常住人口",
+    "level.district": "区",
+    "level.street": "街镇",
+    "level.community": "居委/村",
+    legendTitle: "常住人口（按居委/村）",
+    legendDistrict: "区界",
+    legendStreet: "街镇界",
+    legendBuildings: "建筑（放大至 14 级显示）",
+    selectionTitle: "选中单元",
+    selectionHint: "点击地图上的居委/村查看详情",
+    topTitle: "常住人口前十的居委/村",
+    loading: "正在加载…",
+    failed: "加载失败：",
+    noLibrary: "地图库缺失，请运行 make web",
+    code: "代码",
+    parent: "所属",
+    households: "户数",
+    density: "人口密度",
+    densityUnit: "人/平方公里",
+    area: "面积",
+    areaUnit: "平方公里",
+    persons: "人",
+    snapshot: "数据快照",
+    created: "生成时间",
+    building: "建筑",
+    address: "地址",
+    use: "用途",
+    floors: "层数",
+    buildingResidents: "居住人口",
+    truncated: "建筑过多，仅显示 {n} 栋",
+    "use.residential": "住宅",
+    "use.school": "学校",
+    "use.kindergarten": "幼儿园",
+    "use.commercial": "商业",
+    "use.elderly_care": "养老",
+    "use.health": "医疗卫生",
+    "use.mixed": "商住混合",
+    "use.office": "办公",
+  },
+  en: {
+    pageTitle: "Population Base",
+    title: "Population Base",
+    switchTo: "中文",
+    totals: "Overview",
+    residents: "residents",
+    "level.district": "Districts",
+    "level.street": "Streets/towns",
+    "level.community": "Communities",
+    legendTitle: "Residents per community",
+    legendDistrict: "District boundary",
+    legendStreet: "Street/town boundary",
+    legendBuildings: "Buildings (from zoom 14)",
+    selectionTitle: "Selected unit",
+    selectionHint: "Click a community on the map for its figures",
+    topTitle: "Top 10 communities by residents",
+    loading: "Loading…",
+    failed: "Failed to load: ",
+    noLibrary: "map library missing; run make web",
+    code: "Code",
+    parent: "Within",
+    households: "Households",
+    density: "Density",
+    densityUnit: "per km²",
+    area: "Area",
+    areaUnit: "km²",
+    persons: "",
+    snapshot: "Snapshot",
+    created: "Built",
+    building: "Building",
+    address: "Address",
+    use: "Use",
+    floors: "Floors",
+    buildingResidents: "Residents",
+    truncated: "Too many buildings; showing {n}",
+    "use.residential": "residential",
+    "use.school": "school",
+    "use.kindergarten": "kindergarten",
+    "use.commercial": "commercial",
+    "use.elderly_care": "elderly care",
+    "use.health": "health",
+    "use.mixed": "mixed use",
+    "use.office": "office",
+  },
+};
+
+const state = {
+  lang: localStorage.getItem(LANG_KEY) === "en" ? "en" : "zh",
+  summary: null,
+  units: { district: null, street: null, community: null },
+  breaks: [],
+  selected: null, // {kind: "unit"|"building", props}
+  chart: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function t(key, vars = {}) {
+  const text = I18N[state.lang][key] ?? I18N.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+function fmt(value, digits = 0) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  const locale = state.lang === "zh" ? "zh-CN" : "en-US";
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value);
+}
+
+function setMapState(mapState, message) {
+  document.body.dataset.mapState = mapState;
+  if (mapState === "error") {
+    document.body.dataset.mapError = message;
+    $("map-status").textContent = t("failed") + message;
+  }
+}
+
+async function getJSON(path) {
+  const response = await fetch(new URL(path, API));
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    const detail = body && typeof body.detail === "string" ? body.detail : response.statusText;
+    throw new Error(`${response.status} ${detail}`);
+  }
+  return body;
+}
+
+// ---- classes and legend ----
+
+function quantileBreaks(values, classes) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return [];
+  const breaks = [];
+  for (let i = 1; i < classes; i += 1) {
+    const q = sorted[Math.min(sorted.length - 1, Math.floor((i * sorted.length) / classes))];
+    // Step expressions need strictly ascending stops, above the smallest value.
+    if (q > sorted[0] && (breaks.length === 0 || q > breaks[breaks.length - 1])) breaks.push(q);
+  }
+  return breaks;
+}
+
+function fillColor(breaks) {
+  if (breaks.length === 0) return PALETTE[Math.floor(PALETTE.length / 2)];
+  const expr = ["step", ["coalesce", ["get", "resident"], 0], PALETTE[0]];
+  breaks.forEach((b, i) => expr.push(b, PALETTE[Math.round(((i + 1) * (PALETTE.length - 1)) / breaks.length)]));
+  return expr;
+}
+
+function renderLegend() {
+  const list = $("legend-classes");
+  list.replaceChildren();
+  const expr = fillColor(state.breaks);
+  const colours = Array.isArray(expr) ? expr.filter((_, i) => i >= 2 && i % 2 === 0) : [expr];
+  const bounds = [null, ...state.breaks, null];
+  colours.forEach((colour, i) => {
+    const lo = bounds[i];
+    const hi = bounds[i + 1];
+    let label;
+    if (lo === null && hi === null) label = t("residents");
+    else if (lo === null) label = `< ${fmt(hi)}`;
+    else if (hi === null) label = `≥ ${fmt(lo)}`;
+    else label = hi - 1 > lo ? `${fmt(lo)} – ${fmt(hi - 1)}` : fmt(lo);
+    const item = document.createElement("li");
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = colour;
+    const text = document.createElement("span");
+    text.textContent = label;
+    item.append(swatch, text);
+    list.append(item);
+  });
+}
+
+// ---- panel ----
+
+function renderStaticText() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.title = t("pageTitle");
+  document.querySelectorAll("[data-i18n]").forEach((el) => {
+    el.textContent = t(el.dataset.i18n);
+  });
+  $("lang-switch").textContent = t("switchTo");
+}
+
+function renderSummary() {
+  const s = state.summary;
+  if (!s) return;
+  $("region-name").textContent = [s.region.name, s.region.code].filter(Boolean).join(" · ");
+  $("total-resident").textContent = fmt(s.totals.resident);
+  for (const level of ["district", "street", "community"]) {
+    $(`count-${level}`).textContent = fmt(s.totals.units[level] ?? 0);
+  }
+  const created = s.created ? new Date(s.created) : null;
+  const when = created && !Number.isNaN(created.getTime())
+    ? created.toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB")
+    : s.created ?? "–";
+  $("snapshot-info").textContent = `${t("snapshot")} ${s.snapshot} · ${t("created")} ${when}`;
+}
+
+function figureRows(rows) {
+  const dl = document.createElement("dl");
+  dl.className = "figures";
+  for (const [label, value] of rows) {
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    dl.append(dt, dd);
+  }
+  return dl;
+}
+
+function renderSelection() {
+  const body = $("selection-body");
+  body.replaceChildren();
+  const sel = state.selected;
+  if (!sel) {
+    const hint = document.createElement("p");
+    hint.className = "hint";
+    hint.textContent = t("selectionHint");
+    body.append(hint);
+    return;
+  }
+  const p = sel.props;
+  const name = document.createElement("p");
+  name.className = "unit-name";
+  const meta = document.createElement("p");
+  meta.className = "unit-meta";
+  const persons = t("persons");
+  if (sel.kind === "unit") {
+    name.textContent = p.name;
+    const parent = findUnit(p.parent_code);
+    meta.textContent = [t(`level.${p.level}`), `${t("code")} ${p.code}`, parent ? `${t("parent")} ${parent.name}` : ""]
+      .filter(Boolean)
+      .join(" · ");
+    body.append(name, meta, figureRows([
+      [t("residents"), `${fmt(p.resident)} ${persons}`.trim()],
+      [t("households"), fmt(p.households)],
+      [t("density"), `${fmt(p.density)} ${t("densityUnit")}`],
+      [t("area"), `${fmt(p.area_km2, 2)} ${t("areaUnit")}`],
+    ]));
+  } else {
+    name.textContent = p.address || p.building_id;
+    meta.textContent = `${t("building")} · ${p.building_id}`;
+    body.append(name, meta, figureRows([
+      [t("use"), p.use ? t(`use.${p.use}`) : "–"],
+      [t("floors"), fmt(p.floors)],
+      [t("buildingResidents"), `${fmt(p.resident)} ${persons}`.trim()],
+    ]));
+  }
+}
+
+function findUnit(code) {
+  for (const level of ["community", "street", "district"]) {
+    const hit = state.units[level]?.features.find((f) => f.properties.code === code);
+    if (hit) return hit.properties;
+  }
+  return null;
+}
+
+function renderAll() {
+  renderStaticText();
+  renderSummary();
+  renderLegend();
+  renderSelection();
+  renderChart();
+}
+
+// ---- chart (optional: the map works without it) ----
+
+function topCommunities() {
+  const features = state.units.community?.features ?? [];
+  return features
+    .map((f) => f.properties)
+    .filter((p) => Number.isFinite(p.resident))
+    .sort((a, b) => b.resident - a.resident)
+    .slice(0, 10)
+    .reverse();
+}
+
+function renderChart() {
+  if (!state.chart) return;
+  const top = topCommunities();
+  state.chart.setOption({
+    textStyle: { fontFamily: FONT },
+    grid: { left: 8, right: 44, top: 4, bottom: 4, containLabel: true },
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+    xAxis: { type: "value", show: false },
+    yAxis: {
+      type: "category",
+      data: top.map((p) => p.name),
+      axisTick: { show: false },
+      axisLine: { lineStyle: { color: "#c9d1da" } },
+      axisLabel: { color: "#1d2733", fontSize: 11, width: 120, overflow: "truncate" },
+    },
+    series: [{
+      type: "bar",
+      name: t("residents"),
+      data: top.map((p) => ({ value: p.resident, code: p.code })),
+      barMaxWidth: 14,
+      itemStyle: { color: "#f03b20", borderRadius: [0, 3, 3, 0] },
+      label: { show: true, position: "right", color: "#5b6878", fontSize: 11 },
+    }],
+  }, true);
+}
+
+async function startChart(map) {
+  try {
+    const echarts = await import(new URL("echarts.esm.min.mjs", VENDOR).href);
+    state.chart = echarts.init($("top-chart"), null, { renderer: "canvas" });
+    state.chart.on("click", (ev) => selectUnit(map, ev.data.code, true));
+    renderChart();
+  } catch (err) {
+    console.warn("popbase: chart unavailable:", err);
+  }
+}
+
+// ---- map ----
+
+function emptyCollection() {
+  return { type: "FeatureCollection", features: [] };
+}
+
+function addLayers(map) {
+  map.addSource("communities", { type: "geojson", data: state.units.community, promoteId: "code" });
+  map.addSource("streets", { type: "geojson", data: state.units.street });
+  map.addSource("districts", { type: "geojson", data: state.units.district });
+  map.addSource("buildings", { type: "geojson", data: emptyCollection() });
+  map.addLayer({
+    id: "community-fill",
+    type: "fill",
+    source: "communities",
+    paint: {
+      "fill-color": fillColor(state.breaks),
+      "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.95, 0.82],
+    },
+  });
+  map.addLayer({
+    id: "community-line",
+    type: "line",
+    source: "communities",
+    paint: { "line-color": "#ffffff", "line-width": 0.8, "line-opacity": 0.9 },
+  });
+  map.addLayer({
+    id: "building-fill",
+    type: "fill",
+    source: "buildings",
+    minzoom: BUILDING_MIN_ZOOM,
+    paint: {
+      "fill-color": ["match", ["get", "use"], "residential", "#4b5b6b", "#8a6d5a"],
+      "fill-opacity": 0.85,
+      "fill-outline-color": "#2c3742",
+    },
+  });
+  map.addLayer({
+    id: "street-line",
+    type: "line",
+    source: "streets",
+    paint: { "line-color": "#4a5a6a", "line-width": ["interpolate", ["linear"], ["zoom"], 9, 1.2, 15, 2.6] },
+  });
+  map.addLayer({
+    id: "district-line",
+    type: "line",
+    source: "districts",
+    paint: { "line-color": "#1d2733", "line-width": ["interpolate", ["linear"], ["zoom"], 9, 2, 15, 4] },
+  });
+  map.addLayer({
+    id: "community-selected",
+    type: "line",
+    source: "communities",
+    filter: ["==", ["get", "code"], ""],
+    paint: { "line-color": "#1f3a5f", "line-width": 3.5 },
+  });
+}
+
+function selectUnit(map, code, fly = false) {
+  const feature = state.units.community?.features.find((f) => f.properties.code === code);
+  const props = feature ? feature.properties : findUnit(code);
+  if (!props) return;
+  state.selected = { kind: "unit", props };
+  map.setFilter("community-selected", ["==", ["get", "code"], code]);
+  renderSelection();
+  if (fly && feature) {
+    const box = bboxOf(feature.geometry);
+    if (box) map.fitBounds(box, { padding: 60, maxZoom: 16, duration: 600 });
+  }
+}
+
+function bboxOf(geometry) {
+  let box = null;
+  const visit = (c) => {
+    if (typeof c[0] === "number") {
+      box = box ? [Math.min(box[0], c[0]), Math.min(box[1], c[1]), Math.max(box[2], c[0]), Math.max(box[3], c[1])]
+        : [c[0], c[1], c[0], c[1]];
+    } else c.forEach(visit);
+  };
+  if (geometry) visit(geometry.coordinates);
+  return box;
+}
+
+function wireInteraction(map) {
+  const tooltip = $("tooltip");
+  let hovered = null;
+  map.on("mousemove", (e) => {
+    const [hit] = map.queryRenderedFeatures(e.point, { layers: ["building-fill", "community-fill"] });
+    const code = hit && hit.layer.id === "community-fill" ? hit.properties.code : null;
+    if (hovered !== code) {
+      if (hovered) map.setFeatureState({ source: "communities", id: hovered }, { hover: false });
+      if (code) map.setFeatureState({ source: "communities", id: code }, { hover: true });
+      hovered = code;
+    }
+    map.getCanvas().style.cursor = hit ? "pointer" : "";
+    if (!hit) {
+      tooltip.hidden = true;
+      return;
+    }
+    const p = hit.properties;
+    tooltip.textContent = hit.layer.id === "community-fill"
+      ? `${p.name} · ${fmt(p.resident)} ${t("persons")}`.trim()
+      : `${p.address || p.building_id} · ${fmt(p.resident)} ${t("persons")}`.trim();
+    tooltip.style.left = `${e.point.x}px`;
+    tooltip.style.top = `${e.point.y}px`;
+    tooltip.hidden = false;
+  });
+  map.on("mouseout", () => {
+    tooltip.hidden = true;
+  });
+  map.on("click", (e) => {
+    const [hit] = map.queryRenderedFeatures(e.point, { layers: ["building-fill", "community-fill"] });
+    if (!hit) return;
+    if (hit.layer.id === "building-fill") {
+      state.selected = { kind: "building", props: hit.properties };
+      renderSelection();
+    } else {
+      selectUnit(map, hit.properties.code);
+    }
+  });
+}
+
+function watchBuildings(map) {
+  let request = 0;
+  let timer = null;
+  const refresh = async () => {
+    const source = map.getSource("buildings");
+    const ticket = ++request;
+    if (map.getZoom() < BUILDING_MIN_ZOOM) {
+      source.setData(emptyCollection());
+      return;
+    }
+    const b = map.getBounds();
+    const clamp = (v, lim) => Math.max(-lim, Math.min(lim, v));
+    const bbox = [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)]
+      .map((v) => v.toFixed(6))
+      .join(",");
+    try {
+      const data = await getJSON(`buildings?bbox=${bbox}&limit=${BUILDING_LIMIT}`);
+      if (ticket !== request) return; // a newer view asked since
+      source.setData(data);
+      $("building-note").textContent = data.truncated ? t("truncated", { n: fmt(data.features.length) }) : "";
+    } catch (err) {
+      console.error("popbase: buildings failed:", err);
+    }
+  };
+  map.on("moveend", () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 120);
+  });
+}
+
+// Idle once the map has drawn the community layer with its data.
+function markIdleWhenDrawn(map) {
+  const check = () => {
+    if (map.isSourceLoaded("communities") && map.loaded()) setMapState("idle");
+    else map.once("idle", check);
+  };
+  map.once("idle", check);
+}
+
+async function main() {
+  renderStaticText();
+  $("lang-switch").addEventListener("click", () => {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    localStorage.setItem(LANG_KEY, state.lang);
+    renderAll();
+  });
+
+  let maplibregl;
+  try {
+    maplibregl = await import(new URL("maplibre-gl.mjs", VENDOR).href);
+  } catch (err) {
+    console.error(err);
+    setMapState("error", t("noLibrary"));
+    return;
+  }
+  // Found from import.meta.url by default; said here so a move of the files stays visible.
+  maplibregl.setWorkerUrl(new URL("maplibre-gl-worker.mjs", VENDOR).href);
+
+  const map = new maplibregl.Map({
+    container: "map",
+    style: {
+      version: 8,
+      sources: {},
+      layers: [{ id: "background", type: "background", paint: { "background-color": "#eef1f5" } }],
+    },
+    center: [121.47, 31.23],
+    zoom: 9,
+    maxZoom: 19,
+    attributionControl: false,
+  });
+  window.popbaseMap = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+  map.on("error", (ev) => {
+    const message = ev.error?.message ?? String(ev.error);
+    console.error("popbase map:", message);
+    if (document.body.dataset.mapState !== "idle") setMapState("error", message);
+  });
+  const loaded = new Promise((resolve) => map.once("load", resolve));
+
+  try {
+    const [summary, community, street, district] = await Promise.all([
+      getJSON("summary"),
+      getJSON("units?level=community"),
+      getJSON("units?level=street"),
+      getJSON("units?level=district"),
+    ]);
+    Object.assign(state, { summary, units: { community, street, district } });
+  } catch (err) {
+    console.error("popbase: loading the base failed:", err);
+    setMapState("error", err.message);
+    return;
+  }
+  state.breaks = quantileBreaks(state.units.community.features.map((f) => f.properties.resident), PALETTE.length);
+  renderAll();
+  await loaded;
+  addLayers(map);
+  wireInteraction(map);
+  watchBuildings(map);
+  const box = state.units.community.bbox ?? state.units.street.bbox ?? state.units.district.bbox;
+  if (box) map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding: 32, duration: 0 });
+  markIdleWhenDrawn(map);
+  startChart(map);
+}
+
+main();

@@ -1,0 +1,292 @@
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import shape
+
+with warnings.catch_warnings():
+    # Starlette's TestClient asks for httpx2 and still works with httpx.
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+from popbase.api import create_app
+from popbase.ops.snapshot import (
+    BASE_DB,
+    MANIFEST,
+    SNAPSHOTS,
+    current_snapshot,
+    finish_build,
+    new_snapshot_id,
+)
+
+
+@pytest.fixture(scope="module")
+def client(served_project: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(served_project)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def units_table(served_project: Path) -> pd.DataFrame:
+    """The ``units`` table read straight from the snapshot: the reference."""
+    db = current_snapshot(served_project).base_db
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT * EXCLUDE (geometry) FROM units").df()
+
+
+@pytest.fixture(scope="module")
+def buildings_table(served_project: Path) -> pd.DataFrame:
+    db = current_snapshot(served_project).base_db
+    with duckdb.connect(str(db), read_only=True) as con:
+        table = con.execute("SELECT * FROM buildings").df()
+    table["geometry"] = table["geometry"].map(bytes)  # DuckDB hands BLOBs out as bytearray
+    return table
+
+
+def _copy_current(src_output: Path, dst_output: Path) -> Path:
+    """Copy the served snapshot into ``dst_output`` as a build in progress."""
+    building = dst_output / SNAPSHOTS / f"{new_snapshot_id()}.building"
+    shutil.copytree(current_snapshot(src_output).path, building)
+    return building
+
+
+# ---- summary ----
+
+
+def test_summary_totals_match_the_units_table(
+    client: TestClient, served_project: Path, units_table: pd.DataFrame
+) -> None:
+    body = client.get("/api/summary").json()
+    snapshot = current_snapshot(served_project)
+    assert body["snapshot"] == snapshot.id
+    assert body["region"] == snapshot.manifest()["region"]
+    assert body["created"] == snapshot.manifest()["created"]
+    communities = units_table[units_table["level"] == "community"]
+    assert body["totals"]["resident"] == int(communities["resident"].sum())
+    assert body["totals"]["units"] == units_table["level"].value_counts().to_dict()
+    assert list(body["totals"]["units"]) == ["district", "street", "community"]
+
+
+# ---- units ----
+
+
+@pytest.mark.parametrize("level", ["district", "street", "community"])
+def test_units_of_a_level_as_geojson(
+    client: TestClient, units_table: pd.DataFrame, level: str
+) -> None:
+    response = client.get("/api/units", params={"level": level})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/geo+json")
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    expected = units_table[units_table["level"] == level].set_index("code")
+    assert sorted(f["properties"]["code"] for f in body["features"]) == sorted(expected.index)
+    minx, miny, maxx, maxy = body["bbox"]
+    for feature in body["features"]:
+        props = feature["properties"]
+        assert set(props) == {
+            "code",
+            "name",
+            "level",
+            "parent_code",
+            "resident",
+            "households",
+            "area_km2",
+            "density",
+        }
+        row = expected.loc[props["code"]]
+        assert props["name"] == row["name"]
+        assert props["resident"] == row["resident"]
+        assert props["density"] == round(row["resident"] / row["area_km2"])
+        geom = shape(feature["geometry"])
+        assert geom.geom_type in {"Polygon", "MultiPolygon"}
+        gx0, gy0, gx1, gy1 = geom.bounds
+        assert minx <= gx0 and gx1 <= maxx and miny <= gy0 and gy1 <= maxy
+        # EPSG:4490 lon/lat around Shanghai, not projected metres
+        assert 120 < gx0 < 123 and 30 < gy0 < 32
+
+
+def test_units_default_to_communities(client: TestClient) -> None:
+    levels = {f["properties"]["level"] for f in client.get("/api/units").json()["features"]}
+    assert levels == {"community"}
+
+
+def test_units_of_an_unknown_level_is_422_naming_the_levels(client: TestClient) -> None:
+    response = client.get("/api/units", params={"level": "grid"})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["query", "level"]
+    assert "'district', 'street' or 'community'" in problem["msg"]
+
+
+def test_children_of_each_street_sum_to_the_street(
+    client: TestClient, units_table: pd.DataFrame
+) -> None:
+    streets = units_table[units_table["level"] == "street"]
+    assert len(streets) == 2
+    for code in streets["code"]:
+        body = client.get(f"/api/units/{code}").json()
+        assert body["code"] == code
+        assert body["level"] == "street"
+        assert len(body["children"]) == 3
+        assert {c["level"] for c in body["children"]} == {"community"}
+        assert sum(c["resident"] for c in body["children"]) == body["resident"]
+
+
+def test_a_community_has_no_children(client: TestClient, units_table: pd.DataFrame) -> None:
+    code = units_table.loc[units_table["level"] == "community", "code"].iloc[0]
+    body = client.get(f"/api/units/{code}").json()
+    assert body["children"] == []
+    assert body["density"] == round(body["resident"] / body["area_km2"])
+
+
+def test_an_unknown_unit_is_404(client: TestClient) -> None:
+    response = client.get("/api/units/999999")
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("no unit with code '999999'")
+
+
+# ---- buildings ----
+
+
+def test_buildings_in_a_box_around_everything(
+    client: TestClient, buildings_table: pd.DataFrame
+) -> None:
+    response = client.get("/api/buildings", params={"bbox": "120,30,123,32"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["matched"] == len(buildings_table)
+    assert body["truncated"] is False
+    assert len(body["features"]) == len(buildings_table)
+    expected = buildings_table.set_index("building_id")
+    for feature in body["features"]:
+        props = feature["properties"]
+        assert set(props) == {"building_id", "address", "use", "floors", "resident"}
+        row = expected.loc[props["building_id"]]
+        assert (props["address"], props["use"], props["resident"]) == (
+            row["address"],
+            row["use"],
+            row["resident"],
+        )
+        assert shape(feature["geometry"]).equals_exact(shapely.from_wkb(row["geometry"]), 1e-6)
+
+
+def test_buildings_only_in_the_box_and_at_most_limit(
+    client: TestClient, buildings_table: pd.DataFrame
+) -> None:
+    geoms = shapely.from_wkb(buildings_table["geometry"].to_numpy())
+    x0, y0, x1, y1 = shapely.bounds(geoms[0])
+    box = shapely.box(x0, y0, x1, y1)
+    expected = int(shapely.intersects(shapely.envelope(geoms), box).sum())
+    body = client.get("/api/buildings", params={"bbox": f"{x0},{y0},{x1},{y1}"}).json()
+    assert body["matched"] == expected >= 1
+    assert all(shape(f["geometry"]).intersects(box) for f in body["features"])
+    body = client.get("/api/buildings", params={"bbox": "120,30,123,32", "limit": 3}).json()
+    assert len(body["features"]) == 3
+    assert body["truncated"] is True
+    assert body["matched"] == len(buildings_table)
+
+
+def test_no_buildings_far_away(client: TestClient) -> None:
+    body = client.get("/api/buildings", params={"bbox": "0,0,1,1"}).json()
+    assert body == {"type": "FeatureCollection", "matched": 0, "truncated": False, "features": []}
+
+
+@pytest.mark.parametrize(
+    ("bbox", "says"),
+    [
+        ("121,31,122", "expected minlon,minlat,maxlon,maxlat"),
+        ("a,b,c,d", "expected minlon,minlat,maxlon,maxlat"),
+        ("121,31,nan,32", "expected minlon,minlat,maxlon,maxlat"),
+        ("122,31,121,32", "the minimum must not exceed the maximum"),
+        ("121,91,122,92", "latitudes in -90..90"),
+    ],
+)
+def test_a_bad_bbox_is_422_saying_why(client: TestClient, bbox: str, says: str) -> None:
+    response = client.get("/api/buildings", params={"bbox": bbox})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith(f"bbox was {bbox!r}")
+    assert says in detail
+
+
+def test_buildings_need_a_bbox_and_a_positive_limit(client: TestClient) -> None:
+    assert client.get("/api/buildings").status_code == 422
+    assert client.get("/api/buildings", params={"bbox": "0,0,1,1", "limit": 0}).status_code == 422
+
+
+# ---- report, docs, page ----
+
+
+def test_report_is_the_snapshots_report(client: TestClient, served_project: Path) -> None:
+    assert client.get("/api/report").json() == current_snapshot(served_project).report()
+
+
+def test_openapi_docs_list_the_endpoints(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    expected = {"/api/summary", "/api/units", "/api/units/{code}", "/api/buildings", "/api/report"}
+    assert expected <= set(paths)
+
+
+def test_the_map_page_and_its_static_files(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'src="static/app.js"' in page.text
+    script = client.get("/static/app.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert client.get("/static/style.css").status_code == 200
+
+
+# ---- no snapshot yet, and a new one without a restart ----
+
+
+def test_no_snapshot_is_503_with_the_fix(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path)) as c:
+        for path in ("/api/summary", "/api/units", "/api/units/31", "/api/report"):
+            response = c.get(path)
+            assert response.status_code == 503, path
+            assert "run `popbase build`" in response.json()["detail"]
+        assert c.get("/api/buildings", params={"bbox": "0,0,1,1"}).status_code == 503
+        assert c.get("/").status_code == 200  # the page loads and shows the problem
+
+
+def _double_residents(building: Path) -> None:
+    with duckdb.connect(str(building / BASE_DB)) as con:
+        con.execute("UPDATE units SET resident = resident * 2")
+    manifest: dict[str, Any] = json.loads((building / MANIFEST).read_text(encoding="utf-8"))
+    manifest["region"] = {**manifest["region"], "name": "新快照"}
+    (building / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_new_snapshot_is_served_without_a_new_app(
+    tmp_path: Path, served_project: Path
+) -> None:
+    with TestClient(create_app(tmp_path)) as c:
+        assert c.get("/api/summary").status_code == 503
+        first = finish_build(_copy_current(served_project, tmp_path))
+        before = c.get("/api/summary").json()
+        assert before["snapshot"] == first.id
+        units_before = c.get("/api/units").json()
+
+        building = _copy_current(served_project, tmp_path)
+        _double_residents(building)
+        second = finish_build(building)
+        after = c.get("/api/summary").json()
+        assert after["snapshot"] == second.id != first.id
+        assert after["region"]["name"] == "新快照"
+        assert after["totals"]["resident"] == 2 * before["totals"]["resident"]
+        units_after = c.get("/api/units").json()
+        residents = {f["properties"]["code"]: f["properties"]["resident"] for f in units_after["features"]}
+        for feature in units_before["features"]:
+            props = feature["properties"]
+            assert residents[props["code"]] == 2 * props["resident"]
