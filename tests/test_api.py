@@ -268,9 +268,7 @@ def _double_residents(building: Path) -> None:
     (building / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
-def test_a_new_snapshot_is_served_without_a_new_app(
-    tmp_path: Path, served_project: Path
-) -> None:
+def test_a_new_snapshot_is_served_without_a_new_app(tmp_path: Path, served_project: Path) -> None:
     with TestClient(create_app(tmp_path)) as c:
         assert c.get("/api/summary").status_code == 503
         first = finish_build(_copy_current(served_project, tmp_path))
@@ -286,7 +284,9 @@ def test_a_new_snapshot_is_served_without_a_new_app(
         assert after["region"]["name"] == "新快照"
         assert after["totals"]["resident"] == 2 * before["totals"]["resident"]
         units_after = c.get("/api/units").json()
-        residents = {f["properties"]["code"]: f["properties"]["resident"] for f in units_after["features"]}
+        residents = {
+            f["properties"]["code"]: f["properties"]["resident"] for f in units_after["features"]
+        }
         for feature in units_before["features"]:
             props = feature["properties"]
             assert residents[props["code"]] == 2 * props["resident"]

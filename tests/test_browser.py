@@ -68,7 +68,8 @@ FIND_COMMUNITY_JS = """
   const { width, height } = map.getCanvas().getBoundingClientRect();
   for (let y = height * 0.3; y < height * 0.9; y += 25) {
     for (let x = width * 0.3; x < width * 0.9; x += 25) {
-      const hits = map.queryRenderedFeatures([x, y], { layers: ["building-fill", "community-fill"] });
+      const layers = ["building-fill", "community-fill"];
+      const hits = map.queryRenderedFeatures([x, y], { layers });
       if (hits.length && hits[0].layer.id === "community-fill") {
         return { x, y, name: hits[0].properties.name, code: hits[0].properties.code };
       }

@@ -155,6 +155,13 @@ def test_csv_trailing_delimiters_on_data_rows(tmp_path: Path) -> None:
     assert table.bad_rows == []
 
 
+def test_csv_trailing_delimiter_on_the_header_only(tmp_path: Path) -> None:
+    table = read_table(write_csv(tmp_path, "a,b,\n1,2\n3,4\n"))
+    assert table.columns == ["a", "b"]
+    assert values(table) == [["1", "2"], ["3", "4"]]
+    assert table.bad_rows == []
+
+
 def test_tab_separated_text(tmp_path: Path) -> None:
     path = write_csv(tmp_path, "姓名\t地址\n张三\t江川路, 1号\n", name="t.txt")
     table = read_table(path)

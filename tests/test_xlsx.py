@@ -93,6 +93,15 @@ def test_values_are_escaped_cleaned_and_typed(tmp_path: Path) -> None:
     assert isinstance(got[1][0], int)
 
 
+def test_text_is_cut_to_excels_cell_limit(tmp_path: Path) -> None:
+    path = tmp_path / "long.xlsx"
+    long = "长" * (xlsx.EXCEL_MAX_CELL_CHARS + 10)
+    write_xlsx(path, [Sheet("s", [[long, "short"], [1, long]])])
+    got = read_openpyxl(path)
+    assert got[0] == ("长" * xlsx.EXCEL_MAX_CELL_CHARS, "short")
+    assert got[1] == (1, "长" * xlsx.EXCEL_MAX_CELL_CHARS)
+
+
 def test_mixed_and_other_types(tmp_path: Path) -> None:
     path = tmp_path / "mixed.xlsx"
     rows = [["text", dt.date(2020, 1, 2)], [7, dt.date(2021, 3, 4)], [None, None], ["x"]]
@@ -135,6 +144,7 @@ def test_several_sheets_and_names(tmp_path: Path) -> None:
         (["a/b"], "must not contain"),
         (["台账", "台账"], "used twice"),
         (["Sheet", "SHEET"], "used twice"),
+        (["'quoted'"], "apostrophe"),
     ],
 )
 def test_bad_sheet_names_raise(tmp_path: Path, names: list[str], match: str) -> None:

@@ -93,15 +93,18 @@ def _arrow_csv(
 
 
 def _csv_width(header: list[list[str]], sample: list[list[str]]) -> int:
-    """Return the number of fields per record: the header's, or wider if the data is.
+    """Return the number of fields per record, following the data where they differ.
 
-    Some exports end every data row with a delimiter but not the header; the extra,
-    empty column is dropped later, instead of every row counting as malformed.
+    Some exports end every data row with a delimiter but not the header, others the
+    header only. The data's usual width wins over the header's, as long as it keeps
+    every named header column: the extra empty column is dropped later, instead of
+    every row counting as malformed.
     """
     width = max((len(r) for r in header), default=0)
+    named = max((i + 1 for r in header for i, v in enumerate(r) if v.strip()), default=0)
     widths = Counter(len(r) for r in sample if r)
     if widths:
-        width = max(width, widths.most_common(1)[0][0])
+        width = max(named, widths.most_common(1)[0][0])
     return width
 
 
@@ -276,7 +279,7 @@ def read_delimited(
         keep = np.ones(len(numbers), dtype=bool)
         keep[[int(n or 0) - first for n, _, _ in bad]] = False
         numbers = numbers[keep]
-    padded = [[v.strip() for v in r] + [""] * (width - len(r)) for r in header]
+    padded = [[v.strip() for v in r][:width] + [""] * (width - len(r)) for r in header]
     names = flatten_header(padded or [[""] * width])
     bad_rows = [(int(n or 0), text) for n, text, _ in bad]
     return DelimitedRead(names, table.columns, numbers, used, bad_rows)

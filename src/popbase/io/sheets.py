@@ -78,7 +78,7 @@ def cell_text(value: object) -> str:
 
 def column_texts(values: Sequence[object]) -> Sequence[str]:
     """Return the texts of a column of cell values; text columns pass through as they are."""
-    if all(type(v) is str for v in values):
+    if set(map(type, values)) <= {str}:
         return values  # type: ignore[return-value]
     return [cell_text(v) for v in values]
 
@@ -170,8 +170,8 @@ def read_sheet(
     except (CalamineError, OSError, ValueError) as exc:
         raise SourceFileError(path, f"is not a readable workbook ({exc})", _RESAVE_FIX) from None
     with workbook, _gc_paused():
-        ws = _select_sheet(workbook, path, sheet)
         try:
+            ws = _select_sheet(workbook, path, sheet)
             rows: list[list[object]] = ws.to_python(skip_empty_area=False)  # type: ignore[assignment]
         except (CalamineError, ValueError) as exc:
             raise SourceFileError(path, f"has an unreadable sheet ({exc})", _RESAVE_FIX) from None

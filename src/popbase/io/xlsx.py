@@ -31,6 +31,7 @@ Cell = str | int | float | None
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
+EXCEL_MAX_CELL_CHARS = 32_767
 _CHUNK_ROWS = 5_000
 # Beyond 2 GiB of sheet XML a zip entry needs ZIP64, which must be chosen before the
 # entry is written, and Excel is picky about ZIP64: use it only when the first chunk's
@@ -91,7 +92,9 @@ class Sheet:
         Sheet name: at most 31 characters, none of ``[ ] : * ? /`` or a backslash.
     rows
         Data rows, consumed once while writing; cells are ``str``, ``int``, ``float``
-        or ``None`` (an empty cell). Other values are written as their ``str``.
+        or ``None`` (an empty cell). Other values are written as their ``str``. Text
+        longer than Excel's limit of 32,767 characters is cut to it, and characters
+        XML cannot hold (most control characters) are dropped.
     header
         Header rows. In every row but the last, a label followed by ``""`` cells is
         merged over that span (within its parent group), and a label with only ``""``
@@ -123,9 +126,14 @@ def _ref(r0: int, c0: int, r1: int, c1: int) -> str:
     return f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
 
 
+def _escape(value: str) -> str:
+    """Cut a string to Excel's cell limit, escape it and drop what XML forbids."""
+    return value[:EXCEL_MAX_CELL_CHARS].translate(_ESCAPES)
+
+
 def _text(value: str) -> str:
     """Escape one string as the ``<t>`` element of an inline-string cell."""
-    text = value.translate(_ESCAPES)
+    text = _escape(value)
     if text[:1].isspace() or text[-1:].isspace():
         return f'<t xml:space="preserve">{text}</t>'
     return f"<t>{text}</t>"
@@ -146,7 +154,9 @@ def _cell(ref: str, value: object) -> str:
 
 
 def _needs_care(texts: list[str]) -> bool:
-    """Tell whether any of ``texts`` needs escaping, cleaning or preserved whitespace."""
+    """Tell whether any of ``texts`` needs escaping, cleaning, cutting or preserved space."""
+    if max(map(len, texts), default=0) > EXCEL_MAX_CELL_CHARS:
+        return True
     joined = "\0".join(texts).encode("utf-8", "surrogatepass")
     if len(joined.translate(None, _CARE_DELETE)) != len(joined) or b"\xef\xbf\xbe" in joined:
         return True
@@ -186,7 +196,7 @@ def _column_fragment(
         if not _needs_care(texts):
             cells = values if len(texts) == len(values) else [v or "" for v in values]
             return f'{ref}" t="inlineStr"><is><t>%s</t></is></c>', cells, "str"
-        cells = [cast(str, v).translate(_ESCAPES) if v else "" for v in values]
+        cells = [_escape(cast(str, v)) if v else "" for v in values]
         return f'{ref}" t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>', cells, "text"
     if kinds <= {int, float}:
         numbers_only = cast("Sequence[float | None]", values)
@@ -234,6 +244,8 @@ def _check_name(name: str, seen: set[str]) -> None:
         problem = "must have 1 to 31 characters"
     elif _SHEET_NAME_FORBIDDEN.search(name):
         problem = "must not contain any of []:*?/\\"
+    elif name.startswith("'") or name.endswith("'"):
+        problem = "must not start or end with an apostrophe"
     elif name.casefold() in seen:
         problem = "is used twice (Excel ignores case)"
     if problem:

@@ -3,7 +3,8 @@
 Layout under the project's output folder::
 
     snapshots/<id>/            a finished build
-        base.duckdb            analytical tables (see ``TABLES``)
+        base.duckdb            served tables (see ``TABLES``)
+        work.duckdb            the build's working tables (raw rows, quarantine)
         graph.lbug             the graph database (LadybugDB)
         report.json            record accounting and stage timings
         manifest.json          id, project, region, created, counts
@@ -29,6 +30,7 @@ from popbase.errors import SnapshotError
 SNAPSHOTS = "snapshots"
 CURRENT = "current"
 BASE_DB = "base.duckdb"
+WORK_DB = "work.duckdb"
 GRAPH_DB = "graph.lbug"
 REPORT = "report.json"
 MANIFEST = "manifest.json"

@@ -135,6 +135,7 @@ def police_register(
             "人员状态": status,
             "_person_id": p["person_id"].to_numpy(),
             "_room_id": p["hukou_room_id"].to_numpy(),
+            "_address_kind": "hukou",
         },
         dtype=object,
     )
@@ -195,6 +196,7 @@ def community_ledger(
             "备注": np.where(p["age"] >= 80, "高龄", ""),
             "_person_id": p["person_id"].to_numpy(),
             "_room_id": p["home_room_id"].to_numpy(),
+            "_address_kind": "residence",
         },
         dtype=object,
     )
@@ -255,6 +257,7 @@ def health_records(
             "母亲身份证号": q["_mother"].to_numpy(),
             "_person_id": q["person_id"].to_numpy(),
             "_room_id": q["home_room_id"].to_numpy(),
+            "_address_kind": "residence",
         },
         dtype=object,
     )
@@ -320,6 +323,7 @@ def civil_affairs(
             ).astype(str),
             "_person_id": q["person_id"].to_numpy(),
             "_room_id": q["home_room_id"].to_numpy(),
+            "_address_kind": "residence",
         },
         dtype=object,
     )
@@ -348,6 +352,7 @@ def social_security(
             ).astype(str),
             "_person_id": q["person_id"].to_numpy(),
             "_room_id": "",
+            "_address_kind": "",
         },
         dtype=object,
     )
@@ -421,6 +426,7 @@ def hotline_tickets(
             "诉求内容": np.array([t[1] for t in HOTLINE_TOPICS])[topic],
             "_person_id": callers["person_id"].to_numpy(),
             "_room_id": np.where(about_place, "", room),
+            "_address_kind": "",
         },
         dtype=object,
     )

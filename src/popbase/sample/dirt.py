@@ -8,6 +8,7 @@ its own.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 # Simplified → traditional for common surname and name characters (some older systems
 # and Hong Kong/Taiwan-entered records use traditional forms).
@@ -103,24 +104,24 @@ def format_dates(
     have = iso != ""
     if not have.any():
         return out
-    d = iso[have].astype("datetime64[D]")
+    d = pd.to_datetime(pd.Series(iso[have]), format="%Y-%m-%d").to_numpy().astype("datetime64[D]")
     month_start = d.astype("datetime64[M]")
     y = _YEARS[d.astype("datetime64[Y]").astype(int) + 1970]
     m = month_start.astype(int) % 12 + 1
     day = (d - month_start).astype(int) + 1
     forms = {
-        "iso": y + "-" + _TWO[m] + "-" + _TWO[day],
-        "compact": y + _TWO[m] + _TWO[day],
-        "slash": y + "/" + _ONE[m] + "/" + _ONE[day],
-        "chinese": y + "年" + _ONE[m] + "月" + _ONE[day] + "日",
+        "iso": lambda k: y[k] + "-" + _TWO[m[k]] + "-" + _TWO[day[k]],
+        "compact": lambda k: y[k] + _TWO[m[k]] + _TWO[day[k]],
+        "slash": lambda k: y[k] + "/" + _ONE[m[k]] + "/" + _ONE[day[k]],
+        "chinese": lambda k: y[k] + "年" + _ONE[m[k]] + "月" + _ONE[day[k]] + "日",
     }
     names = list(styles)
     p = np.array([styles[k] for k in names])
     pick = rng.choice(len(names), len(d), p=p / p.sum())
-    written = forms[names[0]].copy()
-    for i, name in enumerate(names[1:], start=1):
-        sel = pick == i
-        written[sel] = forms[name][sel]
+    written = np.empty(len(d), dtype=object)
+    for i, name in enumerate(names):
+        sel = np.flatnonzero(pick == i)
+        written[sel] = forms[name](sel)
     out[have] = written
     return out
 

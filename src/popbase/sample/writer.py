@@ -43,8 +43,11 @@ LEDGER_GROUPS = {
 
 def _text_column(values: pd.Series) -> pa.Array:
     if values.dtype == object:
-        return pa.array([v if isinstance(v, str) else ("" if v is None else str(v)) for v in values],
-                        type=pa.string())
+        try:
+            return pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            # Mixed text and numbers (counts with blanks for withheld cells).
+            return pa.array(["" if v is None else str(v) for v in values], type=pa.string())
     return pa.array(values.astype(str).to_numpy(dtype=object), type=pa.string())
 
 
@@ -111,15 +114,11 @@ class SampleWriter:
             rec = df[[key, *hidden]].rename(columns={key: "record_no"})
             rec.columns = [c.lstrip("_") for c in rec.columns]
             rec.insert(0, "source", source)
-            for col in ("person_id", "room_id", "enterprise_id", "building_id"):
+            cols = ["person_id", "room_id", "address_kind", "enterprise_id", "building_id"]
+            for col in cols:
                 if col not in rec:
                     rec[col] = ""
-            self.truth(
-                "records",
-                rec[
-                    ["source", "record_no", "person_id", "room_id", "enterprise_id", "building_id"]
-                ].astype(str),
-            )
+            self.truth("records", rec[["source", "record_no", *cols]].astype(str))
         return df.drop(columns=hidden)
 
     def source(self, source: str, df: pd.DataFrame) -> None:

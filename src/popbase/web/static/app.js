@@ -3,14 +3,24 @@
 // tiles, fonts or glyphs from elsewhere (government networks are offline), so the style
 // has no `glyphs` and no symbol layers; names show in the side panel and a tooltip.
 
+import { renderTopChart, startTopChart, topCommunities } from "./chart.js";
+import {
+  BASE_STYLE,
+  PALETTE,
+  PICKABLE,
+  addLayers,
+  bboxOf,
+  classColours,
+  highlightCommunity,
+  quantileBreaks,
+  watchBuildings,
+  whenCommunitiesDrawn,
+} from "./layers.js";
+
 const VENDOR = new URL("./vendor/", import.meta.url);
 const API = new URL("api/", document.baseURI);
 const LANG_KEY = "popbase.lang";
-const BUILDING_MIN_ZOOM = 14;
 const BUILDING_LIMIT = 5000;
-const FONT = '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif';
-// Sequential palette (ColorBrewer YlOrRd), light to dark; classes are data quantiles.
-const PALETTE = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"];
 
 // Every UI string, in both languages.
 const I18N = {
@@ -26,7 +36,9 @@ const I18N = {
     legendTitle: "常住人口（按居委/村）",
     legendDistrict: "区界",
     legendStreet: "街镇界",
-    legendBuildings: "建筑（放大至 14 级显示）",
+    legendHomes: "住宅建筑",
+    legendOtherBuildings: "其他建筑",
+    legendBuildingsZoom: "建筑在放大至 14 级后显示",
     selectionTitle: "选中单元",
     selectionHint: "点击地图上的居委/村查看详情",
     topTitle: "常住人口前十的居委/村",
@@ -70,7 +82,9 @@ const I18N = {
     legendTitle: "Residents per community",
     legendDistrict: "District boundary",
     legendStreet: "Street/town boundary",
-    legendBuildings: "Buildings (from zoom 14)",
+    legendHomes: "Residential buildings",
+    legendOtherBuildings: "Other buildings",
+    legendBuildingsZoom: "Buildings show from zoom 14",
     selectionTitle: "Selected unit",
     selectionHint: "Click a community on the map for its figures",
     topTitle: "Top 10 communities by residents",
@@ -146,30 +160,10 @@ async function getJSON(path) {
 
 // ---- classes and legend ----
 
-function quantileBreaks(values, classes) {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return [];
-  const breaks = [];
-  for (let i = 1; i < classes; i += 1) {
-    const q = sorted[Math.min(sorted.length - 1, Math.floor((i * sorted.length) / classes))];
-    // Step expressions need strictly ascending stops, above the smallest value.
-    if (q > sorted[0] && (breaks.length === 0 || q > breaks[breaks.length - 1])) breaks.push(q);
-  }
-  return breaks;
-}
-
-function fillColor(breaks) {
-  if (breaks.length === 0) return PALETTE[Math.floor(PALETTE.length / 2)];
-  const expr = ["step", ["coalesce", ["get", "resident"], 0], PALETTE[0]];
-  breaks.forEach((b, i) => expr.push(b, PALETTE[Math.round(((i + 1) * (PALETTE.length - 1)) / breaks.length)]));
-  return expr;
-}
-
 function renderLegend() {
   const list = $("legend-classes");
   list.replaceChildren();
-  const expr = fillColor(state.breaks);
-  const colours = Array.isArray(expr) ? expr.filter((_, i) => i >= 2 && i % 2 === 0) : [expr];
+  const colours = classColours(state.breaks);
   const bounds = [null, ...state.breaks, null];
   colours.forEach((colour, i) => {
     const lo = bounds[i];
@@ -287,117 +281,30 @@ function renderAll() {
 
 // ---- chart (optional: the map works without it) ----
 
-function topCommunities() {
-  const features = state.units.community?.features ?? [];
-  return features
-    .map((f) => f.properties)
-    .filter((p) => Number.isFinite(p.resident))
-    .sort((a, b) => b.resident - a.resident)
-    .slice(0, 10)
-    .reverse();
-}
-
 function renderChart() {
-  if (!state.chart) return;
-  const top = topCommunities();
-  state.chart.setOption({
-    textStyle: { fontFamily: FONT },
-    grid: { left: 8, right: 44, top: 4, bottom: 4, containLabel: true },
-    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-    xAxis: { type: "value", show: false },
-    yAxis: {
-      type: "category",
-      data: top.map((p) => p.name),
-      axisTick: { show: false },
-      axisLine: { lineStyle: { color: "#c9d1da" } },
-      axisLabel: { color: "#1d2733", fontSize: 11, width: 120, overflow: "truncate" },
-    },
-    series: [{
-      type: "bar",
-      name: t("residents"),
-      data: top.map((p) => ({ value: p.resident, code: p.code })),
-      barMaxWidth: 14,
-      itemStyle: { color: "#f03b20", borderRadius: [0, 3, 3, 0] },
-      label: { show: true, position: "right", color: "#5b6878", fontSize: 11 },
-    }],
-  }, true);
+  if (state.chart) renderTopChart(state.chart, topCommunities(state.units.community), t("residents"));
 }
 
 async function startChart(map) {
   try {
-    const echarts = await import(new URL("echarts.esm.min.mjs", VENDOR).href);
-    state.chart = echarts.init($("top-chart"), null, { renderer: "canvas" });
-    state.chart.on("click", (ev) => selectUnit(map, ev.data.code, true));
+    const url = new URL("echarts.esm.min.mjs", VENDOR).href;
+    $("top-card").hidden = false; // shown first: ECharts sizes itself to its container
+    state.chart = await startTopChart($("top-chart"), url, (code) => selectUnit(map, code, true));
     renderChart();
   } catch (err) {
+    $("top-card").hidden = true;
     console.warn("popbase: chart unavailable:", err);
   }
 }
 
 // ---- map ----
 
-function emptyCollection() {
-  return { type: "FeatureCollection", features: [] };
-}
-
-function addLayers(map) {
-  map.addSource("communities", { type: "geojson", data: state.units.community, promoteId: "code" });
-  map.addSource("streets", { type: "geojson", data: state.units.street });
-  map.addSource("districts", { type: "geojson", data: state.units.district });
-  map.addSource("buildings", { type: "geojson", data: emptyCollection() });
-  map.addLayer({
-    id: "community-fill",
-    type: "fill",
-    source: "communities",
-    paint: {
-      "fill-color": fillColor(state.breaks),
-      "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.95, 0.82],
-    },
-  });
-  map.addLayer({
-    id: "community-line",
-    type: "line",
-    source: "communities",
-    paint: { "line-color": "#ffffff", "line-width": 0.8, "line-opacity": 0.9 },
-  });
-  map.addLayer({
-    id: "building-fill",
-    type: "fill",
-    source: "buildings",
-    minzoom: BUILDING_MIN_ZOOM,
-    paint: {
-      "fill-color": ["match", ["get", "use"], "residential", "#4b5b6b", "#8a6d5a"],
-      "fill-opacity": 0.85,
-      "fill-outline-color": "#2c3742",
-    },
-  });
-  map.addLayer({
-    id: "street-line",
-    type: "line",
-    source: "streets",
-    paint: { "line-color": "#4a5a6a", "line-width": ["interpolate", ["linear"], ["zoom"], 9, 1.2, 15, 2.6] },
-  });
-  map.addLayer({
-    id: "district-line",
-    type: "line",
-    source: "districts",
-    paint: { "line-color": "#1d2733", "line-width": ["interpolate", ["linear"], ["zoom"], 9, 2, 15, 4] },
-  });
-  map.addLayer({
-    id: "community-selected",
-    type: "line",
-    source: "communities",
-    filter: ["==", ["get", "code"], ""],
-    paint: { "line-color": "#1f3a5f", "line-width": 3.5 },
-  });
-}
-
 function selectUnit(map, code, fly = false) {
   const feature = state.units.community?.features.find((f) => f.properties.code === code);
   const props = feature ? feature.properties : findUnit(code);
   if (!props) return;
   state.selected = { kind: "unit", props };
-  map.setFilter("community-selected", ["==", ["get", "code"], code]);
+  highlightCommunity(map, code);
   renderSelection();
   if (fly && feature) {
     const box = bboxOf(feature.geometry);
@@ -405,23 +312,11 @@ function selectUnit(map, code, fly = false) {
   }
 }
 
-function bboxOf(geometry) {
-  let box = null;
-  const visit = (c) => {
-    if (typeof c[0] === "number") {
-      box = box ? [Math.min(box[0], c[0]), Math.min(box[1], c[1]), Math.max(box[2], c[0]), Math.max(box[3], c[1])]
-        : [c[0], c[1], c[0], c[1]];
-    } else c.forEach(visit);
-  };
-  if (geometry) visit(geometry.coordinates);
-  return box;
-}
-
 function wireInteraction(map) {
   const tooltip = $("tooltip");
   let hovered = null;
   map.on("mousemove", (e) => {
-    const [hit] = map.queryRenderedFeatures(e.point, { layers: ["building-fill", "community-fill"] });
+    const [hit] = map.queryRenderedFeatures(e.point, { layers: PICKABLE });
     const code = hit && hit.layer.id === "community-fill" ? hit.properties.code : null;
     if (hovered !== code) {
       if (hovered) map.setFeatureState({ source: "communities", id: hovered }, { hover: false });
@@ -445,7 +340,7 @@ function wireInteraction(map) {
     tooltip.hidden = true;
   });
   map.on("click", (e) => {
-    const [hit] = map.queryRenderedFeatures(e.point, { layers: ["building-fill", "community-fill"] });
+    const [hit] = map.queryRenderedFeatures(e.point, { layers: PICKABLE });
     if (!hit) return;
     if (hit.layer.id === "building-fill") {
       state.selected = { kind: "building", props: hit.properties };
@@ -454,45 +349,6 @@ function wireInteraction(map) {
       selectUnit(map, hit.properties.code);
     }
   });
-}
-
-function watchBuildings(map) {
-  let request = 0;
-  let timer = null;
-  const refresh = async () => {
-    const source = map.getSource("buildings");
-    const ticket = ++request;
-    if (map.getZoom() < BUILDING_MIN_ZOOM) {
-      source.setData(emptyCollection());
-      return;
-    }
-    const b = map.getBounds();
-    const clamp = (v, lim) => Math.max(-lim, Math.min(lim, v));
-    const bbox = [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)]
-      .map((v) => v.toFixed(6))
-      .join(",");
-    try {
-      const data = await getJSON(`buildings?bbox=${bbox}&limit=${BUILDING_LIMIT}`);
-      if (ticket !== request) return; // a newer view asked since
-      source.setData(data);
-      $("building-note").textContent = data.truncated ? t("truncated", { n: fmt(data.features.length) }) : "";
-    } catch (err) {
-      console.error("popbase: buildings failed:", err);
-    }
-  };
-  map.on("moveend", () => {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 120);
-  });
-}
-
-// Idle once the map has drawn the community layer with its data.
-function markIdleWhenDrawn(map) {
-  const check = () => {
-    if (map.isSourceLoaded("communities") && map.loaded()) setMapState("idle");
-    else map.once("idle", check);
-  };
-  map.once("idle", check);
 }
 
 async function main() {
@@ -516,11 +372,7 @@ async function main() {
 
   const map = new maplibregl.Map({
     container: "map",
-    style: {
-      version: 8,
-      sources: {},
-      layers: [{ id: "background", type: "background", paint: { "background-color": "#eef1f5" } }],
-    },
+    style: BASE_STYLE,
     center: [121.47, 31.23],
     zoom: 9,
     maxZoom: 19,
@@ -552,12 +404,18 @@ async function main() {
   state.breaks = quantileBreaks(state.units.community.features.map((f) => f.properties.resident), PALETTE.length);
   renderAll();
   await loaded;
-  addLayers(map);
+  addLayers(map, state.units, state.breaks);
   wireInteraction(map);
-  watchBuildings(map);
+  watchBuildings(
+    map,
+    (bbox) => getJSON(`buildings?bbox=${bbox}&limit=${BUILDING_LIMIT}`),
+    (data) => {
+      $("building-note").textContent = data?.truncated ? t("truncated", { n: fmt(data.features.length) }) : "";
+    },
+  );
   const box = state.units.community.bbox ?? state.units.street.bbox ?? state.units.district.bbox;
   if (box) map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding: 32, duration: 0 });
-  markIdleWhenDrawn(map);
+  whenCommunitiesDrawn(map, () => setMapState("idle"));
   startChart(map);
 }
 

@@ -1,0 +1,1 @@
+"""Addresses: normalise, parse into components, match to buildings and rooms."""

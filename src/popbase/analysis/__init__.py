@@ -1,0 +1,1 @@
+"""Analyses on the base: roll-ups and planning indicators."""

@@ -1,0 +1,180 @@
+"""Read a declared department source: every file of it, columns mapped to canonical names.
+
+A source is one file or a folder of files (``pattern``). Each file is read as text with
+its original row numbers; every row gets a ``record_id`` (``source:file:row``) that names
+it in quarantine, accounting and links. A file that cannot be decoded or parsed does not
+stop the build: it is reported as a quarantined file, with the reason and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from popbase.config import Project, SourceConfig
+from popbase.errors import MissingColumnError, SourceFileError, UndecodableFileError
+from popbase.io.tables import read_table
+
+META_COLUMNS = ("source", "file", "row_number", "record_id")
+
+
+@dataclass
+class FileProblem:
+    """A file of a source that could not be read."""
+
+    file: str
+    reason: str
+    message: str
+
+
+@dataclass
+class SourceRows:
+    """The rows of one source.
+
+    Attributes
+    ----------
+    records
+        One row per data row: ``source, file, row_number, record_id`` and the canonical
+        fields mapped for this source (text; missing cells are null).
+    raw
+        The same rows with their original columns (as delivered) and ``record_id``.
+    malformed
+        Rows that could not be parsed: ``record_id, file, row_number, raw``.
+    files
+        Files read.
+    problems
+        Files that could not be read at all.
+    """
+
+    records: pd.DataFrame
+    raw: pd.DataFrame
+    malformed: pd.DataFrame
+    files: list[str] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+
+
+def source_files(project: Project, source: SourceConfig) -> list[Path]:
+    """The files a source declares, sorted; a folder is searched with its pattern."""
+    path = project.path(source.path)
+    if path.is_dir():
+        files = sorted(
+            p for p in path.glob(source.pattern) if p.is_file() and not p.name.startswith("~$")
+        )
+        if not files:
+            raise SourceFileError(
+                path,
+                f"holds no files matching {source.pattern!r}",
+                "put the delivery's files there or correct `path:`/`pattern:` in popbase.yaml",
+            )
+        return files
+    return [path]
+
+
+def _relative(project: Project, path: Path) -> str:
+    try:
+        return str(path.relative_to(project.root))
+    except ValueError:
+        return str(path)
+
+
+def read_source(project: Project, source: SourceConfig) -> SourceRows:
+    """Read every file of ``source`` and map its columns.
+
+    Parameters
+    ----------
+    project
+        The project (paths resolve against its folder).
+    source
+        The source's configuration.
+
+    Returns
+    -------
+    SourceRows
+        Records, original rows, malformed rows and unreadable files.
+
+    Raises
+    ------
+    MissingColumnError
+        A mapped column is absent from a file (the project file needs fixing).
+    SourceFileError
+        The source's path holds no files.
+    """
+    records: list[pd.DataFrame] = []
+    raws: list[pd.DataFrame] = []
+    malformed: list[dict[str, object]] = []
+    result = SourceRows(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    for path in source_files(project, source):
+        rel = _relative(project, path)
+        result.files.append(rel)
+        try:
+            table = read_table(
+                path,
+                format=source.format,
+                encoding=source.encoding,
+                sheet=source.sheet,
+                skip_rows=source.skip_rows,
+                header_rows=source.header_rows,
+            )
+        except UndecodableFileError as exc:
+            result.problems.append(FileProblem(rel, "file_undecodable", str(exc)))
+            continue
+        except SourceFileError as exc:
+            result.problems.append(FileProblem(rel, "file_unreadable", str(exc)))
+            continue
+        ids = pd.Series([f"{source.name}:{rel}:{r}" for r in table.row_numbers], dtype=object)
+        mapped: dict[str, object] = {
+            "source": source.name,
+            "file": rel,
+            "row_number": table.row_numbers.astype(np.int64),
+            "record_id": ids.to_numpy(),
+        }
+        for field_name, column in source.columns.items():
+            try:
+                header = table.column(column)
+            except MissingColumnError as exc:
+                raise MissingColumnError(path, column, table.columns) from exc
+            mapped[field_name] = table.frame[header].to_numpy(dtype=object)
+        records.append(pd.DataFrame(mapped))
+        raw = table.frame.copy()
+        raw.insert(0, "record_id", ids.to_numpy())
+        raws.append(raw)
+        for row, text in table.bad_rows:
+            malformed.append(
+                {
+                    "source": source.name,
+                    "file": rel,
+                    "row_number": row,
+                    "record_id": f"{source.name}:{rel}:{row}",
+                    "raw": text,
+                }
+            )
+    columns = [*META_COLUMNS, *source.columns]
+    result.records = (
+        pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=columns)
+    )
+    result.raw = pd.concat(raws, ignore_index=True) if raws else pd.DataFrame(columns=["record_id"])
+    result.malformed = pd.DataFrame(
+        malformed, columns=["source", "file", "row_number", "record_id", "raw"]
+    )
+    return result
+
+
+def raw_json(raw: pd.DataFrame) -> pd.Series:
+    """Each original row as a JSON object (for the quarantine table)."""
+    cols = [c for c in raw.columns if c != "record_id"]
+    values = raw[cols].to_numpy(dtype=object)
+    return pd.Series(
+        [
+            json.dumps(
+                {c: (None if v is None or v != v else v) for c, v in zip(cols, row, strict=True)},
+                ensure_ascii=False,
+            )
+            for row in values
+        ],
+        index=raw.index,
+        dtype=object,
+    )

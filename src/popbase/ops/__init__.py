@@ -1,0 +1,1 @@
+"""Operations: ingest, snapshots, record accounting, evaluation, publishing."""

@@ -1,0 +1,106 @@
+"""The ingest stage: every declared source into the build's tables.
+
+Per kind, one table of canonical records (``person_records``, ``enterprise_records``,
+``room_records``, ``signaling_records``) with the source's department, priority and
+as-of date; per source, its original rows (``raw_<source>``); rows that could not be
+parsed go to ``quarantine`` and files that could not be read to ``source_files``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+
+from popbase.config import CANONICAL_FIELDS
+from popbase.io.sources import META_COLUMNS, read_source
+
+if TYPE_CHECKING:
+    from popbase.pipeline import BuildContext
+
+QUARANTINE_COLUMNS = ["source", "record_id", "file", "row_number", "stage", "reason", "detail"]
+RECORD_TABLES = {
+    "person": "person_records",
+    "enterprise": "enterprise_records",
+    "room": "room_records",
+    "signaling": "signaling_records",
+}
+
+
+def quarantine_rows(
+    records: pd.DataFrame, stage: str, reason: str | pd.Series, detail: str | pd.Series = ""
+) -> pd.DataFrame:
+    """Quarantine entries for ``records`` (which carry the meta columns)."""
+    return pd.DataFrame({
+        "source": records["source"].to_numpy(dtype=object),
+        "record_id": records["record_id"].to_numpy(dtype=object),
+        "file": records["file"].to_numpy(dtype=object),
+        "row_number": records["row_number"].to_numpy(),
+        "stage": stage,
+        "reason": reason if isinstance(reason, str) else reason.to_numpy(dtype=object),
+        "detail": detail if isinstance(detail, str) else detail.to_numpy(dtype=object),
+    }, columns=QUARANTINE_COLUMNS)
+
+
+def _typed(records: pd.DataFrame, fields: tuple[str, ...]) -> pa.Table:
+    """Records as Arrow with fixed types: text for every canonical field, even all-empty ones."""
+    types = {"source": pa.string(), "department": pa.string(), "priority": pa.int64(),
+             "as_of": pa.timestamp("us"), "record_id": pa.string(), "file": pa.string(),
+             "row_number": pa.int64(), **{f: pa.string() for f in fields}}
+    schema = pa.schema([(c, types[c]) for c in records.columns])
+    return pa.Table.from_pandas(records, schema=schema, preserve_index=False)
+
+
+def ingest_sources(ctx: BuildContext) -> dict[str, Any]:
+    """Read every source of the project."""
+    db = ctx.db
+    config = ctx.project.config
+    db.put("quarantine", pa.schema(
+        [(c, pa.int64() if c == "row_number" else pa.string()) for c in QUARANTINE_COLUMNS]
+    ).empty_table())
+    files: list[dict[str, object]] = []
+    counts: dict[str, int] = {}
+    total = len(config.sources)
+    created: set[str] = set()
+    for i, source in enumerate(config.sources):
+        ctx.tick("ingest", i, total)
+        rows = read_source(ctx.project, source)
+        records = rows.records
+        for canon in CANONICAL_FIELDS[source.kind]:
+            if canon not in records:
+                records[canon] = None
+        records = records[[*META_COLUMNS, *CANONICAL_FIELDS[source.kind]]].astype(
+            {c: object for c in CANONICAL_FIELDS[source.kind]})
+        records.insert(1, "department", source.department)
+        records.insert(2, "priority", source.priority)
+        as_of = source.as_of or config.project.as_of
+        records.insert(3, "as_of", pd.Timestamp(as_of) if as_of else pd.NaT)
+        table = RECORD_TABLES[source.kind]
+        data = _typed(records, CANONICAL_FIELDS[source.kind])
+        if table in created:
+            db.append(table, data)
+        else:
+            db.put(table, data)
+            created.add(table)
+        db.put(f"raw_{source.name}", rows.raw)
+        if len(rows.malformed):
+            bad = rows.malformed
+            db.append("quarantine", quarantine_rows(
+                bad, "ingest", "row_malformed",
+                "the row could not be parsed (wrong number of fields or an unclosed quote): " + bad["raw"].str[:200]))
+        for f in rows.files:
+            problem = next((p for p in rows.problems if p.file == f), None)
+            files.append({
+                "source": source.name, "file": f, "status": "quarantined" if problem else "read",
+                "reason": problem.reason if problem else "", "message": problem.message if problem else "",
+            })
+        counts[source.name] = len(records) + len(rows.malformed)
+    for kind, table in RECORD_TABLES.items():
+        if table not in created:
+            columns = ["source", "department", "priority", "as_of", *META_COLUMNS[1:], *CANONICAL_FIELDS[kind]]
+            db.put(table, _typed(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}),
+                                 CANONICAL_FIELDS[kind]))
+    db.put("source_files", pd.DataFrame(files, columns=["source", "file", "status", "reason", "message"]))
+    db.put("rows_in", pd.DataFrame({"source": list(counts), "rows_in": list(counts.values())}))
+    return {"rows_in": counts, "files_quarantined": sum(1 for f in files if f["status"] == "quarantined")}

@@ -1,0 +1,141 @@
+"""The publish stage: the graph database and the served tables of a snapshot.
+
+The build's working tables (raw rows, ID numbers, quarantine) stay in ``work.duckdb``;
+what is served goes to ``base.duckdb`` (pseudonymised persons, units with counts and
+geometry, buildings, rooms, record outcomes and links for scoring) and to the LadybugDB
+graph ``graph.lbug``. The report and manifest close the snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from typing import TYPE_CHECKING, Any
+
+from popbase import __version__
+from popbase.ops.snapshot import BASE_DB, GRAPH_DB, MANIFEST
+from popbase.store.ladybug_store import LadybugStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from popbase.pipeline import BuildContext
+
+SERVED_TABLES: dict[str, str] = {
+    "units": """
+        SELECT d.code, d.name, d.level, d.parent_code, coalesce(c.resident, 0) AS resident,
+               coalesce(c.households, 0) AS households, d.area_km2, d.geometry
+        FROM divisions d LEFT JOIN unit_counts c USING (code)
+    """,
+    "grid_units": """
+        SELECT g.grid_code AS code, g.name, 'grid' AS level, g.community_code AS parent_code,
+               coalesce(c.resident, 0) AS resident, coalesce(c.households, 0) AS households,
+               g.area_km2, g.geometry
+        FROM grids g LEFT JOIN unit_counts c ON c.code = g.grid_code
+    """,
+    "buildings": """
+        SELECT b.building_id, b.address, b.use, b.floors, b.division_code, b.community_code, b.grid_code,
+               coalesce(c.resident, 0) AS resident, coalesce(c.households, 0) AS households,
+               b.lon, b.lat, b.geometry
+        FROM buildings b LEFT JOIN building_counts c USING (building_id)
+    """,
+    "rooms": """
+        SELECT r.room_id, r.building_id, r.room_no, r.floor, r.origin, b.division_code
+        FROM rooms r JOIN buildings b USING (building_id)
+    """,
+    "persons": """
+        SELECT g.person_id, g.sex, CAST(g.birth_date AS DATE) AS birth_date,
+               CASE WHEN g.deceased THEN 'deceased' ELSE 'alive' END AS status,
+               r.division_code, l.room_id, h.room_id AS hukou_room_id
+        FROM persons_golden g
+        LEFT JOIN lives_in l USING (person_id)
+        LEFT JOIN residents r USING (person_id)
+        LEFT JOIN hukou_at h USING (person_id)
+    """,
+    "record_outcomes": """
+        SELECT o.source, o.record_id, o.file, o.row_number, p.record_no, o.kind, o.outcome,
+               o.quarantine_stage, o.reason, o.person_id
+        FROM record_outcomes o LEFT JOIN (
+            SELECT record_id, record_no FROM person_records
+            UNION ALL SELECT record_id, room_code FROM room_records
+            UNION ALL SELECT record_id, credit_code FROM enterprise_records
+        ) p USING (record_id)
+    """,
+    "record_links": "SELECT source, record_id, address_kind, building_id, room_id, reason FROM record_links",
+}
+
+
+def _write_graph(ctx: BuildContext, folder: Path) -> dict[str, int]:
+    """Export node and edge tables to Parquet and bulk-load them into LadybugDB."""
+    db = ctx.db
+    staging = folder / "graph_load"
+    staging.mkdir(exist_ok=True)
+    exports = {
+        "Division": "SELECT code, name, level, parent_code, resident FROM served.units",
+        "Building": "SELECT building_id, address, use, CAST(floors AS BIGINT), division_code FROM served.buildings",
+        "Room": "SELECT room_id, room_no, CAST(floor AS BIGINT), origin, division_code FROM served.rooms",
+        "Person": "SELECT person_id, sex, birth_date, status = 'deceased', division_code FROM served.persons",
+        "PART_OF_Division": "SELECT code, parent_code FROM served.units "
+        "WHERE parent_code IN (SELECT code FROM served.units)",
+        "PART_OF_Building": "SELECT building_id, community_code FROM served.buildings WHERE community_code IN "
+        "(SELECT code FROM served.units)",
+        "IN_BUILDING": "SELECT room_id, building_id FROM served.rooms",
+        "LIVES_IN": "SELECT l.person_id, l.room_id, l.source, l.record_id, CAST(l.as_of AS DATE) FROM lives_in l "
+        "JOIN served.rooms USING (room_id)",
+    }
+    files = {}
+    for name, sql in exports.items():
+        path = staging / f"{name}.parquet"
+        db.to_parquet(sql, path)
+        files[name] = path
+    graph_path = folder / GRAPH_DB
+    store = LadybugStore(graph_path)
+    try:
+        store.create_schema()
+        for label in ("Division", "Building", "Room", "Person"):
+            store.load_nodes(label, files[label])
+        store.load_edges("PART_OF", "Division", "Division", files["PART_OF_Division"])
+        store.load_edges("PART_OF", "Building", "Division", files["PART_OF_Building"])
+        store.load_edges("IN_BUILDING", "Room", "Building", files["IN_BUILDING"])
+        store.load_edges("LIVES_IN", "Person", "Room", files["LIVES_IN"])
+        counts = {
+            label: int(store.query(f"MATCH (n:{label}) RETURN count(n) AS n")["n"].iloc[0])
+            for label in ("Division", "Building", "Room", "Person")
+        }
+    finally:
+        store.close()
+    shutil.rmtree(staging)
+    return counts
+
+
+def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:
+    """Write ``base.duckdb``, ``graph.lbug``, ``report.json`` and ``manifest.json``."""
+    db = ctx.db
+    folder = ctx.folder
+    db.execute(f"ATTACH '{folder / BASE_DB}' AS served")
+    try:
+        for name, sql in SERVED_TABLES.items():
+            db.execute(f"CREATE OR REPLACE TABLE served.{name} AS {sql}")
+        # Grids are units too: one table of units for readers.
+        db.execute("INSERT INTO served.units SELECT * FROM served.grid_units")
+        db.execute("DROP TABLE served.grid_units")
+        graph = _write_graph(ctx, folder)
+        totals = db.query_df(
+            "SELECT level, count(*) AS units, sum(resident) AS resident FROM served.units GROUP BY level"
+        )
+    finally:
+        db.execute("DETACH served")
+    project = ctx.project.config.project
+    manifest = {
+        "id": ctx.report["snapshot"],
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "popbase": __version__,
+        "project": project.name,
+        "region": {"code": project.region_code, "name": project.name},
+        "as_of": project.as_of.isoformat() if project.as_of else None,
+        "graph": graph,
+        "units": {str(r.level): int(r.units) for r in totals.itertuples(index=False)},
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return {"graph": graph}

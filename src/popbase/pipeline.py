@@ -1,0 +1,146 @@
+"""The build: stages declared once, in order, each a function from tables to tables.
+
+``run(project)`` opens a new snapshot folder, runs every stage against one backend
+(tables live in the snapshot's ``base.duckdb``), and switches ``current`` to the new
+snapshot only when every stage has succeeded. A failed build leaves the previous
+snapshot serving and keeps the failed folder for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from popbase.address import match
+from popbase.analysis import rollup
+from popbase.backends import DuckDBBackend
+from popbase.backends.base import Backend
+from popbase.config import Project
+from popbase.errors import PopbaseError, StageError
+from popbase.ops import accounting, ingest, publish, snapshot
+from popbase.population import fuse, link, resolve, validate
+from popbase.space import basemap
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildContext:
+    """What a stage works with.
+
+    Attributes
+    ----------
+    project
+        The project being built.
+    db
+        The backend holding the build's tables.
+    folder
+        The snapshot folder being written.
+    report
+        Per-stage figures, written to ``report.json``.
+    """
+
+    project: Project
+    db: Backend
+    folder: Path
+    progress: Progress | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def tick(self, stage: str, done: int, total: int) -> None:
+        """Report progress of a long stage."""
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
+
+StageFn = Callable[[BuildContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the build."""
+
+    name: str
+    description: str
+    run: StageFn
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("space", "load the basemap: divisions, grids, buildings, facilities", basemap.load_space),
+    Stage("ingest", "read every department source", ingest.ingest_sources),
+    Stage("validate", "validate identifiers; quarantine rows that fail", validate.validate_records),
+    Stage("match", "match addresses to buildings and rooms", match.match_addresses),
+    Stage("resolve", "resolve records into persons by ID number", resolve.resolve_persons),
+    Stage("fuse", "one golden record per person", fuse.fuse_persons),
+    Stage("link", "link persons to rooms, hukou and employers", link.link_persons),
+    Stage("rollup", "count residents for every unit", rollup.rollup_units),
+    Stage("account", "record accounting: every row ends somewhere", accounting.account_records),
+    Stage("publish", "write the graph and the served tables", publish.publish_snapshot),
+)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A finished build."""
+
+    snapshot: snapshot.Snapshot
+    report: dict[str, Any]
+
+
+def run_stages(ctx: BuildContext, stages: tuple[Stage, ...] = STAGES) -> None:
+    """Run ``stages`` in order on ``ctx``, timing each; a failure raises StageError."""
+    timings: dict[str, float] = ctx.report.setdefault("timings", {})
+    for stage in stages:
+        ctx.tick(stage.name, 0, 1)
+        start = time.perf_counter()
+        try:
+            ctx.report[stage.name] = stage.run(ctx)
+        except PopbaseError:
+            raise
+        except Exception as exc:
+            raise StageError(stage.name, exc) from exc
+        timings[stage.name] = round(time.perf_counter() - start, 3)
+        ctx.tick(stage.name, 1, 1)
+
+
+def run(project: Project, stages: tuple[Stage, ...] = STAGES, progress: Progress | None = None) -> BuildResult:
+    """Build a new snapshot of ``project`` and make it current.
+
+    Parameters
+    ----------
+    project
+        The loaded project.
+    stages
+        The stages to run (all of them, in order, by default).
+    progress
+        Called with (stage, done, total) as stages advance.
+
+    Returns
+    -------
+    BuildResult
+        The new current snapshot and its report.
+
+    Raises
+    ------
+    PopbaseError
+        A stage failed; ``current`` still points at the previous snapshot.
+    """
+    folder = snapshot.start_build(project.output_dir)
+    db = DuckDBBackend(folder / snapshot.WORK_DB)
+    ctx = BuildContext(project, db, folder, progress)
+    ctx.report["snapshot"] = folder.name.removesuffix(".building")
+    try:
+        run_stages(ctx, stages)
+    except BaseException:
+        db.close()
+        snapshot.fail_build(folder)
+        raise
+    db.close()
+    (folder / snapshot.REPORT).write_text(
+        json.dumps(ctx.report, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    snap = snapshot.finish_build(folder, keep=project.config.output.keep_snapshots)
+    return BuildResult(snap, snap.report())

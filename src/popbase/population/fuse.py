@@ -1,0 +1,58 @@
+"""The fuse stage: one golden record per person, each value traceable to its source.
+
+Sex and birth date come from the ID number itself (GB 11643 encodes both); the name from
+the most trusted, most recent record that has one. A person is deceased when a source
+says so in its status column (死亡, 已故, 注销-死亡 …). Records that disagree with the ID
+on sex or birth date are counted as conflicts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from popbase.pipeline import BuildContext
+
+DECEASED_WORDS = ("死亡", "已故", "去世", "死亡注销", "注销（死亡）", "注销(死亡)")
+
+
+def golden_persons_sql() -> str:
+    """Golden person rows with per-attribute provenance."""
+    words = ", ".join(f"'{w}'" for w in DECEASED_WORDS)
+    return f"""
+        CREATE OR REPLACE TABLE persons_golden AS
+        WITH ranked AS (
+            SELECT m.person_id, m.rank_in_person, r.*
+            FROM person_members m JOIN person_records_valid r USING (record_id)
+        ),
+        named AS (
+            SELECT person_id, arg_min(name, rank_in_person) AS name,
+                   arg_min(source, rank_in_person) AS name_source,
+                   arg_min(record_id, rank_in_person) AS name_record
+            FROM ranked WHERE name IS NOT NULL AND trim(name) <> '' GROUP BY person_id
+        ),
+        base AS (
+            SELECT person_id, any_value(id18) AS id18, any_value(id_sex) AS sex,
+                   any_value(id_birth_date) AS birth_date,
+                   bool_or(coalesce(trim(person_status), '') IN ({words})) AS deceased,
+                   count(*) AS records,
+                   count(DISTINCT source) AS sources,
+                   sum(CASE WHEN sex_norm IS NOT NULL AND sex_norm <> id_sex THEN 1 ELSE 0 END) AS sex_conflicts,
+                   sum(CASE WHEN birth_date_norm IS NOT NULL AND CAST(birth_date_norm AS DATE) <> CAST(id_birth_date AS DATE)
+                       THEN 1 ELSE 0 END) AS birth_conflicts
+            FROM ranked GROUP BY person_id
+        )
+        SELECT b.*, n.name, n.name_source, n.name_record
+        FROM base b LEFT JOIN named n USING (person_id)
+    """
+
+
+def fuse_persons(ctx: BuildContext) -> dict[str, Any]:
+    """Build the golden record of every person."""
+    db = ctx.db
+    db.execute(golden_persons_sql())
+    row = db.query_df(
+        "SELECT count(*) AS persons, sum(deceased::INT) AS deceased, sum(sex_conflicts) AS sex_conflicts, "
+        "sum(birth_conflicts) AS birth_conflicts FROM persons_golden"
+    ).iloc[0]
+    return {k: int(v or 0) for k, v in row.items()}

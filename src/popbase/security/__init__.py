@@ -1,0 +1,1 @@
+"""Security: pseudonyms, principals, policies, masking and audit."""

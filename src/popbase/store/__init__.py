@@ -1,0 +1,1 @@
+"""The graph store: a small interface and the LadybugDB backend."""
