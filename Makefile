@@ -9,6 +9,8 @@ DISTRICT ?= 310112
 DEMO_DIR ?= demo
 PORT ?= 8000
 VENDOR := src/popbase/web/static/vendor
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
 
 .PHONY: demo test lint format bench setup venv system web clean
 
@@ -42,20 +44,20 @@ setup: venv system web
 # Python packages, pinned in pyproject.toml.
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11 ($(PYTHON)); set PYTHON=/path/to/python3.11"; exit 1; }
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { $(APT) python3-venv; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian packages: Chromium for the browser tests, a CJK font for Chinese labels.
+# Debian packages: Chromium for the browser tests, a CJK font for Chinese labels, Node.js
+# and npm for the dashboard's packages.
 system: .stamp-system
 .stamp-system:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	fi
+	@command -v chromium >/dev/null && command -v npm >/dev/null && \
+		fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || \
+		{ $(APT) chromium fonts-noto-cjk fontconfig $$(command -v npm >/dev/null || echo nodejs npm); }
 	touch $@
 
 # npm packages for the dashboard, copied into the package's static folder.

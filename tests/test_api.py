@@ -73,7 +73,8 @@ def test_summary_totals_match_the_units_table(
     communities = units_table[units_table["level"] == "community"]
     assert body["totals"]["resident"] == int(communities["resident"].sum())
     assert body["totals"]["units"] == units_table["level"].value_counts().to_dict()
-    assert list(body["totals"]["units"]) == ["district", "street", "community"]
+    # Levels from the largest units to the smallest; micro-grids are units too.
+    assert list(body["totals"]["units"]) == ["district", "street", "community", "grid"]
 
 
 # ---- units ----
@@ -142,11 +143,26 @@ def test_children_of_each_street_sum_to_the_street(
         assert sum(c["resident"] for c in body["children"]) == body["resident"]
 
 
-def test_a_community_has_no_children(client: TestClient, units_table: pd.DataFrame) -> None:
-    code = units_table.loc[units_table["level"] == "community", "code"].iloc[0]
+def test_the_grids_of_each_community_sum_to_it(
+    client: TestClient, units_table: pd.DataFrame
+) -> None:
+    communities = units_table[units_table["level"] == "community"]
+    assert len(communities) == 6
+    for code in communities["code"]:
+        body = client.get(f"/api/units/{code}").json()
+        assert body["density"] == round(body["resident"] / body["area_km2"])
+        grids = units_table[units_table["parent_code"] == code]
+        assert sorted(c["code"] for c in body["children"]) == sorted(grids["code"])
+        assert {c["level"] for c in body["children"]} == {"grid"}
+        assert all(c["code"].startswith(code) for c in body["children"])
+        assert sum(c["resident"] for c in body["children"]) == body["resident"]
+
+
+def test_a_grid_has_no_children(client: TestClient, units_table: pd.DataFrame) -> None:
+    code = units_table.loc[units_table["level"] == "grid", "code"].iloc[0]
     body = client.get(f"/api/units/{code}").json()
+    assert body["level"] == "grid"
     assert body["children"] == []
-    assert body["density"] == round(body["resident"] / body["area_km2"])
 
 
 def test_an_unknown_unit_is_404(client: TestClient) -> None:

@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from popbase.errors import PopbaseError
@@ -25,7 +33,7 @@ console = Console(stderr=True)
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {exc}")
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -95,7 +103,7 @@ def build(
     try:
         proj = load_project(project)
         with _progress() as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def tick(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:
@@ -124,7 +132,9 @@ def _print_accounting(accounting: dict[str, dict[str, object]]) -> None:
 @app.command()
 def report(
     project: Annotated[Path, typer.Argument(help="Project folder")],
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report here")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report here")
+    ] = None,
 ) -> None:
     """Show the record accounting of the current snapshot."""
     from popbase.config import load_project
@@ -173,7 +183,9 @@ def serve(
         proj = load_project(project)
     except PopbaseError as exc:
         raise _fail(exc) from None
-    console.print(f"[bold green]popbase[/] serving {proj.config.project.name} on http://{host}:{port}")
+    console.print(
+        f"[bold green]popbase[/] serving {proj.config.project.name} on http://{host}:{port}"
+    )
     console.print(f"  map: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     run_server(proj.output_dir, host=host, port=port)
 

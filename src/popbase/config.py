@@ -85,10 +85,10 @@ class ProjectInfo(_Strict):
     region_code: str = Field(description="Division code of the area the base covers")
     as_of: dt.date | None = None
 
-    @field_validator("region_code")
+    @field_validator("region_code", mode="before")
     @classmethod
     def _region_code_digits(cls, v: str) -> str:
-        if not v.isdigit() or len(v) not in (2, 4, 6, 9, 12):
+        if not isinstance(v, str) or not v.isdigit() or len(v) not in (2, 4, 6, 9, 12):
             raise ValueError(
                 f"was {v!r}, expected a statistical division code of 2, 4, 6, 9 or 12 "
                 "digits (e.g. '310112' for a district); quote it so YAML keeps it a string"

@@ -106,7 +106,9 @@ def run_stages(ctx: BuildContext, stages: tuple[Stage, ...] = STAGES) -> None:
         ctx.tick(stage.name, 1, 1)
 
 
-def run(project: Project, stages: tuple[Stage, ...] = STAGES, progress: Progress | None = None) -> BuildResult:
+def run(
+    project: Project, stages: tuple[Stage, ...] = STAGES, progress: Progress | None = None
+) -> BuildResult:
     """Build a new snapshot of ``project`` and make it current.
 
     Parameters
@@ -129,7 +131,11 @@ def run(project: Project, stages: tuple[Stage, ...] = STAGES, progress: Progress
         A stage failed; ``current`` still points at the previous snapshot.
     """
     folder = snapshot.start_build(project.output_dir)
-    db = DuckDBBackend(folder / snapshot.WORK_DB)
+    try:
+        db = DuckDBBackend(folder / snapshot.WORK_DB)
+    except BaseException:
+        snapshot.fail_build(folder)
+        raise
     ctx = BuildContext(project, db, folder, progress)
     ctx.report["snapshot"] = folder.name.removesuffix(".building")
     try:

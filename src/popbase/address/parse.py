@@ -18,7 +18,9 @@ URBAN = re.compile(
     r"^(?P<road>[^\d]+?(?:路|街|大道|公路|支路|巷))"
     r"(?:(?P<lane>\d+)弄)?(?P<house>\d+)号(?:(?P<room>\d+)室?)?(?:\d+层|\d+楼)?$"
 )
-VILLAGE = re.compile(r"^(?P<village>[^\d]+?村)(?P<group>\d+)组(?P<house>\d+)号(?:(?P<room>\d+)室?)?$")
+VILLAGE = re.compile(
+    r"^(?P<village>[^\d]+?村)(?P<group>\d+)组(?P<house>\d+)号(?:(?P<room>\d+)室?)?$"
+)
 _SPACES = re.compile(r"\s+")
 
 
@@ -31,31 +33,44 @@ class ParsedAddress:
     reason: str | None
 
 
-def prefix_pattern(place_names: Iterable[str]) -> re.Pattern[str]:
-    """A pattern matching any leading run of country, city and place names.
+class PlaceNames:
+    """Leading place names an address may repeat: country, city, district, street/town.
 
     Parameters
     ----------
-    place_names
-        Names that may lead an address: districts, streets/towns (``闵行区``, ``莘庄镇``).
+    names
+        Names that may lead an address (``闵行区``, ``莘庄镇``); ``中国`` and ``上海``
+        forms are always known.
     """
-    names = sorted({n for n in place_names if n}, key=len, reverse=True)
-    alternatives = "|".join(re.escape(n) for n in ["中国", "上海市", "上海", *names])
-    return re.compile(f"^(?:{alternatives})+")
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = {n for n in ["中国", "上海市", "上海", *names] if n}
+        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+
+    def strip(self, text: str) -> str:
+        """Drop every leading place name (longest first), repeatedly."""
+        found = True
+        while found:
+            found = False
+            for k in self.lengths:
+                if text[:k] in self.names:
+                    text = text[k:]
+                    found = True
+                    break
+        return text
 
 
-def normalise(text: str, prefix: re.Pattern[str]) -> str:
+def normalise(text: str, places: PlaceNames) -> str:
     """NFKC, no spaces, no leading place names."""
-    out = _SPACES.sub("", unicodedata.normalize("NFKC", text))
-    return prefix.sub("", out)
+    return places.strip(_SPACES.sub("", unicodedata.normalize("NFKC", text)))
 
 
-def parse_address(text: str | None, prefix: re.Pattern[str]) -> ParsedAddress:
+def parse_address(text: str | None, places: PlaceNames) -> ParsedAddress:
     """Parse one address into its building key and room number.
 
     Examples
     --------
-    >>> p = prefix_pattern(["闵行区", "马桥镇"])
+    >>> p = PlaceNames(["闵行区", "马桥镇"])
     >>> parse_address("上海市闵行区七莘路１８８５弄12号 301室", p)
     ParsedAddress(building_key='七莘路1885弄12号', room_no='301', reason=None)
     >>> parse_address("马桥镇同心村3组45号", p)
@@ -65,7 +80,7 @@ def parse_address(text: str | None, prefix: re.Pattern[str]) -> ParsedAddress:
     """
     if text is None or text != text or not str(text).strip():
         return ParsedAddress(None, None, "address_missing")
-    norm = normalise(str(text), prefix)
+    norm = normalise(str(text), places)
     m = URBAN.match(norm)
     if m:
         lane = f"{int(m['lane'])}弄" if m["lane"] else ""

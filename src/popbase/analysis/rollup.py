@@ -53,7 +53,8 @@ def unit_counts_sql() -> str:
         )
         SELECT * FROM divisions_rolled
         UNION ALL
-        SELECT g.grid_code AS code, coalesce(p.resident, 0)::BIGINT, coalesce(p.households, 0)::BIGINT
+        SELECT g.grid_code AS code, coalesce(p.resident, 0)::BIGINT,
+               coalesce(p.households, 0)::BIGINT
         FROM grids g LEFT JOIN per_grid p ON p.code = g.grid_code
     """
 

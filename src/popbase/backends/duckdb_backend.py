@@ -43,7 +43,11 @@ class DuckDBBackend:
         if memory_limit:
             config["memory_limit"] = memory_limit
         self.path = path
-        self.con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=config)
+        self.con = duckdb.connect(
+            str(path) if path else ":memory:", read_only=read_only, config=config
+        )
+        # A build reports its own progress; DuckDB's bar would interleave with it.
+        self.con.execute("SET enable_progress_bar = false")
 
     def _run(self, sql: str, params: list[Any] | None) -> duckdb.DuckDBPyConnection:
         try:
@@ -91,7 +95,9 @@ class DuckDBBackend:
     def has_table(self, name: str) -> bool:
         """Whether table ``name`` exists."""
         return bool(
-            self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+            self.scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            )
         )
 
     def to_parquet(self, sql: str, path: Path) -> None:

@@ -29,15 +29,21 @@ def outcomes_sql() -> str:
         ),
         everything AS (
             SELECT source, record_id, file, row_number, 'person' AS kind FROM person_records
-            UNION ALL SELECT source, record_id, file, row_number, 'enterprise' FROM enterprise_records
-            UNION ALL SELECT source, record_id, file, row_number, 'room' FROM room_records
-            UNION ALL SELECT source, record_id, file, row_number, 'signaling' FROM signaling_records
-            UNION ALL SELECT source, record_id, file, row_number, 'malformed' FROM quarantine
-                WHERE reason = 'row_malformed'
+            UNION ALL
+            SELECT source, record_id, file, row_number, 'enterprise' FROM enterprise_records
+            UNION ALL
+            SELECT source, record_id, file, row_number, 'room' FROM room_records
+            UNION ALL
+            SELECT source, record_id, file, row_number, 'signaling' FROM signaling_records
+            UNION ALL
+            SELECT source, record_id, file, row_number, 'malformed' FROM quarantine
+            WHERE reason = 'row_malformed'
         ),
         enterprise_rank AS (
             SELECT record_id, row_number() OVER (
-                PARTITION BY credit_code_norm ORDER BY priority DESC, as_of DESC NULLS LAST, record_id) AS r
+                PARTITION BY credit_code_norm
+                ORDER BY priority DESC, as_of DESC NULLS LAST, record_id
+            ) AS r
             FROM enterprise_records_valid
         ),
         room_rank AS (
@@ -87,22 +93,28 @@ def account_records(ctx: BuildContext) -> dict[str, Any]:
         "SELECT source, reason, count(*) AS n FROM record_outcomes WHERE outcome = 'quarantined' "
         "GROUP BY source, reason ORDER BY source, n DESC"
     )
-    files = db.query_df("SELECT source, file, reason, message FROM source_files WHERE status = 'quarantined'")
+    files = db.query_df(
+        "SELECT source, file, reason, message FROM source_files WHERE status = 'quarantined'"
+    )
     accounting: dict[str, dict[str, Any]] = {}
-    for row in table.itertuples(index=False):
-        settled = int(row.accepted) + int(row.merged) + int(row.quarantined)
+    for row in table.to_dict("records"):
+        n = {k: int(row[k]) for k in ("rows_in", "accepted", "merged", "quarantined", "unresolved")}
+        settled = n["accepted"] + n["merged"] + n["quarantined"]
         # Rows counted at ingest but missing or doubled here, or left without an outcome.
-        unaccounted = abs(int(row.rows_in) - settled) + int(row.unresolved)
-        accounting[str(row.source)] = {
-            "rows_in": int(row.rows_in), "accepted": int(row.accepted), "merged": int(row.merged),
-            "quarantined": int(row.quarantined), "unaccounted": unaccounted,
-            "quarantined_by_reason": {
-                str(r.reason): int(r.n) for r in reasons[reasons["source"] == row.source].itertuples(index=False)
-            },
-            "files_quarantined": [
-                {"file": f.file, "reason": f.reason, "message": f.message}
-                for f in files[files["source"] == row.source].itertuples(index=False)
-            ],
+        unaccounted = abs(n["rows_in"] - settled) + n["unresolved"]
+        mine = reasons[reasons["source"] == row["source"]]
+        accounting[str(row["source"])] = {
+            "rows_in": n["rows_in"],
+            "accepted": n["accepted"],
+            "merged": n["merged"],
+            "quarantined": n["quarantined"],
+            "unaccounted": unaccounted,
+            "quarantined_by_reason": dict(
+                zip(mine["reason"].astype(str), mine["n"].astype(int), strict=True)
+            ),
+            "files_quarantined": files[files["source"] == row["source"]]
+            .drop(columns="source")
+            .to_dict("records"),
         }
     ctx.report["accounting"] = accounting
     return {"unaccounted": sum(a["unaccounted"] for a in accounting.values())}

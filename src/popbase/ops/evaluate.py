@@ -39,8 +39,10 @@ def pairwise_scores(predicted: pd.Series, truth: pd.Series) -> dict[str, float]:
     >>> pairwise_scores(pd.Series(["a", "a", None]), pd.Series(["x", "x", "x"]))
     {'precision': 1.0, 'recall': 0.3333333333333333}
     """
-    pred = predicted.astype(object).where(predicted.notna(), pd.Series(range(len(predicted)), dtype=object)
-                                          .map(lambda i: f"__single{i}"))
+    pred = predicted.astype(object).where(
+        predicted.notna(),
+        pd.Series(range(len(predicted)), dtype=object).map(lambda i: f"__single{i}"),
+    )
     frame = pd.DataFrame({"p": pred.astype(str).to_numpy(), "t": truth.astype(str).to_numpy()})
     both = _pairs(frame.groupby(["p", "t"]).size())
     p = _pairs(frame.groupby("p").size())
@@ -48,11 +50,15 @@ def pairwise_scores(predicted: pd.Series, truth: pd.Series) -> dict[str, float]:
     return {"precision": both / p if p else 1.0, "recall": both / t if t else 1.0}
 
 
-def _link_scores(truth: pd.DataFrame, outcomes: pd.DataFrame, links: pd.DataFrame) -> dict[str, Any]:
+def _link_scores(
+    truth: pd.DataFrame, outcomes: pd.DataFrame, links: pd.DataFrame
+) -> dict[str, Any]:
     t = truth[truth["address_kind"] != ""].drop_duplicates(["source", "record_no"])
     pred = links.merge(outcomes[["record_id", "source", "record_no"]], on=["record_id", "source"])
     pred = pred.drop_duplicates(["source", "record_no", "address_kind"])
-    joined = t.merge(pred, on=["source", "record_no", "address_kind"], how="left", suffixes=("_true", ""))
+    joined = t.merge(
+        pred, on=["source", "record_no", "address_kind"], how="left", suffixes=("_true", "")
+    )
     true_room = joined["room_id_true"].replace("", None)
     predicted = joined["room_id"].astype(object).where(joined["room_id"].notna(), None)
     correct = (predicted.notna() & (predicted == true_room)).to_numpy()
@@ -85,7 +91,7 @@ def _community_scores(persons: pd.DataFrame, units: pd.DataFrame) -> dict[str, A
     return {
         "mean_abs_pct_error": float(err.mean()) if len(err) else 0.0,
         "max_abs_pct_error": float(err.max()) if len(err) else 0.0,
-        "communities": int(len(err)),
+        "communities": len(err),
         "resident_total": int(p.sum()),
         "truth_total": int(t.sum()),
     }
@@ -101,27 +107,38 @@ def evaluate_project(project: Project) -> dict[str, Any]:
     """
     truth_dir = project.root / "truth"
     if not (truth_dir / "records.parquet").exists():
-        raise SnapshotError(f"{truth_dir}: no ground truth here; `popbase eval` scores sample projects "
-                            "(made by `popbase sample`)")
+        raise SnapshotError(
+            f"{truth_dir}: no ground truth here; `popbase eval` scores sample projects "
+            "(made by `popbase sample`)"
+        )
     snap = current_snapshot(project.output_dir)
     con = duckdb.connect(str(snap.base_db), read_only=True)
     try:
         outcomes = con.execute(
-            "SELECT source, record_id, record_no, kind, outcome, person_id FROM record_outcomes").df()
-        links = con.execute("SELECT source, record_id, address_kind, room_id FROM record_links").df()
+            "SELECT source, record_id, record_no, kind, outcome, person_id FROM record_outcomes"
+        ).df()
+        links = con.execute(
+            "SELECT source, record_id, address_kind, room_id FROM record_links"
+        ).df()
         units = con.execute("SELECT code, level, resident FROM units").df()
     finally:
         con.close()
     records = pd.read_parquet(truth_dir / "records.parquet")
-    persons = pd.read_parquet(truth_dir / "persons.parquet", columns=["person_id", "presence", "community_code"])
+    persons = pd.read_parquet(
+        truth_dir / "persons.parquet", columns=["person_id", "presence", "community_code"]
+    )
     people = records[records["person_id"] != ""].drop_duplicates(["source", "record_no"])
-    pred = people.merge(outcomes.drop_duplicates(["source", "record_no"]), on=["source", "record_no"],
-                        how="left", suffixes=("_true", ""))
+    pred = people.merge(
+        outcomes.drop_duplicates(["source", "record_no"]),
+        on=["source", "record_no"],
+        how="left",
+        suffixes=("_true", ""),
+    )
     person = pairwise_scores(pred["person_id"], pred["person_id_true"])
     return {
         "snapshot": snap.id,
         "link": _link_scores(records, outcomes, links),
-        "person": {**person, "records": int(len(pred))},
+        "person": {**person, "records": len(pred)},
         "community_residents": _community_scores(persons, units),
     }
 

@@ -32,22 +32,32 @@ def quarantine_rows(
     records: pd.DataFrame, stage: str, reason: str | pd.Series, detail: str | pd.Series = ""
 ) -> pd.DataFrame:
     """Quarantine entries for ``records`` (which carry the meta columns)."""
-    return pd.DataFrame({
-        "source": records["source"].to_numpy(dtype=object),
-        "record_id": records["record_id"].to_numpy(dtype=object),
-        "file": records["file"].to_numpy(dtype=object),
-        "row_number": records["row_number"].to_numpy(),
-        "stage": stage,
-        "reason": reason if isinstance(reason, str) else reason.to_numpy(dtype=object),
-        "detail": detail if isinstance(detail, str) else detail.to_numpy(dtype=object),
-    }, columns=QUARANTINE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "source": records["source"].to_numpy(dtype=object),
+            "record_id": records["record_id"].to_numpy(dtype=object),
+            "file": records["file"].to_numpy(dtype=object),
+            "row_number": records["row_number"].to_numpy(),
+            "stage": stage,
+            "reason": reason if isinstance(reason, str) else reason.to_numpy(dtype=object),
+            "detail": detail if isinstance(detail, str) else detail.to_numpy(dtype=object),
+        },
+        columns=QUARANTINE_COLUMNS,
+    )
 
 
 def _typed(records: pd.DataFrame, fields: tuple[str, ...]) -> pa.Table:
     """Records as Arrow with fixed types: text for every canonical field, even all-empty ones."""
-    types = {"source": pa.string(), "department": pa.string(), "priority": pa.int64(),
-             "as_of": pa.timestamp("us"), "record_id": pa.string(), "file": pa.string(),
-             "row_number": pa.int64(), **{f: pa.string() for f in fields}}
+    types = {
+        "source": pa.string(),
+        "department": pa.string(),
+        "priority": pa.int64(),
+        "as_of": pa.timestamp("us"),
+        "record_id": pa.string(),
+        "file": pa.string(),
+        "row_number": pa.int64(),
+        **{f: pa.string() for f in fields},
+    }
     schema = pa.schema([(c, types[c]) for c in records.columns])
     return pa.Table.from_pandas(records, schema=schema, preserve_index=False)
 
@@ -56,9 +66,12 @@ def ingest_sources(ctx: BuildContext) -> dict[str, Any]:
     """Read every source of the project."""
     db = ctx.db
     config = ctx.project.config
-    db.put("quarantine", pa.schema(
-        [(c, pa.int64() if c == "row_number" else pa.string()) for c in QUARANTINE_COLUMNS]
-    ).empty_table())
+    db.put(
+        "quarantine",
+        pa.schema(
+            [(c, pa.int64() if c == "row_number" else pa.string()) for c in QUARANTINE_COLUMNS]
+        ).empty_table(),
+    )
     files: list[dict[str, object]] = []
     counts: dict[str, int] = {}
     total = len(config.sources)
@@ -71,11 +84,12 @@ def ingest_sources(ctx: BuildContext) -> dict[str, Any]:
             if canon not in records:
                 records[canon] = None
         records = records[[*META_COLUMNS, *CANONICAL_FIELDS[source.kind]]].astype(
-            {c: object for c in CANONICAL_FIELDS[source.kind]})
+            {c: object for c in CANONICAL_FIELDS[source.kind]}
+        )
         records.insert(1, "department", source.department)
         records.insert(2, "priority", source.priority)
         as_of = source.as_of or config.project.as_of
-        records.insert(3, "as_of", pd.Timestamp(as_of) if as_of else pd.NaT)
+        records.insert(3, "as_of", pd.to_datetime(pd.Series([as_of] * len(records), dtype=object)))
         table = RECORD_TABLES[source.kind]
         data = _typed(records, CANONICAL_FIELDS[source.kind])
         if table in created:
@@ -86,21 +100,51 @@ def ingest_sources(ctx: BuildContext) -> dict[str, Any]:
         db.put(f"raw_{source.name}", rows.raw)
         if len(rows.malformed):
             bad = rows.malformed
-            db.append("quarantine", quarantine_rows(
-                bad, "ingest", "row_malformed",
-                "the row could not be parsed (wrong number of fields or an unclosed quote): " + bad["raw"].str[:200]))
+            db.append(
+                "quarantine",
+                quarantine_rows(
+                    bad,
+                    "ingest",
+                    "row_malformed",
+                    "the row could not be parsed (wrong number of fields or an unclosed quote): "
+                    + bad["raw"].str[:200],
+                ),
+            )
         for f in rows.files:
             problem = next((p for p in rows.problems if p.file == f), None)
-            files.append({
-                "source": source.name, "file": f, "status": "quarantined" if problem else "read",
-                "reason": problem.reason if problem else "", "message": problem.message if problem else "",
-            })
+            files.append(
+                {
+                    "source": source.name,
+                    "file": f,
+                    "status": "quarantined" if problem else "read",
+                    "reason": problem.reason if problem else "",
+                    "message": problem.message if problem else "",
+                }
+            )
         counts[source.name] = len(records) + len(rows.malformed)
     for kind, table in RECORD_TABLES.items():
         if table not in created:
-            columns = ["source", "department", "priority", "as_of", *META_COLUMNS[1:], *CANONICAL_FIELDS[kind]]
-            db.put(table, _typed(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}),
-                                 CANONICAL_FIELDS[kind]))
-    db.put("source_files", pd.DataFrame(files, columns=["source", "file", "status", "reason", "message"]))
+            columns = [
+                "source",
+                "department",
+                "priority",
+                "as_of",
+                *META_COLUMNS[1:],
+                *CANONICAL_FIELDS[kind],
+            ]
+            db.put(
+                table,
+                _typed(
+                    pd.DataFrame({c: pd.Series(dtype=object) for c in columns}),
+                    CANONICAL_FIELDS[kind],
+                ),
+            )
+    db.put(
+        "source_files",
+        pd.DataFrame(files, columns=["source", "file", "status", "reason", "message"]),
+    )
     db.put("rows_in", pd.DataFrame({"source": list(counts), "rows_in": list(counts.values())}))
-    return {"rows_in": counts, "files_quarantined": sum(1 for f in files if f["status"] == "quarantined")}
+    return {
+        "rows_in": counts,
+        "files_quarantined": sum(1 for f in files if f["status"] == "quarantined"),
+    }

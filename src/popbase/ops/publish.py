@@ -35,7 +35,8 @@ SERVED_TABLES: dict[str, str] = {
         FROM grids g LEFT JOIN unit_counts c ON c.code = g.grid_code
     """,
     "buildings": """
-        SELECT b.building_id, b.address, b.use, b.floors, b.division_code, b.community_code, b.grid_code,
+        SELECT b.building_id, b.address, b.use, b.floors, b.division_code, b.community_code,
+               b.grid_code,
                coalesce(c.resident, 0) AS resident, coalesce(c.households, 0) AS households,
                b.lon, b.lat, b.geometry
         FROM buildings b LEFT JOIN building_counts c USING (building_id)
@@ -58,11 +59,15 @@ SERVED_TABLES: dict[str, str] = {
                o.quarantine_stage, o.reason, o.person_id
         FROM record_outcomes o LEFT JOIN (
             SELECT record_id, record_no FROM person_records
-            UNION ALL SELECT record_id, room_code FROM room_records
-            UNION ALL SELECT record_id, credit_code FROM enterprise_records
+            UNION ALL
+            SELECT record_id, room_code FROM room_records
+            UNION ALL
+            SELECT record_id, credit_code FROM enterprise_records
         ) p USING (record_id)
     """,
-    "record_links": "SELECT source, record_id, address_kind, building_id, room_id, reason FROM record_links",
+    "record_links": """
+        SELECT source, record_id, address_kind, building_id, room_id, reason FROM record_links
+    """,
 }
 
 
@@ -73,16 +78,19 @@ def _write_graph(ctx: BuildContext, folder: Path) -> dict[str, int]:
     staging.mkdir(exist_ok=True)
     exports = {
         "Division": "SELECT code, name, level, parent_code, resident FROM served.units",
-        "Building": "SELECT building_id, address, use, CAST(floors AS BIGINT), division_code FROM served.buildings",
-        "Room": "SELECT room_id, room_no, CAST(floor AS BIGINT), origin, division_code FROM served.rooms",
-        "Person": "SELECT person_id, sex, birth_date, status = 'deceased', division_code FROM served.persons",
+        "Building": "SELECT building_id, address, use, CAST(floors AS BIGINT), division_code "
+        "FROM served.buildings",
+        "Room": "SELECT room_id, room_no, CAST(floor AS BIGINT), origin, division_code "
+        "FROM served.rooms",
+        "Person": "SELECT person_id, sex, birth_date, status = 'deceased', division_code "
+        "FROM served.persons",
         "PART_OF_Division": "SELECT code, parent_code FROM served.units "
         "WHERE parent_code IN (SELECT code FROM served.units)",
-        "PART_OF_Building": "SELECT building_id, community_code FROM served.buildings WHERE community_code IN "
-        "(SELECT code FROM served.units)",
+        "PART_OF_Building": "SELECT building_id, community_code FROM served.buildings "
+        "WHERE community_code IN (SELECT code FROM served.units)",
         "IN_BUILDING": "SELECT room_id, building_id FROM served.rooms",
-        "LIVES_IN": "SELECT l.person_id, l.room_id, l.source, l.record_id, CAST(l.as_of AS DATE) FROM lives_in l "
-        "JOIN served.rooms USING (room_id)",
+        "LIVES_IN": "SELECT l.person_id, l.room_id, l.source, l.record_id, CAST(l.as_of AS DATE) "
+        "FROM lives_in l JOIN served.rooms USING (room_id)",
     }
     files = {}
     for name, sql in exports.items():
@@ -122,7 +130,8 @@ def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:
         db.execute("DROP TABLE served.grid_units")
         graph = _write_graph(ctx, folder)
         totals = db.query_df(
-            "SELECT level, count(*) AS units, sum(resident) AS resident FROM served.units GROUP BY level"
+            "SELECT level, count(*) AS units, sum(resident) AS resident "
+            "FROM served.units GROUP BY level"
         )
     finally:
         db.execute("DETACH served")
@@ -135,7 +144,9 @@ def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:
         "region": {"code": project.region_code, "name": project.name},
         "as_of": project.as_of.isoformat() if project.as_of else None,
         "graph": graph,
-        "units": {str(r.level): int(r.units) for r in totals.itertuples(index=False)},
+        "units": dict(zip(totals["level"].astype(str), totals["units"].astype(int), strict=True)),
     }
-    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    (folder / MANIFEST).write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return {"graph": graph}

@@ -37,8 +37,8 @@ MANIFEST = "manifest.json"
 
 # Tables every snapshot's base.duckdb holds, for readers (API, eval, export).
 TABLES = {
-    "units": "code, name, level, parent_code, resident, households, area_km2, geometry (WKB, EPSG:4490)",
-    "buildings": "building_id, address, use, floors, division_code, grid_code, resident, geometry (WKB)",
+    "units": "code, name, level, parent_code, resident, households, area_km2, geometry (WKB)",
+    "buildings": "building_id, address, use, floors, division_code, grid_code, resident, geometry",
     "rooms": "room_id, building_id, room_no, floor, division_code, origin ('housing'|'rebuilt')",
     "persons": "person_id, sex, birth_date, status, division_code, room_id, hukou_room_id",
     "record_outcomes": "source, record_id, file, row_number, record_no, outcome, reason, person_id",

@@ -37,9 +37,10 @@ def golden_persons_sql() -> str:
                    bool_or(coalesce(trim(person_status), '') IN ({words})) AS deceased,
                    count(*) AS records,
                    count(DISTINCT source) AS sources,
-                   sum(CASE WHEN sex_norm IS NOT NULL AND sex_norm <> id_sex THEN 1 ELSE 0 END) AS sex_conflicts,
-                   sum(CASE WHEN birth_date_norm IS NOT NULL AND CAST(birth_date_norm AS DATE) <> CAST(id_birth_date AS DATE)
-                       THEN 1 ELSE 0 END) AS birth_conflicts
+                   count(*) FILTER (WHERE sex_norm <> id_sex) AS sex_conflicts,
+                   count(*) FILTER (
+                       WHERE CAST(birth_date_norm AS DATE) <> CAST(id_birth_date AS DATE)
+                   ) AS birth_conflicts
             FROM ranked GROUP BY person_id
         )
         SELECT b.*, n.name, n.name_source, n.name_record
@@ -52,7 +53,8 @@ def fuse_persons(ctx: BuildContext) -> dict[str, Any]:
     db = ctx.db
     db.execute(golden_persons_sql())
     row = db.query_df(
-        "SELECT count(*) AS persons, sum(deceased::INT) AS deceased, sum(sex_conflicts) AS sex_conflicts, "
-        "sum(birth_conflicts) AS birth_conflicts FROM persons_golden"
+        "SELECT count(*) AS persons, sum(deceased::INT) AS deceased, "
+        "sum(sex_conflicts) AS sex_conflicts, sum(birth_conflicts) AS birth_conflicts "
+        "FROM persons_golden"
     ).iloc[0]
-    return {k: int(v or 0) for k, v in row.items()}
+    return {str(k): int(v or 0) for k, v in row.items()}

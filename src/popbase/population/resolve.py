@@ -42,7 +42,8 @@ def members_sql() -> str:
         CREATE OR REPLACE TABLE person_members AS
         SELECT r.record_id, r.source, k.person_id, r.priority, r.as_of,
                row_number() OVER (
-                   PARTITION BY k.person_id ORDER BY r.priority DESC, r.as_of DESC NULLS LAST, r.record_id
+                   PARTITION BY k.person_id
+                   ORDER BY r.priority DESC, r.as_of DESC NULLS LAST, r.record_id
                ) AS rank_in_person
         FROM person_records_valid r JOIN person_keys k USING (record_id)
     """
@@ -53,8 +54,13 @@ def resolve_persons(ctx: BuildContext) -> dict[str, Any]:
     db = ctx.db
     records = db.query_df("SELECT record_id, id18 FROM person_records_valid")
     key = pseudonym_key(ctx.project.output_dir)
-    keys = pd.DataFrame({"record_id": records["record_id"], "id18": records["id18"],
-                         "person_id": person_ids(records["id18"], key)})
+    keys = pd.DataFrame(
+        {
+            "record_id": records["record_id"],
+            "id18": records["id18"],
+            "person_id": person_ids(records["id18"], key),
+        }
+    )
     db.put("person_keys", keys)
     db.execute(members_sql())
     persons = int(db.scalar("SELECT count(DISTINCT person_id) FROM person_members") or 0)

@@ -22,8 +22,18 @@ from popbase.population.resident_id import validate_id_numbers
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
-SEX_WORDS = {"男": "M", "男性": "M", "M": "M", "m": "M", "1": "M", "女": "F", "女性": "F", "F": "F",
-             "f": "F", "2": "F"}
+SEX_WORDS = {
+    "男": "M",
+    "男性": "M",
+    "M": "M",
+    "m": "M",
+    "1": "M",
+    "女": "F",
+    "女性": "F",
+    "F": "F",
+    "f": "F",
+    "2": "F",
+}
 ID_DETAIL = {
     "id_missing": "no resident ID number; such records need probabilistic resolution",
     "id_bad_length": "the ID number has neither 18 nor 15 characters",
@@ -35,56 +45,72 @@ ID_DETAIL = {
 }
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
-    """Parse dates written as 1990-01-05, 1990/1/5, 19900105 or 1990年1月5日.
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
 
-    Returns
-    -------
-    pandas.Series
-        ``datetime64`` with NaT where the text is not a date.
 
-    Examples
-    --------
-    >>> parse_dates(pd.Series(["1990年1月5日", "19900105", "1990/1/5", "bad"])).dt.strftime("%Y-%m-%d").tolist()
-    ['1990-01-05', '1990-01-05', '1990-01-05', nan]
+def parse_date_sql(column: str) -> str:
+    """SQL that reads 1990-01-05, 1990/1/5, 19900105, 1990年1月5日 or 1990.1.5 as a DATE.
+
+    Text that is not a real date gives NULL.
     """
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    text = text.str.replace("年", "-", regex=False).str.replace("月", "-", regex=False)
-    text = text.str.replace("日", "", regex=False).str.replace("/", "-", regex=False).str.replace(".", "-", regex=False)
-    text = text.str.slice(0, 10)
-    compact = text.str.fullmatch(r"\d{8}")
-    text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
-    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    formats = ", ".join(f"'{f}'" for f in DATE_FORMATS)
+    return f"CAST(try_strptime(trim({column}), [{formats}]) AS DATE)"
 
 
-def normalise_sex(values: pd.Series) -> pd.Series:
-    """Map 男/女, M/F and 1/2 to ``M``/``F`` (None otherwise)."""
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    return text.map(SEX_WORDS).astype(object)
+def sex_sql(column: str) -> str:
+    """SQL mapping 男/女, M/F and 1/2 to ``M``/``F`` (NULL otherwise)."""
+    cases = " ".join(f"WHEN '{word}' THEN '{sex}'" for word, sex in SEX_WORDS.items())
+    return f"CASE trim({column}) {cases} ELSE NULL END"
+
+
+def quarantine_invalid_ids_sql() -> str:
+    """Quarantine entries for person rows whose ID number failed validation."""
+    return """
+        INSERT INTO quarantine
+        SELECT r.source, r.record_id, r.file, r.row_number, 'validate', c.reason, c.detail
+        FROM person_records r JOIN person_id_checks c USING (record_id)
+        WHERE NOT c.valid
+    """
+
+
+def valid_persons_sql() -> str:
+    """Valid person rows with the ID's facts and normalised sex and birth date."""
+    return f"""
+        CREATE OR REPLACE TABLE person_records_valid AS
+        SELECT r.*, c.id18, c.id_sex, c.id_birth_date, c.id_historical_area, c.id_upgraded,
+               {sex_sql("r.sex")} AS sex_norm, {parse_date_sql("r.birth_date")} AS birth_date_norm
+        FROM person_records r JOIN person_id_checks c USING (record_id)
+        WHERE c.valid
+    """
 
 
 def _validate_persons(ctx: BuildContext) -> dict[str, int]:
     db = ctx.db
-    records = db.query_df("SELECT * FROM person_records")
+    ids = db.query_df("SELECT record_id, id_number FROM person_records")
     as_of = ctx.project.config.project.as_of
-    check = validate_id_numbers(records["id_number"], as_of=as_of)
-    ok = check["valid"].to_numpy(dtype=bool)
-    bad = records[~ok]
-    reasons = check.loc[~ok, "reason"].fillna("id_missing")
-    db.append("quarantine", quarantine_rows(bad, "validate", reasons, reasons.map(ID_DETAIL).fillna("")))
-    good = records[ok].copy()
-    c = check[ok]
-    good["id18"] = c["normalized"].to_numpy(dtype=object)
-    good["id_sex"] = c["sex"].to_numpy(dtype=object)
-    good["id_birth_date"] = pd.to_datetime(c["birth_date"], format="%Y-%m-%d").to_numpy()
-    good["id_historical_area"] = c["historical_area"].to_numpy(dtype=bool)
-    good["id_upgraded"] = c["upgraded_from_15"].to_numpy(dtype=bool)
-    good["sex_norm"] = normalise_sex(good["sex"]).to_numpy(dtype=object)
-    good["birth_date_norm"] = parse_dates(good["birth_date"]).to_numpy()
-    db.put("person_records_valid", good)
-    return {"person_rows_valid": int(ok.sum()), "person_rows_quarantined": int((~ok).sum()),
-            "ids_upgraded_from_15": int(c["upgraded_from_15"].sum()),
-            "ids_historical_area": int(c["historical_area"].sum())}
+    check = validate_id_numbers(ids["id_number"], as_of=as_of)
+    reason = check["reason"].where(check["valid"], check["reason"].fillna("id_missing"))
+    checks = pd.DataFrame({
+        "record_id": ids["record_id"].to_numpy(dtype=object),
+        "valid": check["valid"].to_numpy(dtype=bool),
+        "reason": reason.to_numpy(dtype=object),
+        "detail": reason.map(ID_DETAIL).to_numpy(dtype=object),
+        "id18": check["normalized"].where(check["valid"]).to_numpy(dtype=object),
+        "id_sex": check["sex"].to_numpy(dtype=object),
+        "id_birth_date": pd.to_datetime(check["birth_date"], format="%Y-%m-%d").to_numpy(),
+        "id_historical_area": check["historical_area"].fillna(False).to_numpy(dtype=bool),
+        "id_upgraded": check["upgraded_from_15"].fillna(False).to_numpy(dtype=bool),
+    })
+    db.put("person_id_checks", checks)
+    db.execute(quarantine_invalid_ids_sql())
+    db.execute(valid_persons_sql())
+    ok = checks["valid"]
+    return {
+        "person_rows_valid": int(ok.sum()),
+        "person_rows_quarantined": int((~ok).sum()),
+        "ids_upgraded_from_15": int(checks["id_upgraded"].sum()),
+        "ids_historical_area": int(checks["id_historical_area"].sum()),
+    }
 
 
 def _validate_enterprises(ctx: BuildContext) -> dict[str, int]:
@@ -94,8 +120,15 @@ def _validate_enterprises(ctx: BuildContext) -> dict[str, int]:
     ok = check["valid"].to_numpy(dtype=bool)
     bad = records[~ok]
     reasons = check.loc[~ok, "reason"].fillna("code_missing")
-    db.append("quarantine", quarantine_rows(
-        bad, "validate", reasons, "the unified social credit code fails GB 32100 (length, characters or check)"))
+    db.append(
+        "quarantine",
+        quarantine_rows(
+            bad,
+            "validate",
+            reasons,
+            "the unified social credit code fails GB 32100 (length, characters or check)",
+        ),
+    )
     good = records[ok].copy()
     good["credit_code_norm"] = check.loc[ok, "normalized"].to_numpy(dtype=object)
     db.put("enterprise_records_valid", good)
@@ -111,9 +144,13 @@ def _validate_signaling(ctx: BuildContext) -> dict[str, int]:
     hour_ok = hour.between(0, 23).to_numpy() & (hour.fillna(-1) % 1 == 0).to_numpy()
     reason = np.where(~known, "unknown_grid", np.where(~hour_ok, "bad_hour", ""))
     bad = reason != ""
-    detail = np.where(~known, "the grid code is not in the grids layer", "the hour is not a whole number 0-23")
-    db.append("quarantine", quarantine_rows(records[bad], "validate", pd.Series(reason[bad]),
-                                            pd.Series(detail[bad])))
+    detail = np.where(
+        ~known, "the grid code is not in the grids layer", "the hour is not a whole number 0-23"
+    )
+    db.append(
+        "quarantine",
+        quarantine_rows(records[bad], "validate", pd.Series(reason[bad]), pd.Series(detail[bad])),
+    )
     good = records[~bad].copy()
     good["hour"] = hour[~bad].astype(int).to_numpy()
     for col in ("residents", "workers", "visitors"):

@@ -229,7 +229,9 @@ def address_buildings(
     )
     compound_of = pd.Series(compound, index=owners).reindex(plate_owner).to_numpy()
     # Village houses: 组 by spatial cluster within the village, numbered within the group.
-    village = np.where(is_village, b["community_code"].map(villages).fillna("").to_numpy(), "")
+    village = np.where(
+        is_village, b["community_code"].map(villages).astype(object).fillna("").to_numpy(), ""
+    )
     gcell = (
         np.floor(b["x"] / 200).astype(int).astype(str)
         + ":"

@@ -79,7 +79,7 @@ def facility_plan(
                         "type": ftype,
                         "use": use,
                         "name": f"{street_names[street][:-2]}{suffix}{FACILITY_LABEL[ftype]}",
-                        "capacity": max(10, int(round(capacity))),
+                        "capacity": max(10, round(capacity)),
                     }
                 )
     return pd.DataFrame(rows)

@@ -7,6 +7,7 @@ jittered lattice of named lines; the cells between them are blocks.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,8 +183,8 @@ def blocks_between(roads: pd.DataFrame, boundary: BaseGeometry) -> pd.DataFrame:
     )
     boxes = [
         shapely.box(x0, y0, x1, y1)
-        for x0, x1 in zip(xs[:-1], xs[1:], strict=True)
-        for y0, y1 in zip(ys[:-1], ys[1:], strict=True)
+        for x0, x1 in itertools.pairwise(xs)
+        for y0, y1 in itertools.pairwise(ys)
     ]
     cells = shapely.intersection(np.array(boxes), boundary)
     keep = ~shapely.is_empty(cells)

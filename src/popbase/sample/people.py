@@ -195,13 +195,13 @@ def add_non_residents(persons: pd.DataFrame, rng: np.random.Generator) -> pd.Dat
     linger in some departments' records.
     """
     local = persons[persons["origin"] == "local"]
-    k_absent = int(round(len(local) * 0.15))
+    k_absent = round(len(local) * 0.15)
     absent_age = np.where(
         rng.random(k_absent) < 0.8, rng.integers(18, 45, k_absent), rng.integers(45, 90, k_absent)
     )
     elderly = persons[persons["age"] >= 65]
-    k_dead = int(round(len(elderly) * 0.012))
-    k_moved = int(round(len(persons) * 0.01))
+    k_dead = round(len(elderly) * 0.012)
+    k_moved = round(len(persons) * 0.01)
     extra = [
         _extra_people(local, k_absent, "absent", absent_age, rng),
         _extra_people(elderly, k_dead, "deceased", rng.integers(70, 100, k_dead), rng),

@@ -35,7 +35,7 @@ def projected_crs_for(lon: float) -> str:
     >>> projected_crs_for(121.4)
     'EPSG:4549'
     """
-    cm = int(round(lon / 3.0)) * 3
+    cm = round(lon / 3.0) * 3
     cm = min(max(cm, 75), 135)
     return f"EPSG:{4534 + (cm - 75) // 3}"
 

@@ -13,20 +13,55 @@ import pandas as pd
 
 # Node tables: label -> (primary key, [(property, type)]).
 NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "Division": ("code", [("code", "STRING"), ("name", "STRING"), ("level", "STRING"),
-                          ("parent_code", "STRING"), ("resident", "INT64")]),
-    "Building": ("building_id", [("building_id", "STRING"), ("address", "STRING"), ("use", "STRING"),
-                                 ("floors", "INT64"), ("division_code", "STRING")]),
-    "Room": ("room_id", [("room_id", "STRING"), ("room_no", "STRING"), ("floor", "INT64"),
-                         ("origin", "STRING"), ("division_code", "STRING")]),
-    "Person": ("person_id", [("person_id", "STRING"), ("sex", "STRING"), ("birth_date", "DATE"),
-                             ("deceased", "BOOLEAN"), ("division_code", "STRING")]),
+    "Division": (
+        "code",
+        [
+            ("code", "STRING"),
+            ("name", "STRING"),
+            ("level", "STRING"),
+            ("parent_code", "STRING"),
+            ("resident", "INT64"),
+        ],
+    ),
+    "Building": (
+        "building_id",
+        [
+            ("building_id", "STRING"),
+            ("address", "STRING"),
+            ("use", "STRING"),
+            ("floors", "INT64"),
+            ("division_code", "STRING"),
+        ],
+    ),
+    "Room": (
+        "room_id",
+        [
+            ("room_id", "STRING"),
+            ("room_no", "STRING"),
+            ("floor", "INT64"),
+            ("origin", "STRING"),
+            ("division_code", "STRING"),
+        ],
+    ),
+    "Person": (
+        "person_id",
+        [
+            ("person_id", "STRING"),
+            ("sex", "STRING"),
+            ("birth_date", "DATE"),
+            ("deceased", "BOOLEAN"),
+            ("division_code", "STRING"),
+        ],
+    ),
 }
 # Relationship tables: type -> ([(from label, to label)], [(property, type)]).
 RELS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
     "PART_OF": ([("Division", "Division"), ("Building", "Division")], []),
     "IN_BUILDING": ([("Room", "Building")], []),
-    "LIVES_IN": ([("Person", "Room")], [("source", "STRING"), ("record_id", "STRING"), ("as_of", "DATE")]),
+    "LIVES_IN": (
+        [("Person", "Room")],
+        [("source", "STRING"), ("record_id", "STRING"), ("as_of", "DATE")],
+    ),
 }
 
 

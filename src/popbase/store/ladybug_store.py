@@ -33,7 +33,9 @@ class LadybugStore:
         try:
             import ladybug
         except ImportError as exc:  # pragma: no cover - a broken install
-            raise GraphError("the graph store needs the `ladybug` package: pip install ladybug==0.22.0") from exc
+            raise GraphError(
+                "the graph store needs the `ladybug` package: pip install ladybug==0.22.0"
+            ) from exc
         self.path = path
         self._db = ladybug.Database(str(path), read_only=read_only)
         self._con = ladybug.Connection(self._db)
