@@ -33,9 +33,7 @@ def built_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def copy_city(
-    built_city: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[..., Path]:
+def copy_city(built_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """Copy the built city (sources, basemap, truth, key and snapshots) to change it freely.
 
     ``copy_city()`` returns a new copy's folder; ``copy_city(snapshots=False)`` leaves out

@@ -22,6 +22,10 @@ from popbase.space.crs import SHANGHAI_PROJECTED
 
 OPTIONS = SampleOptions(persons=3000, seed=7, streets=3, communities_per_street=4)
 OTHER_SEED = 8
+# One street of 嘉定区 whose last committee is a village (村委会): rural addresses.
+VILLAGE_OPTIONS = SampleOptions(
+    persons=600, seed=7, district="310114", streets=1, communities_per_street=12
+)
 
 
 class SampleCity:
@@ -120,3 +124,16 @@ def sample_city_other_seed(tmp_path_factory: pytest.TempPathFactory) -> SampleCi
     """The same options with another seed."""
     options = dataclasses.replace(OPTIONS, seed=OTHER_SEED)
     return make_city(tmp_path_factory.mktemp("sample_other_seed"), options)
+
+
+@pytest.fixture(scope="session")
+def village_city(tmp_path_factory: pytest.TempPathFactory) -> SampleCity:
+    """A one-street city with a village committee."""
+    return make_city(tmp_path_factory.mktemp("village_city"), VILLAGE_OPTIONS)
+
+
+@pytest.fixture(params=["sample_city", "village_city"])
+def any_city(request: pytest.FixtureRequest) -> SampleCity:
+    """Each of the urban and the village sample cities in turn."""
+    city: SampleCity = request.getfixturevalue(request.param)
+    return city

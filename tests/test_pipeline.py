@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import re
 import itertools
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,8 +31,13 @@ from popbase.api import create_app
 from popbase.backends import DuckDBBackend
 from popbase.cli import app
 from popbase.config import Project, SourceConfig, load_project
-from popbase.errors import ConfigError, MissingColumnError, PopbaseError, StageError
-from popbase.errors import UndecodableFileError
+from popbase.errors import (
+    ConfigError,
+    MissingColumnError,
+    PopbaseError,
+    StageError,
+    UndecodableFileError,
+)
 from popbase.io.tables import read_table
 from popbase.ops import publish
 from popbase.ops.evaluate import evaluate_project, pairwise_scores
@@ -268,7 +273,12 @@ def test_malformed_rows_and_bad_ids_are_quarantined_with_their_row_numbers(
             "row_number": dirty_city["civil_row"],
             "reason": "row_malformed",
         },
-        {"source": "extra", "file": "sources/extra/a_good.csv", "row_number": 3, "reason": "id_bad_checksum"},
+        {
+            "source": "extra",
+            "file": "sources/extra/a_good.csv",
+            "row_number": 3,
+            "reason": "id_bad_checksum",
+        },
         {
             "source": "health",
             "file": "sources/health_records.csv",
@@ -335,7 +345,10 @@ def _error_lines(result: Result) -> list[str]:
 def test_the_cli_reports_a_missing_source_without_a_traceback(missing_source_city: Path) -> None:
     result = CliRunner().invoke(app, ["build", str(missing_source_city)])
     header, *problems = _error_lines(result)
-    assert header == f"error: {missing_source_city / 'popbase.yaml'}: 1 problem(s) in the project file:"
+    assert (
+        header
+        == f"error: {missing_source_city / 'popbase.yaml'}: 1 problem(s) in the project file:"
+    )
     # One line for the problem, whatever the width of the terminal.
     assert len(problems) == 1
     assert "sources/health_2025.csv does not exist" in problems[0]
@@ -367,8 +380,7 @@ def test_snapshots_switch_on_success_survive_a_failure_and_are_pruned(
         f.write("\noutput:\n  keep_snapshots: 1\n")
     first = current_snapshot(folder).id
     failing = tuple(
-        dataclasses.replace(s, run=_publish_then_fail) if s.name == "publish" else s
-        for s in STAGES
+        dataclasses.replace(s, run=_publish_then_fail) if s.name == "publish" else s for s in STAGES
     )
     with TestClient(create_app(folder)) as client:
         assert client.get("/api/summary").json()["snapshot"] == first
@@ -588,9 +600,7 @@ def _brute_force(predicted: list[str | None], truth: list[str]) -> dict[str, flo
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.none() | st.sampled_from("abcd"), st.sampled_from("wxyz")), max_size=14
-    )
+    st.lists(st.tuples(st.none() | st.sampled_from("abcd"), st.sampled_from("wxyz")), max_size=14)
 )
 def test_pairwise_scores_equal_a_brute_force_count_of_pairs(
     records: list[tuple[str | None, str]],

@@ -83,13 +83,6 @@ def test_same_seed_gives_the_same_truth(
     assert summary[0] == summary[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="popbase.io.xlsx.write_xlsx adds the package parts with ZipFile.writestr(name, "
-    "...), which stamps them with the current local time (only the sheet, written through "
-    "ZipFile.open, gets 1980-01-01), so two runs give different .xlsx bytes; pass a "
-    "zipfile.ZipInfo with a fixed date_time instead",
-)
 def test_ledger_workbooks_carry_no_write_time(sample_city: SampleCity) -> None:
     now = dt.datetime.now()
     for path in sample_city.ledger_files:
@@ -100,12 +93,6 @@ def test_ledger_workbooks_carry_no_write_time(sample_city: SampleCity) -> None:
         assert not stamped, f"{path.name}: {stamped} carry the time of writing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GDAL writes the current UTC time into gpkg_contents.last_change of "
-    "basemap/buildings.gpkg, so two runs give different bytes; popbase.sample.writer could "
-    "set the GDAL config option OGR_CURRENT_DATE (e.g. to the sample's as_of) while writing",
-)
 def test_building_layer_carries_no_write_time(sample_city: SampleCity) -> None:
     path = sample_city.root / "basemap" / "buildings.gpkg"
     with sqlite3.connect(path) as con:

@@ -175,11 +175,14 @@ def test_records_point_at_true_persons_rooms_and_firms(sample_city: SampleCity) 
     assert (about_people["person_id"] != "").all()
     assert rec.loc[rec["person_id"] != "", "person_id"].isin(persons.index).all()
     assert rec.loc[rec["room_id"] != "", "room_id"].isin(rooms).all()
-    # A record's room is the person's hukou room or home, as its address says.
-    for kind, column in (("hukou", "hukou_room_id"), ("residence", "home_room_id")):
+    # A record's room is the person's hukou room or home, as its address says; ledgers list
+    # people registered here who live elsewhere (人不在户在) at their registered home.
+    absent = persons["presence"] == "absent"
+    listed_home = persons["home_room_id"].where(~absent, persons["hukou_room_id"])
+    for kind, where in (("hukou", persons["hukou_room_id"]), ("residence", listed_home)):
         r = rec[(rec["address_kind"] == kind) & (rec["room_id"] != "")]
         assert len(r) > 0, kind
-        assert (persons[column].reindex(r["person_id"]).to_numpy() == r["room_id"]).all(), kind
+        assert (where.reindex(r["person_id"]).to_numpy() == r["room_id"]).all(), kind
     ent = sample_city.truth("enterprises").set_index("enterprise_id")["building_id"]
     firms = rec[rec["source"] == "enterprise_registry"]
     assert (ent.reindex(firms["enterprise_id"]).to_numpy() == firms["building_id"]).all()
@@ -294,3 +297,9 @@ def test_signaling_has_24_hours_per_known_grid(sample_city: SampleCity) -> None:
         shown = frame[column].dropna().astype(int)
         assert (shown >= 5).all(), column
     assert frame["居住人口"].notna().any()
+
+
+def test_housing_table_of_a_one_street_city_covers_the_street(village_city: SampleCity) -> None:
+    rec = village_city.records
+    listed = rec.loc[rec["source"] == "housing", "room_id"]
+    assert sorted(listed) == sorted(village_city.rooms["room_id"])

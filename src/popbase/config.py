@@ -39,6 +39,7 @@ CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
         "hukou_address",
         "hukou_since",
         "household_no",
+        "household_status",
         "relation",
         "person_status",
         "marital_status",

@@ -441,7 +441,9 @@ def write_xlsx(path: Path | str, sheets: list[Sheet]) -> None:
             zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
         ):
             for part, xml in _package_parts([s.name for s in sheets]).items():
-                archive.writestr(part, xml)
+                # A fixed date keeps the bytes of a workbook independent of when it was written.
+                info = zipfile.ZipInfo(part, date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(info, xml, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
             for index, sheet in enumerate(sheets, start=1):
                 _write_sheet(archive, index, sheet)
         os.replace(tmp, path)

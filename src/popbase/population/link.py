@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
 
+# Household statuses (人户状态) that say the person does not live at the listed address.
+ABSENT_PREFIXES = ("人不在户在", "外出", "人户分离（外出）")
+
+
 def _best(partition: str, alias: str) -> str:
     """Keep the most trusted, then most recent, then first record per ``partition``."""
     return (
@@ -24,15 +28,23 @@ def _best(partition: str, alias: str) -> str:
 
 
 def room_link_sql(table: str, kind: str) -> str:
-    """The best-ranked linked room of each kind per person."""
-    alive = "AND NOT g.deceased" if kind == "residence" else ""
+    """The best-ranked linked room of each kind per person.
+
+    A residence needs a living person and a record that does not itself say the person
+    lives elsewhere (人不在户在, 外出): such a ledger row lists the registered home.
+    """
+    absent = " OR ".join([f"starts_with(trim(r.household_status), '{w}')" for w in ABSENT_PREFIXES])
+    residence = (
+        f"AND NOT g.deceased AND NOT coalesce({absent}, false)" if kind == "residence" else ""
+    )
     return f"""
         CREATE OR REPLACE TABLE {table} AS
         SELECT m.person_id, l.room_id, l.source, l.record_id, m.as_of
         FROM record_links l
         JOIN person_members m USING (record_id)
         JOIN persons_golden g USING (person_id)
-        WHERE l.address_kind = '{kind}' AND l.room_id IS NOT NULL {alive}
+        JOIN person_records_valid r USING (record_id)
+        WHERE l.address_kind = '{kind}' AND l.room_id IS NOT NULL {residence}
         {_best("m.person_id", "m")}
     """
 

@@ -146,7 +146,7 @@ class _District:
         b = pd.concat(parts, ignore_index=True)
         b.insert(0, "building_id", [f"{frame.code}{i:07d}" for i in range(1, len(b) + 1)])
         villages = {
-            c: n.removesuffix("委会")
+            c: n.removesuffix("村委会")
             for c, n in zip(comm["code"], comm["name"], strict=True)
             if n.endswith("村委会")
         }
@@ -160,10 +160,17 @@ class _District:
             max(5, round(n * 0.02)), b, frame.code, frame.name, opts.as_of, rng
         )
         self.outside = outside_employers(max(20, n // 200), rng)
-        rooms_at = address_parts(self.rooms["building_id"].to_numpy(), self.rooms["room_no"].to_numpy(),
-                                 b, frame.name, names)
+        rooms_at = address_parts(
+            self.rooms["building_id"].to_numpy(),
+            self.rooms["room_no"].to_numpy(),
+            b,
+            frame.name,
+            names,
+        )
         self.room_book = AddressBook(self.rooms["room_id"].to_numpy(), rooms_at)
-        plates = address_parts(b["building_id"].to_numpy(), np.full(len(b), "", dtype=object), b, frame.name, names)
+        plates = address_parts(
+            b["building_id"].to_numpy(), np.full(len(b), "", dtype=object), b, frame.name, names
+        )
         self.building_book = AddressBook(b["building_id"].to_numpy(), plates)
 
     def _other_uses(self, comm: pd.DataFrame, village: np.ndarray) -> dict[str, list[str]]:
@@ -206,7 +213,9 @@ class _District:
             free.setdefault(key, []).append(bid)
         for lst in free.values():
             lst.reverse()
-        plan["building_id"] = [free[(s, u)].pop() for s, u in zip(plan["street_code"], plan["use"], strict=True)]
+        plan["building_id"] = [
+            free[(s, u)].pop() for s, u in zip(plan["street_code"], plan["use"], strict=True)
+        ]
         plan.insert(
             0, "facility_id", [f"F{self.frame.code}{i:05d}" for i in range(1, len(plan) + 1)]
         )
@@ -222,6 +231,7 @@ class _District:
     def write_buildings(self, building_ids: np.ndarray, style: AddressStyle) -> np.ndarray:
         """Render door-plate addresses of buildings."""
         return self.building_book.render(building_ids, style, self.rng)
+
 
 def _street_plans(d: _District) -> list[StreetPlan]:
     plans = []
@@ -403,6 +413,7 @@ def _generate_district(
     w.source(
         "signaling",
         registers.signaling(
+            pd.Index(d.grids["grid_code"]),
             pd.concat(grid_res).groupby(level=0).sum(),
             pd.concat(grid_work).groupby(level=0).sum(),
             visitors,
@@ -489,7 +500,7 @@ def generate_sample(
         "options": {k: str(v) for k, v in asdict(opts).items()},
         "districts": {},
     }
-    with SampleWriter(out) as w:
+    with SampleWriter(out, stamp=f"{opts.as_of.isoformat()}T00:00:00.000Z") as w:
         for code, n in zip(codes, split.tolist(), strict=True):
             summary["districts"][code] = _generate_district(
                 code, n, opts, w, frames, abolished, progress

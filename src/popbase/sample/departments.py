@@ -158,7 +158,12 @@ def community_ledger(
         np.where(
             presence == "deceased",
             mask(len(p), 0.3, rng),
-            np.where(presence == "moved_out", mask(len(p), 0.4, rng), False),
+            np.where(
+                presence == "moved_out",
+                mask(len(p), 0.4, rng),
+                # Committees also keep registered people who live elsewhere (人不在户在).
+                np.where(presence == "absent", mask(len(p), 0.5, rng), False),
+            ),
         ),
     )
     p = p[keep]
@@ -168,8 +173,16 @@ def community_ledger(
         write(p["hukou_room_id"].to_numpy(), LEDGER_STYLE),
         p["hukou_text"].to_numpy(),
     )
+    # Stale rows keep the status they had while the person still lived here.
     status = p["residency_status"].map(RESIDENCY_LABELS).fillna("").to_numpy()
-    status = np.where(status == "", "人在户不在（常住）", status)
+    was_local = p["origin"].to_numpy() == "local"
+    status = np.where(status == "", np.where(was_local, "人在户在", "人在户不在（常住）"), status)
+    # People registered here but living elsewhere are listed at their registered home.
+    listed_at = np.where(
+        p["presence"].to_numpy() == "absent",
+        p["hukou_room_id"].to_numpy(),
+        p["home_room_id"].to_numpy(),
+    ).astype(object)
     df = pd.DataFrame(
         {
             "编号": _record_numbers("TZ", street, n),
@@ -186,7 +199,7 @@ def community_ledger(
                 mask(n, 0.1, rng), "", format_phones(p["phone"].to_numpy(), rng, messy=0.15)
             ),
             "居委会": p["community_code"].map(community_names).to_numpy(),
-            "居住地址": write(p["home_room_id"].to_numpy(), LEDGER_STYLE),
+            "居住地址": write(listed_at, LEDGER_STYLE),
             "居住起始日期": format_dates(
                 p["residence_since"].to_numpy(), rng, styles={"iso": 0.7, "slash": 0.3}
             ),
@@ -195,7 +208,7 @@ def community_ledger(
             "人户状态": status,
             "备注": np.where(p["age"] >= 80, "高龄", ""),
             "_person_id": p["person_id"].to_numpy(),
-            "_room_id": p["home_room_id"].to_numpy(),
+            "_room_id": listed_at,
             "_address_kind": "residence",
         },
         dtype=object,

@@ -45,6 +45,7 @@ MIGRANT_PROVINCES = {
     "45": 0.03,
     "50": 0.05,
 }
+FIRST_ID_YEAR = 1984
 EDUCATION = ("小学", "初中", "高中", "大专", "本科", "研究生")
 
 
@@ -274,7 +275,10 @@ def identities(
         codes = np.array(list(abolished))
         spans = np.array([(s, e) for _, s, e in abolished.values()])
         pick = rng.integers(0, len(codes), len(shanghai))
-        fits = (year[shanghai] >= spans[pick, 0]) & (year[shanghai] <= spans[pick, 1])
+        # An ID keeps the code of the county that issued it: at birth, or in 1984 when the
+        # first numbers were given to people already born.
+        issued = np.maximum(year[shanghai], FIRST_ID_YEAR)
+        fits = (issued >= spans[pick, 0]) & (issued <= spans[pick, 1])
         id_area[shanghai[fits]] = codes[pick[fits]]
     ethnicity = np.where(rng.random(n) < 0.985, "汉族", "")
     minority = ethnicity == ""

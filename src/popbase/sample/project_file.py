@@ -76,6 +76,7 @@ sources:
       residence_since: 居住信息/居住起始日期
       residence_months: 居住信息/居住时长（月）
       hukou_address: 户籍信息/户籍地址
+      household_status: 户籍信息/人户状态
 
   - name: health                 # 卫健: family doctors, chronic disease, pregnancy, births
     department: 卫健

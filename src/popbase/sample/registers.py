@@ -158,6 +158,7 @@ def housing_table(
 
 
 def signaling(
+    grids: pd.Index,
     grid_residents: pd.Series,
     grid_workers: pd.Series,
     grid_visitors: pd.Series,
@@ -169,7 +170,8 @@ def signaling(
     Counts are what an operator's aggregate shows: scaled by market share and phone
     ownership, rounded, and cells under 5 withheld (reported as blank) for privacy.
     """
-    grids = grid_residents.index.union(grid_workers.index).union(grid_visitors.index)
+    # The operator reports every grid, also those where almost no one is seen.
+    grids = grids.union(grid_residents.index).union(grid_workers.index).union(grid_visitors.index)
     res = grid_residents.reindex(grids, fill_value=0).to_numpy()
     wrk = grid_workers.reindex(grids, fill_value=0).to_numpy()
     vis = grid_visitors.reindex(grids, fill_value=0).to_numpy()

@@ -8,6 +8,8 @@ Hidden truth columns (names starting with ``_``) are split off every source chun
 from __future__ import annotations
 
 import io
+import os
+from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -73,10 +75,14 @@ class SampleWriter:
     ----------
     root
         The project folder to create.
+    stamp
+        The time written into files that record one (as of the deliveries, not the
+        clock), so the same seed gives the same bytes.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stamp: str = "2026-10-31T00:00:00.000Z") -> None:
         self.root = root
+        self.stamp = stamp
         for sub in ("basemap", "sources", LEDGER_DIR, "truth"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         self._parquet: dict[str, pq.ParquetWriter] = {}
@@ -176,14 +182,30 @@ class SampleWriter:
             gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
             if name == "buildings":
                 # The mapping agency delivers buildings in its projected CGCS2000 zone.
-                gdf.to_file(
-                    self.root / "basemap" / "buildings.gpkg", driver="GPKG", layer="buildings"
-                )
+                # GDAL stamps GeoPackages with OGR_CURRENT_DATE (else the clock): fixed,
+                # the file is the same for the same seed.
+                with _gdal_option("OGR_CURRENT_DATE", self.stamp):
+                    gdf.to_file(
+                        self.root / "basemap" / "buildings.gpkg", driver="GPKG", layer="buildings"
+                    )
             else:
                 gdf.to_crs(GEOGRAPHIC).to_file(
                     self.root / "basemap" / f"{name}.geojson", driver="GeoJSON"
                 )
         self._layers.clear()
+
+
+@contextmanager
+def _gdal_option(name: str, value: str) -> Iterator[None]:
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
 
 
 def as_geoframe(df: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
