@@ -50,12 +50,26 @@ def _step(name: str, persons: int, folder: Path) -> dict[str, object]:
         extra["scores"] = {k: v for k, v in scores.items() if k != "snapshot"}
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"step": name, "persons": persons, "seconds": round(seconds, 2),
-            "peak_rss_mb": round(peak_kib / 1024, 1), **extra}
+    return {
+        "step": name,
+        "persons": persons,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak_kib / 1024, 1),
+        **extra,
+    }
 
 
 def _child(name: str, persons: int, folder: Path) -> dict[str, object]:
-    cmd = [sys.executable, __file__, "--child", name, "--persons", str(persons), "--folder", str(folder)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        name,
+        "--persons",
+        str(persons),
+        "--folder",
+        str(folder),
+    ]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -79,14 +93,23 @@ def main() -> None:
         for step in ("sample", "build", "eval"):
             r = _child(step, persons, folder)
             results.append(r)
-            print(f"{step:>6} {persons:>9,} persons: {r['seconds']:>7.1f} s, peak {r['peak_rss_mb']:>7.0f} MB",
-                  flush=True)
+            print(
+                f"{step:>6} {persons:>9,} persons: {r['seconds']:>7.1f} s, "
+                f"peak {r['peak_rss_mb']:>7.0f} MB",
+                flush=True,
+            )
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
-               "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
     report = {"date": dt.date.today().isoformat(), "machine": machine, "results": results}
-    (HERE / "results.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (HERE / "results.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

@@ -122,11 +122,24 @@ def test_units_default_to_communities(client: TestClient) -> None:
 
 
 def test_units_of_an_unknown_level_is_422_naming_the_levels(client: TestClient) -> None:
-    response = client.get("/api/units", params={"level": "grid"})
+    response = client.get("/api/units", params={"level": "village"})
     assert response.status_code == 422
     [problem] = response.json()["detail"]
     assert problem["loc"] == ["query", "level"]
-    assert "'district', 'street' or 'community'" in problem["msg"]
+    assert "'district', 'street', 'community' or 'grid'" in problem["msg"]
+
+
+def test_grids_are_units_that_sum_to_their_committee(
+    client: TestClient, units_table: pd.DataFrame
+) -> None:
+    grids = client.get("/api/units", params={"level": "grid"}).json()["features"]
+    assert grids and {g["properties"]["level"] for g in grids} == {"grid"}
+    by_parent: dict[str, int] = {}
+    for g in grids:
+        p = g["properties"]
+        by_parent[p["parent_code"]] = by_parent.get(p["parent_code"], 0) + p["resident"]
+    communities = units_table[units_table["level"] == "community"].set_index("code")["resident"]
+    assert by_parent == {c: int(communities[c]) for c in by_parent}
 
 
 def test_children_of_each_street_sum_to_the_street(

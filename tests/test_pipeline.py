@@ -312,7 +312,9 @@ def test_a_source_that_does_not_exist_is_a_config_error_naming_it(
         load_project(missing_source_city)
     assert info.value.path == missing_source_city / "popbase.yaml"
     [problem] = info.value.problems
-    assert problem.startswith("source 'health': path sources/health_2025.csv does not exist")
+    assert re.match(
+        r"line \d+: source 'health': path sources/health_2025\.csv does not exist", problem
+    )
 
 
 def test_a_mapped_column_missing_from_a_file_fails_the_build_naming_both(

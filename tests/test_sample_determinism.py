@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import pytest
 
 if TYPE_CHECKING:
     from sample_fixtures import SampleCity

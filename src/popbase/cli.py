@@ -33,7 +33,8 @@ console = Console(stderr=True)
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+    notes = "".join(f" {n}" for n in getattr(exc, "__notes__", []))
+    console.print(f"[bold red]error:[/] {escape(str(exc) + notes)}", soft_wrap=True)
     return typer.Exit(code=1)
 
 

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from popbase.errors import ConfigError
 
@@ -141,21 +149,27 @@ class SourceConfig(_Strict):
             )
         return v
 
-    @model_validator(mode="after")
-    def _known_fields(self) -> SourceConfig:
-        known = CANONICAL_FIELDS[self.kind]
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, columns: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # A field validator (not a model one) runs even when another setting of the same
+        # source is wrong, so both problems are reported at once.
+        kind = info.data.get("kind")
+        if kind is None:
+            return columns
+        known = CANONICAL_FIELDS[kind]
         problems = []
-        for field in self.columns:
+        for field in columns:
             if field not in known:
                 close = difflib.get_close_matches(field, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
-                problems.append(f"unknown canonical field {field!r} for a {self.kind} source{hint}")
-        for field in REQUIRED_FIELDS[self.kind]:
-            if field not in self.columns:
-                problems.append(f"a {self.kind} source must map {field!r} under `columns:`")
+                problems.append(f"unknown canonical field {field!r} for {kind} sources{hint}")
+        for field in REQUIRED_FIELDS[kind]:
+            if field not in columns:
+                problems.append(f"{kind} sources must map {field!r} under `columns:`")
         if problems:
             raise ValueError("; ".join(problems))
-        return self
+        return columns
 
 
 class OutputConfig(_Strict):
@@ -242,10 +256,14 @@ def _node_at(node: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | 
 
 def _describe(err: Any, root: yaml.Node | None) -> str:
     loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+    msg = str(err["msg"]).removeprefix("Value error, ")
     node = _node_at(root, loc)
+    # Point an unknown canonical field at its own line, not at the mapping's first.
+    unknown = re.match(r"unknown canonical field '([^']+)'", msg)
+    if unknown and isinstance(node, yaml.MappingNode):
+        node = next((k for k, _ in node.value if k.value == unknown[1]), node)
     line = f"line {node.start_mark.line + 1}: " if node is not None else ""
     where = ".".join(str(x) for x in loc) or "(top level)"
-    msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "missing":
         msg = "is required but missing"
     elif err["type"] == "extra_forbidden":
@@ -288,30 +306,47 @@ def load_project(path: Path | str) -> Project:
         raise ConfigError(file, [f"{where}not valid YAML: {exc}"]) from None
     if not isinstance(data, dict):
         raise ConfigError(file, ["the file must be a mapping with project, space and sources"])
+    problems = []
+    config = None
     try:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(file, [_describe(e, root) for e in exc.errors()]) from None
-    project = Project(file.parent, config)
-    problems = [
-        f"source {s.name!r}: path {s.path} does not exist (relative paths are read from "
-        f"{file.parent})"
-        for s in config.sources
-        if not project.path(s.path).exists()
-    ]
-    layers = {"divisions": config.space.divisions, "buildings": config.space.buildings}
-    for name in ("grids", "roads", "facilities"):
-        layer = getattr(config.space, name)
-        if layer is not None:
-            layers[name] = layer
-    problems += [
-        f"space.{name}: path {layer.path} does not exist"
-        for name, layer in layers.items()
-        if not project.path(layer.path).exists()
-    ]
-    if problems:
+        problems = [_describe(e, root) for e in exc.errors()]
+    problems += _missing_paths(data, root, file.parent)
+    if problems or config is None:
         raise ConfigError(file, problems)
-    return project
+    return Project(file.parent, config)
+
+
+def _missing_paths(data: dict[str, Any], root: yaml.Node | None, folder: Path) -> list[str]:
+    """Paths the file names that do not exist, each with its line.
+
+    Read from the raw YAML, so they are found even when other settings are invalid.
+    """
+    found: list[str] = []
+
+    def check(loc: tuple[int | str, ...], what: str, value: object) -> None:
+        if not isinstance(value, str) or not value:
+            return
+        path = Path(value)
+        if not (path if path.is_absolute() else folder / path).exists():
+            node = _node_at(root, loc)
+            line = f"line {node.start_mark.line + 1}: " if node is not None else ""
+            found.append(
+                f"{line}{what}: path {value} does not exist (relative paths are read from {folder})"
+            )
+
+    space = data.get("space")
+    if isinstance(space, dict):
+        for name, layer in space.items():
+            if isinstance(layer, dict):
+                check(("space", name, "path"), f"space.{name}", layer.get("path"))
+    sources = data.get("sources")
+    if isinstance(sources, list):
+        for i, source in enumerate(sources):
+            if isinstance(source, dict):
+                check(("sources", i, "path"), f"source {source.get('name')!r}", source.get("path"))
+    return found
 
 
 def dump_project(config: ProjectConfig) -> str:

@@ -98,7 +98,8 @@ def run_stages(ctx: BuildContext, stages: tuple[Stage, ...] = STAGES) -> None:
         start = time.perf_counter()
         try:
             ctx.report[stage.name] = stage.run(ctx)
-        except PopbaseError:
+        except PopbaseError as exc:
+            exc.add_note(f"(in build stage {stage.name!r}: {stage.description})")
             raise
         except Exception as exc:
             raise StageError(stage.name, exc) from exc
@@ -132,7 +133,7 @@ def run(
     """
     folder = snapshot.start_build(project.output_dir)
     try:
-        db = DuckDBBackend(folder / snapshot.WORK_DB)
+        db = DuckDBBackend(snapshot.work_folder(folder) / snapshot.WORK_DB)
     except BaseException:
         snapshot.fail_build(folder)
         raise

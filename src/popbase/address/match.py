@@ -37,9 +37,7 @@ def parse_unique(texts: pd.Series, places: PlaceNames) -> pd.DataFrame:
     )
 
 
-def _building_index(
-    buildings: pd.DataFrame, places: PlaceNames
-) -> tuple[dict[str, str], set[str]]:
+def _building_index(buildings: pd.DataFrame, places: PlaceNames) -> tuple[dict[str, str], set[str]]:
     parsed = parse_unique(buildings["address"], places)
     keys = parsed["building_key"]
     counts = keys.value_counts()

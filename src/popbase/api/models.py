@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field
 
 
 class UnitLevel(StrEnum):
-    """Levels of division units the map draws."""
+    """Levels of division units: the nested divisions and the micro-grids inside them."""
 
     district = "district"
     street = "street"
     community = "community"
+    grid = "grid"
 
 
 class Problem(BaseModel):

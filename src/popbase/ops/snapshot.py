@@ -4,13 +4,14 @@ Layout under the project's output folder::
 
     snapshots/<id>/            a finished build
         base.duckdb            served tables (see ``TABLES``)
-        work.duckdb            the build's working tables (raw rows, quarantine)
         graph.lbug             the graph database (LadybugDB)
         report.json            record accounting and stage timings
         manifest.json          id, project, region, created, counts
     snapshots/<id>.building/   a build in progress (readers never look here)
     snapshots/<id>.failed/     a build that failed (kept for inspection)
     current -> snapshots/<id>  switched atomically when a build succeeds
+    work/<id>/work.duckdb      the build's working tables (original rows with raw ID
+                               numbers, quarantine): kept beside, never inside, what is served
 
 A failed build never touches ``current``: the previous snapshot keeps serving.
 """
@@ -31,6 +32,7 @@ SNAPSHOTS = "snapshots"
 CURRENT = "current"
 BASE_DB = "base.duckdb"
 WORK_DB = "work.duckdb"
+WORK = "work"
 GRAPH_DB = "graph.lbug"
 REPORT = "report.json"
 MANIFEST = "manifest.json"
@@ -38,12 +40,13 @@ MANIFEST = "manifest.json"
 # Tables every snapshot's base.duckdb holds, for readers (API, eval, export).
 TABLES = {
     "units": "code, name, level, parent_code, resident, households, area_km2, geometry (WKB)",
-    "buildings": "building_id, address, use, floors, division_code, grid_code, resident, geometry",
-    "rooms": "room_id, building_id, room_no, floor, division_code, origin ('housing'|'rebuilt')",
+    "buildings": "building_id, address, use, floors, division_code, community_code, grid_code, "
+    "resident, households, lon, lat, geometry (WKB)",
+    "rooms": "room_id, building_id, room_no, floor, origin ('housing'|'rebuilt'), division_code",
     "persons": "person_id, sex, birth_date, status, division_code, room_id, hukou_room_id",
-    "record_outcomes": "source, record_id, file, row_number, record_no, outcome, reason, person_id",
-    "record_links": "source, record_id, record_no, address_kind, room_id, building_id, reason",
-    "quarantine": "source, record_id, file, row_number, stage, reason, detail, raw",
+    "record_outcomes": "source, record_id, file, row_number, record_no, kind, outcome, "
+    "quarantine_stage, reason, person_id",
+    "record_links": "source, record_id, address_kind, building_id, room_id, reason",
 }
 
 
@@ -90,6 +93,14 @@ def start_build(output_dir: Path) -> Path:
     return folder
 
 
+def work_folder(building: Path) -> Path:
+    """The working folder of a build (outside the snapshot that will be served)."""
+    snapshot_id = building.name.split(".")[0]
+    folder = building.parent.parent / WORK / snapshot_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def finish_build(building: Path, keep: int = 3) -> Snapshot:
     """Publish a finished build: rename it, then switch ``current`` atomically.
 
@@ -116,6 +127,7 @@ def finish_build(building: Path, keep: int = 3) -> Snapshot:
     # rename(2) replaces the old link in one step: readers see the old or the new one.
     os.replace(tmp, link)
     _prune(final.parent, keep)
+    _prune_work(output_dir, final.parent, keep)
     return Snapshot(final)
 
 
@@ -133,6 +145,17 @@ def _prune(snapshots: Path, keep: int) -> None:
     failed = sorted(p for p in snapshots.iterdir() if p.name.endswith(".failed"))
     for old in failed[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _prune_work(output_dir: Path, snapshots: Path, keep: int) -> None:
+    """Drop working folders of snapshots that no longer exist (failed ones: keep the last)."""
+    work = output_dir / WORK
+    if not work.is_dir():
+        return
+    alive = {p.name.split(".")[0] for p in snapshots.iterdir()}
+    for folder in work.iterdir():
+        if folder.name not in alive:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def current_snapshot(output_dir: Path) -> Snapshot:

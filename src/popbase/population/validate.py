@@ -90,17 +90,19 @@ def _validate_persons(ctx: BuildContext) -> dict[str, int]:
     as_of = ctx.project.config.project.as_of
     check = validate_id_numbers(ids["id_number"], as_of=as_of)
     reason = check["reason"].where(check["valid"], check["reason"].fillna("id_missing"))
-    checks = pd.DataFrame({
-        "record_id": ids["record_id"].to_numpy(dtype=object),
-        "valid": check["valid"].to_numpy(dtype=bool),
-        "reason": reason.to_numpy(dtype=object),
-        "detail": reason.map(ID_DETAIL).to_numpy(dtype=object),
-        "id18": check["normalized"].where(check["valid"]).to_numpy(dtype=object),
-        "id_sex": check["sex"].to_numpy(dtype=object),
-        "id_birth_date": pd.to_datetime(check["birth_date"], format="%Y-%m-%d").to_numpy(),
-        "id_historical_area": check["historical_area"].fillna(False).to_numpy(dtype=bool),
-        "id_upgraded": check["upgraded_from_15"].fillna(False).to_numpy(dtype=bool),
-    })
+    checks = pd.DataFrame(
+        {
+            "record_id": ids["record_id"].to_numpy(dtype=object),
+            "valid": check["valid"].to_numpy(dtype=bool),
+            "reason": reason.to_numpy(dtype=object),
+            "detail": reason.map(ID_DETAIL).to_numpy(dtype=object),
+            "id18": check["normalized"].where(check["valid"]).to_numpy(dtype=object),
+            "id_sex": check["sex"].to_numpy(dtype=object),
+            "id_birth_date": pd.to_datetime(check["birth_date"], format="%Y-%m-%d").to_numpy(),
+            "id_historical_area": check["historical_area"].fillna(False).to_numpy(dtype=bool),
+            "id_upgraded": check["upgraded_from_15"].fillna(False).to_numpy(dtype=bool),
+        }
+    )
     db.put("person_id_checks", checks)
     db.execute(quarantine_invalid_ids_sql())
     db.execute(valid_persons_sql())

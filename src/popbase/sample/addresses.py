@@ -121,7 +121,9 @@ class AddressBook:
             c: parts[c].fillna("").to_numpy(dtype=object)
             for c in ("district", "town", "road", "village", "room_no")
         }
-        self.numbers = {c: parts[c].to_numpy().astype(np.int64) for c in ("lane_no", "house_no", "group_no")}
+        self.numbers = {
+            c: parts[c].to_numpy().astype(np.int64) for c in ("lane_no", "house_no", "group_no")
+        }
         rn = self.text["room_no"]
         self.numbers["room_no"] = np.array([int(x) if x else 0 for x in rn], dtype=np.int64)
 
@@ -165,11 +167,14 @@ def render_addresses(
     """
     n = len(text["road"])
     spoken, spelled = _numeral_table()
-    r = lambda p: rng.random(n) < p  # noqa: E731 - one draw per address and habit
+
+    def r(p: float) -> np.ndarray:
+        """One draw per address: which addresses show a habit of rate ``p``."""
+        return np.asarray(rng.random(n) < p)
 
     def num(values: np.ndarray, chinese: np.ndarray, table: np.ndarray = spoken) -> np.ndarray:
         v = np.minimum(values, len(_NUMBERS) - 1)
-        return np.where(chinese, table[v], _NUMBERS[v])
+        return np.asarray(np.where(chinese, table[v], _NUMBERS[v]))
 
     cn = r(style.chinese_numerals)
     village = text["village"] != ""
@@ -177,7 +182,9 @@ def render_addresses(
     has_room = text["room_no"] != ""
     road = _typo(text["road"], r(style.homophone), rng)
     sep = np.where(r(style.spaces), " ", "").astype(object)
-    city = np.where(r(style.no_city), "", np.where(r(style.doubled_city), "上海上海市", "上海市")).astype(object)
+    city = np.where(
+        r(style.no_city), "", np.where(r(style.doubled_city), "上海上海市", "上海市")
+    ).astype(object)
     district = np.where(r(style.no_district), "", text["district"])
     town = np.where(r(style.with_town) | village, text["town"], "")
     head = city + district + town
@@ -198,7 +205,14 @@ def render_addresses(
     )
     house = house_no + np.where(dash, np.where(r(0.5), "号", ""), bword)
     urban = head + sep + road + sep + lane_text + sep + house + sep + room_text
-    rural = head + text["village"] + num(numbers["group_no"], cn) + "组" + num(numbers["house_no"], cn) + "号"
+    rural = (
+        head
+        + text["village"]
+        + num(numbers["group_no"], cn)
+        + "组"
+        + num(numbers["house_no"], cn)
+        + "号"
+    )
     out = np.where(village, rural, urban)
     for i in np.flatnonzero(r(style.full_width)):
         out[i] = out[i].translate(_FULL_WIDTH)
@@ -214,7 +228,7 @@ def address_parts(
 ) -> pd.DataFrame:
     """Address components of places in buildings (a room number, or ``""`` for the building)."""
     b = buildings.set_index("building_id")
-    at = b.index.get_indexer(building_ids)
+    at = b.index.get_indexer(pd.Index(building_ids))
     comm = b["community_code"].to_numpy(dtype=object)[at]
     return pd.DataFrame(
         {

@@ -288,7 +288,11 @@ def rooms_of(buildings: pd.DataFrame) -> pd.DataFrame:
     is_house = np.repeat(house, counts)
     room_no = np.where(is_house, "", (floor * 100 + unit).astype(str))
     floor = np.where(is_house, 1, floor)
-    rid = pd.Series(bid) + "-" + pd.Series(np.where(is_house, "0", room_no))
+    rid = (
+        pd.Series(bid, dtype=object)
+        + "-"
+        + pd.Series(np.where(is_house, "0", room_no), dtype=object)
+    )
     return pd.DataFrame(
         {
             "room_id": rid.to_numpy(),

@@ -82,7 +82,7 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
     quota = weights / weights.sum() * total
     out = np.floor(quota).astype(int)
     out[np.argsort(out - quota)[: total - out.sum()]] += 1
-    return out
+    return np.asarray(out)
 
 
 def _china_frames() -> dict[str, pd.DataFrame]:
@@ -130,7 +130,9 @@ class _District:
         village = comm["name"].str.endswith("村委会").to_numpy()
         weights = rng.lognormal(0, 0.45, len(comm)) * np.where(village, 0.55, 1.0)
         self.residents = dict(zip(comm["code"], _allocate(n, weights).tolist(), strict=True))
-        street_pop = pd.Series(self.residents).groupby(lambda c: c[:9]).sum().to_dict()
+        street_pop: dict[str, int] = {}
+        for code, residents in self.residents.items():
+            street_pop[code[:9]] = street_pop.get(code[:9], 0) + residents
         streets = self.divisions[self.divisions["level"] == "street"]
         names = dict(zip(streets["code"], streets["name"], strict=True))
         self.town_of = names
@@ -238,7 +240,12 @@ def _street_plans(d: _District) -> list[StreetPlan]:
     for street in d.divisions.loc[d.divisions["level"] == "street"].itertuples():
         comms = [c for c in d.communities["code"] if c.startswith(street.code)]
         plans.append(
-            StreetPlan(street.code, street.name, tuple(comms), tuple(d.residents[c] for c in comms))
+            StreetPlan(
+                str(street.code),
+                str(street.name),
+                tuple(comms),
+                tuple(d.residents[c] for c in comms),
+            )
         )
     return plans
 
@@ -496,17 +503,16 @@ def generate_sample(
         codes, split = [opts.district], np.array([opts.persons])
     frames = _china_frames()
     abolished = _abolished_shanghai()
-    summary: dict[str, object] = {
-        "options": {k: str(v) for k, v in asdict(opts).items()},
-        "districts": {},
-    }
+    districts: dict[str, dict[str, int]] = {}
     with SampleWriter(out, stamp=f"{opts.as_of.isoformat()}T00:00:00.000Z") as w:
         for code, n in zip(codes, split.tolist(), strict=True):
-            summary["districts"][code] = _generate_district(
-                code, n, opts, w, frames, abolished, progress
-            )  # type: ignore[index]
+            districts[code] = _generate_district(code, n, opts, w, frames, abolished, progress)
         rows = dict(w.rows)
-    summary["source_rows"] = rows
+    summary: dict[str, object] = {
+        "options": {k: str(v) for k, v in asdict(opts).items()},
+        "districts": districts,
+        "source_rows": rows,
+    }
     region = "3101" if opts.district == "all" else opts.district
     write_project_file(out, region, names.get(region, "上海市"), opts.as_of)
     (out / "truth" / "summary.json").write_text(

@@ -349,9 +349,9 @@ def social_security(
     q = p[(p["employer_credit_code"] != "") & p["presence"].isin(["resident", "moved_out"])]
     n = len(q)
     # A mistyped last character breaks the code's check character.
-    codes = pd.Series(q["employer_credit_code"].to_numpy(), dtype=object)
-    last = np.where(codes.str[-1] == "1", "2", "1")
-    codes = np.where(mask(n, 0.01, rng), codes.str[:-1] + last, codes)
+    clean = pd.Series(q["employer_credit_code"].to_numpy(), dtype=object)
+    last = np.where(clean.str[-1] == "1", "2", "1")
+    codes = np.where(mask(n, 0.01, rng), clean.str[:-1] + last, clean)
     return pd.DataFrame(
         {
             "记录编号": _record_numbers("RS", street, n),

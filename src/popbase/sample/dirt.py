@@ -109,19 +109,24 @@ def format_dates(
     y = _YEARS[d.astype("datetime64[Y]").astype(int) + 1970]
     m = month_start.astype(int) % 12 + 1
     day = (d - month_start).astype(int) + 1
-    forms = {
-        "iso": lambda k: y[k] + "-" + _TWO[m[k]] + "-" + _TWO[day[k]],
-        "compact": lambda k: y[k] + _TWO[m[k]] + _TWO[day[k]],
-        "slash": lambda k: y[k] + "/" + _ONE[m[k]] + "/" + _ONE[day[k]],
-        "chinese": lambda k: y[k] + "年" + _ONE[m[k]] + "月" + _ONE[day[k]] + "日",
-    }
+
+    def write(style: str, k: np.ndarray) -> np.ndarray:
+        """The dates at positions ``k`` in one style."""
+        if style == "compact":
+            return np.asarray(y[k] + _TWO[m[k]] + _TWO[day[k]])
+        if style == "slash":
+            return np.asarray(y[k] + "/" + _ONE[m[k]] + "/" + _ONE[day[k]])
+        if style == "chinese":
+            return np.asarray(y[k] + "年" + _ONE[m[k]] + "月" + _ONE[day[k]] + "日")
+        return np.asarray(y[k] + "-" + _TWO[m[k]] + "-" + _TWO[day[k]])
+
     names = list(styles)
     p = np.array([styles[k] for k in names])
     pick = rng.choice(len(names), len(d), p=p / p.sum())
     written = np.empty(len(d), dtype=object)
     for i, name in enumerate(names):
         sel = np.flatnonzero(pick == i)
-        written[sel] = forms[name](sel)
+        written[sel] = write(name, sel)
     out[have] = written
     return out
 

@@ -76,7 +76,7 @@ def divisions_from_frame(
             "code": frame.code,
             "name": frame.name,
             "level": "district",
-            "parent_code": "31",
+            "parent_code": frame.code[:4],
             "geometry": boundary,
         }
     ]
@@ -169,7 +169,8 @@ def roads_in(
             "geometry": clipped,
         }
     )
-    return df[~shapely.is_empty(df["geometry"].to_numpy())].reset_index(drop=True)
+    kept: pd.DataFrame = df[~shapely.is_empty(df["geometry"].to_numpy())]
+    return kept.reset_index(drop=True)
 
 
 def blocks_between(roads: pd.DataFrame, boundary: BaseGeometry) -> pd.DataFrame:

@@ -77,7 +77,7 @@ def _attach(
     # Wanted ages beyond every unit's would all pile onto the oldest or youngest unit.
     outside = (j < 0) | (j >= len(order))
     j[outside] = rng.integers(0, len(order), int(outside.sum()))
-    return order[j]
+    return np.asarray(order[j])
 
 
 def _within_cap(units: np.ndarray, cap: int, taken: np.ndarray) -> np.ndarray:
@@ -92,7 +92,7 @@ def _within_cap(units: np.ndarray, cap: int, taken: np.ndarray) -> np.ndarray:
     rank[order] = np.arange(len(units)) - starts
     keep = rank + taken[units] < cap
     np.add.at(taken, units[keep], 1)
-    return keep
+    return np.asarray(keep)
 
 
 def form_households(age: np.ndarray, male: np.ndarray, rng: np.random.Generator) -> Households:

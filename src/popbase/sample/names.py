@@ -20,7 +20,10 @@ SURNAMES = (
 _SURNAME_WEIGHTS = 1.0 / np.arange(1, len(SURNAMES) + 1) ** 0.9
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "慕容")
 
-GIVEN_MALE = "伟强军磊勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林晨昊天文博瑞子轩浩然一鸣志远建国建华国庆德明"
+GIVEN_MALE = (
+    "伟强军磊勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林晨昊天"
+    "文博瑞子轩浩然一鸣志远建国建华国庆德明"
+)
 GIVEN_FEMALE = (
     "芳娜敏静丽艳娟霞秀英华玲梅琳雪慧婷倩颖洁萍红燕琴晶欣怡佳雨涵梓萱诗悦可馨思彤子涵美玉秀兰桂英凤"
 )
@@ -180,11 +183,12 @@ def enterprise_names(n: int, district: str, rng: np.random.Generator) -> np.ndar
     words = np.array(ENTERPRISE_WORDS, dtype=object)[rng.integers(0, len(ENTERPRISE_WORDS), n)]
     forms = np.array(ENTERPRISE_FORM, dtype=object)[rng.integers(0, len(ENTERPRISE_FORM), n)]
     names = "上海" + a + words + forms
-    # Registration forbids duplicates: disambiguate repeats with the district's name.
-    _, first = np.unique(names, return_index=True)
-    dup = np.ones(n, dtype=bool)
-    dup[first] = False
-    names[dup] = (
-        "上海" + a[dup] + district[:2] + words[dup] + np.arange(dup.sum()).astype(str) + forms[dup]
-    )
-    return names
+    # Registration forbids duplicates: lengthen repeated names by a character until unique.
+    while True:
+        _, first = np.unique(names, return_index=True)
+        dup = np.ones(n, dtype=bool)
+        dup[first] = False
+        if not dup.any():
+            return np.asarray(names)
+        a[dup] = a[dup] + stems[rng.integers(0, len(stems), int(dup.sum()))]
+        names[dup] = "上海" + a[dup] + words[dup] + forms[dup]

@@ -308,7 +308,11 @@ def life_events(persons: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
     age = persons["age"].to_numpy()
     male = persons["sex"].to_numpy() == "M"
     married = persons["married"].to_numpy()
-    r = lambda: rng.random(n)  # noqa: E731 - one uniform draw per person
+
+    def r() -> np.ndarray:
+        """One uniform draw per person."""
+        return np.asarray(rng.random(n))
+
     # Younger cohorts are better educated.
     level = np.clip(
         np.round(rng.normal(np.where(age < 45, 3.6, np.where(age < 65, 2.3, 1.5)), 1.1)), 0, 5
@@ -330,9 +334,8 @@ def life_events(persons: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
     )
     pregnant = ~male & married & (age >= 22) & (age <= 40) & (r() < 0.04)
     family_doctor = r() < np.where(age >= 65, 0.75, np.where(chronic != "", 0.6, 0.15))
-    household_low_income = (
-        pd.Series(r() < 0.012).groupby(persons["household"].to_numpy()).transform("max")
-    )
+    household = persons["household"].to_numpy()
+    household_low_income = (rng.random(int(household.max()) + 1) < 0.012)[household]
     return persons.assign(
         education=education,
         marital_status=marital,
@@ -347,7 +350,7 @@ def life_events(persons: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
         chronic_disease=chronic,
         pregnant=pregnant,
         family_doctor=family_doctor,
-        low_income=household_low_income.to_numpy(),
+        low_income=household_low_income,
         party_member=(age >= 18) & (r() < np.where(age >= 60, 0.15, 0.08)),
         veteran=male & (age >= 40) & (r() < 0.03),
         volunteer=(age >= 16) & (r() < np.where(age >= 60, 0.10, 0.06)),

@@ -181,7 +181,7 @@ def signaling(
 
     def count(base: np.ndarray, curve: np.ndarray) -> np.ndarray:
         mean = np.repeat(base, 24) * np.tile(curve, len(grids)) * share
-        return rng.poisson(mean)
+        return np.asarray(rng.poisson(mean))
 
     out = pd.DataFrame(
         {
