@@ -13,6 +13,7 @@ from popbase.population.area_codes import area_timeline
 from popbase.population.credit_code import validate_credit_codes
 from popbase.population.resident_id import validate_id_numbers
 from popbase.sample.frame import AGE_BANDS, load_district
+from popbase.sample.people import IssuedNumbers
 
 if TYPE_CHECKING:
     from sample_fixtures import SampleCity
@@ -195,3 +196,23 @@ def test_employed_people_have_valid_employers(any_city: SampleCity) -> None:
     inside = employed[employed["enterprise_id"] != ""]
     assert 0 < len(inside) < len(employed)
     assert (ent.reindex(inside["enterprise_id"]).to_numpy() == inside["employer_credit_code"]).all()
+
+
+def test_phone_numbers_are_unique_across_the_city(any_city: SampleCity) -> None:
+    phones = any_city.persons["phone"]
+    assert phones[phones != ""].is_unique
+
+
+def test_issued_numbers_redraw_clashes_across_streets_and_within_a_batch() -> None:
+    issued = IssuedNumbers()
+    first = issued.unique("phone", np.array(["13800000001", "13800000002"]), lambda k: k)
+    assert list(first) == ["13800000001", "13800000002"]
+    draws = iter(["13900000009", "13900000010"])
+
+    def redraw(at: np.ndarray) -> np.ndarray:
+        return np.array([next(draws) for _ in at], dtype=object)
+
+    # One number clashes with an earlier street, one repeats inside the batch.
+    second = issued.unique("phone", np.array(["13800000002", "13700000003", "13700000003"]), redraw)
+    assert list(second) == ["13900000009", "13700000003", "13900000010"]
+    assert len(issued.issued["phone"]) == 5

@@ -30,6 +30,7 @@ from popbase.sample.geography import (
     roads_in,
 )
 from popbase.sample.people import (
+    IssuedNumbers,
     StreetPlan,
     add_non_residents,
     district_ages,
@@ -109,6 +110,15 @@ def _abolished_shanghai() -> dict[str, tuple[str, int, int]]:
             if last.end_year is not None:
                 out[code] = (last.name, last.start_year or 1900, last.end_year)
     return out
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """What every district draws on: China's divisions, abolished codes, issued numbers."""
+
+    frames: dict[str, pd.DataFrame]
+    abolished: dict[str, tuple[str, int, int]]
+    issued: IssuedNumbers
 
 
 class _District:
@@ -256,10 +266,10 @@ def _people_of_street(
     ages: np.ndarray,
     opts: SampleOptions,
     first_id: int,
-    frames: dict[str, pd.DataFrame],
-    abolished: dict[str, tuple[str, int, int]],
+    ref: _Reference,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
+    frames = ref.frames
     census = d.frame.census
     persons, households = street_people(plan, ages, census, opts.as_of, rng)
     households["room_id"] = assign_rooms(
@@ -273,7 +283,9 @@ def _people_of_street(
         "person_id",
         [f"P{d.frame.code}{i:08d}" for i in range(first_id, first_id + len(persons))],
     )
-    persons = identities(persons, d.frame.code, opts.as_of, frames["areas"], abolished, rng)
+    persons = identities(
+        persons, d.frame.code, opts.as_of, frames["areas"], ref.abolished, ref.issued, rng
+    )
     persons = life_events(persons, rng)
     persons = assign_hukou(persons, d.rooms, plan.code, frames, rng)
     # People registered here but living elsewhere have no room here.
@@ -339,8 +351,7 @@ def _generate_district(
     n: int,
     opts: SampleOptions,
     w: SampleWriter,
-    frames: dict[str, pd.DataFrame],
-    abolished: dict[str, tuple[str, int, int]],
+    ref: _Reference,
     progress: Progress | None,
 ) -> dict[str, int]:
     frame = load_district(code)
@@ -360,9 +371,7 @@ def _generate_district(
     for k, plan in enumerate(plans):
         srng = np.random.default_rng([opts.seed, int(code), k + 1])
         m = sum(plan.residents)
-        p = _people_of_street(
-            d, plan, ages[start : start + m], opts, next_id, frames, abolished, srng
-        )
+        p = _people_of_street(d, plan, ages[start : start + m], opts, next_id, ref, srng)
         start += m
         next_id += len(p)
         w.truth("persons", _truth_persons(p))
@@ -501,12 +510,11 @@ def generate_sample(
     else:
         load_district(opts.district)  # validates the code with a helpful message
         codes, split = [opts.district], np.array([opts.persons])
-    frames = _china_frames()
-    abolished = _abolished_shanghai()
+    ref = _Reference(_china_frames(), _abolished_shanghai(), IssuedNumbers())
     districts: dict[str, dict[str, int]] = {}
     with SampleWriter(out, stamp=f"{opts.as_of.isoformat()}T00:00:00.000Z") as w:
         for code, n in zip(codes, split.tolist(), strict=True):
-            districts[code] = _generate_district(code, n, opts, w, frames, abolished, progress)
+            districts[code] = _generate_district(code, n, opts, w, ref, progress)
         rows = dict(w.rows)
     summary: dict[str, object] = {
         "options": {k: str(v) for k, v in asdict(opts).items()},

@@ -11,6 +11,7 @@ employment) are drawn at plausible rates.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -211,12 +212,43 @@ def add_non_residents(persons: pd.DataFrame, rng: np.random.Generator) -> pd.Dat
     return pd.concat([persons, *extra], ignore_index=True)
 
 
+class IssuedNumbers:
+    """Numbers already given out in this city (ID numbers, phones), to keep them unique.
+
+    Generators keep numbers unique within one street; this keeps them unique across
+    streets and districts. Numbers are kept as integers (ID numbers without the check
+    character), so the whole of Shanghai fits in memory.
+    """
+
+    def __init__(self) -> None:
+        self.issued: dict[str, set[int]] = {"id": set(), "phone": set()}
+
+    def unique(
+        self, kind: str, values: np.ndarray, redraw: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """Redraw values already issued (or repeated here) until all are new; record them."""
+        out = np.asarray(values, dtype=object).copy()
+        seen = self.issued[kind]
+        while True:
+            keys = [int(v[:17]) for v in out]
+            clash = [i for i, k in enumerate(keys) if k in seen]
+            # Repeats inside this batch count as clashes too (keep the first).
+            first: dict[int, int] = {}
+            clash += [i for i, k in enumerate(keys) if first.setdefault(k, i) != i]
+            if not clash:
+                seen.update(keys)
+                return out
+            at = np.unique(np.array(clash))
+            out[at] = redraw(at)
+
+
 def identities(
     persons: pd.DataFrame,
     district_code: str,
     as_of: dt.date,
     areas: pd.DataFrame,
     abolished: dict[str, tuple[str, int, int]],
+    taken: IssuedNumbers,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Birth dates, ID numbers, names, ethnicity, phones and hukou provinces.
@@ -233,6 +265,8 @@ def identities(
         China's counties (``code, name, provinceCode``) for migrants' hukou.
     abolished
         Abolished Shanghai area codes: code -> (name, start year, end year).
+    taken
+        Numbers issued so far in the city.
     rng
         Random generator.
 
@@ -287,14 +321,20 @@ def identities(
     ]
     sex = persons["sex"].to_numpy()
     has_phone = (persons["age"].to_numpy() >= 14) & (rng.random(n) < 0.97)
-    phones = np.where(has_phone, generate_phones(n, rng), "")
+    area = id_area.astype(str)
+    ids = taken.unique(
+        "id",
+        generate_id_numbers(area, birth, sex, rng),
+        lambda k: generate_id_numbers(area[k], birth[k], sex[k], rng),
+    )
+    phones = taken.unique("phone", generate_phones(n, rng), lambda k: generate_phones(len(k), rng))
     return persons.assign(
         birth_date=birth.astype(str),
         id_area_code=id_area,
-        id_number=generate_id_numbers(id_area.astype(str), birth, sex, rng),
+        id_number=ids,
         name=person_names(sex, ethnicity, rng),
         ethnicity=ethnicity,
-        phone=phones,
+        phone=np.where(has_phone, phones, ""),
         hukou_area_code=hukou_area,
     )
 
