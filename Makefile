@@ -28,13 +28,13 @@ test: setup lint
 	$(VENV)/bin/pytest -q
 
 lint: venv
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench docs
+	$(VENV)/bin/ruff format --check src tests bench docs
 	$(VENV)/bin/mypy
 
 format: venv
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench docs
+	$(VENV)/bin/ruff check --fix src tests bench docs
 
 bench: setup
 	$(PY) bench/run.py

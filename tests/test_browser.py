@@ -18,18 +18,11 @@ from typing import Any
 
 import pytest
 
+from popbase.web import CHROMIUM_ARGS
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 IDLE_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1440, "height": 900}
 
@@ -147,7 +140,7 @@ def dashboard(live_server: str) -> Iterator[Dashboard]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         page = browser.new_page(viewport=VIEWPORT)
         board = Dashboard(page, live_server)
         page.on("request", lambda r: board.requests.append(r.url))

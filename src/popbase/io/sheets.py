@@ -12,9 +12,7 @@ scientific notation and never invented digits, so validation can flag it.
 from __future__ import annotations
 
 import datetime as dt
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy.typing as npt
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from popbase.errors import SourceFileError
+from popbase.io.gc_pause import gc_paused
 from popbase.io.headers import flatten_header
 
 _EXACT_INTEGERS = 2.0**53
@@ -81,21 +80,6 @@ def column_texts(values: Sequence[object]) -> Sequence[str]:
     if set(map(type, values)) <= {str}:
         return values  # type: ignore[return-value]
     return [cell_text(v) for v in values]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of cell objects are created.
-
-    They hold no cycles, but each collection their allocation triggers scans them all.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _select_sheet(workbook: CalamineWorkbook, path: Path, sheet: str | int | None) -> CalamineSheet:
@@ -169,7 +153,7 @@ def read_sheet(
         workbook = CalamineWorkbook.from_path(path)
     except (CalamineError, OSError, ValueError) as exc:
         raise SourceFileError(path, f"is not a readable workbook ({exc})", _RESAVE_FIX) from None
-    with workbook, _gc_paused():
+    with workbook, gc_paused():
         try:
             ws = _select_sheet(workbook, path, sheet)
             rows: list[list[object]] = ws.to_python(skip_empty_area=False)  # type: ignore[assignment]

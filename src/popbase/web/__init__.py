@@ -18,6 +18,19 @@ from popbase.errors import PopbaseError
 mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("text/javascript", ".js")
 
+# How tests and tools start Debian's Chromium headless: software WebGL (no GPU here), no
+# sandbox (root in containers), and none of the background traffic an offline network
+# refuses.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
 VENDOR_FILES = (
     "maplibre-gl.mjs",
     "maplibre-gl-worker.mjs",
