@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer.core import TyperGroup
 
 from popbase.errors import PopbaseError
 
@@ -151,7 +152,24 @@ def report(
         json_out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-@app.command(name="eval")
+class _ProjectByDefault(TyperGroup):
+    """``popbase eval PROJECT`` scores a project; ``popbase eval address …`` a corpus."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["project", *args]
+        return super().resolve_command(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=_ProjectByDefault,
+    help="Score the current snapshot (popbase eval PROJECT) or the address parser on a corpus.",
+    no_args_is_help=True,
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command(name="project")
 def evaluate(
     project: Annotated[Path, typer.Argument(help="Sample project folder (with truth/)")],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the scores here")] = None,
@@ -189,6 +207,145 @@ def serve(
     )
     console.print(f"  map: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     run_server(proj.output_dir, host=host, port=port)
+
+
+check_app = typer.Typer(help="Check a project's inputs before a build.", no_args_is_help=True)
+app.add_typer(check_app, name="check")
+
+
+@check_app.command("space")
+def check_space(
+    project: Annotated[Path, typer.Argument(help="Project folder (with popbase.yaml)")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the report as JSON here")
+    ] = None,
+    geojson_out: Annotated[
+        Path | None,
+        typer.Option("--geojson", help="Write the findings' geometries here (EPSG:4490)"),
+    ] = None,
+    tolerance_m2: Annotated[
+        float,
+        typer.Option("--tolerance-m2", min=0, help="Gaps/overlaps up to this area are snapped"),
+    ] = 1.0,
+) -> None:
+    """Check the basemap's topology, reading the layers as a build would (no build needed).
+
+    Children lie within and tile their parents (gaps and overlaps above the tolerance,
+    located and measured), each building lies in one committee/grid, rooms are in
+    residential or mixed buildings on floors the building has.
+
+    Exit status: 0 when there is no finding above the tolerance, 1 when there are
+    findings (so it can gate a pipeline), 2 when the project or a layer cannot be read.
+    """
+    from popbase.config import load_project
+    from popbase.space.check import check_space as run_check
+
+    try:
+        result = run_check(load_project(project), tolerance_m2)
+    except PopbaseError as exc:
+        _fail(exc)
+        raise typer.Exit(code=2) from None
+    for table in result.tables():
+        console.print(table)
+    if json_out is not None:
+        result.write_json(json_out)
+    if geojson_out is not None:
+        result.write_geojson(geojson_out)
+    if not result.clean:
+        raise typer.Exit(code=1)
+    console.print("[green]no findings above the tolerance[/]")
+
+
+address_app = typer.Typer(
+    help="Chinese addresses: parse them into components.", no_args_is_help=True
+)
+app.add_typer(address_app, name="address")
+
+
+@address_app.command("parse")
+def address_parse(
+    project: Annotated[
+        Path | None,
+        typer.Option("--project", help="Use the project's divisions and its buildings' roads"),
+    ] = None,
+) -> None:
+    """Read addresses from stdin, one a line; write one JSON object a line to stdout.
+
+    Each distinct line is parsed once. Nothing but the JSON lines goes to stdout.
+    """
+    from popbase.address.gazetteer import Gazetteer, bundled_places, project_places
+    from popbase.address.parse import AddressParser
+
+    try:
+        if project is None:
+            places = bundled_places()
+        else:
+            from popbase.config import load_project
+
+            places = project_places(load_project(project))
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    parser = AddressParser(Gazetteer(places))
+    seen: dict[str, str] = {}
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        if text not in seen:
+            seen[text] = json.dumps(parser.parse(text).as_json(), ensure_ascii=False)
+        sys.stdout.write(seen[text] + "\n")
+
+
+@eval_app.command(name="address")
+def evaluate_address(
+    corpus: Annotated[Path, typer.Option("--corpus", help="An annotated address corpus file")],
+    corpus_format: Annotated[
+        str, typer.Option("--format", help="Its format: naacl, bmes or ccks")
+    ] = "naacl",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the scores here")] = None,
+) -> None:
+    """Score the address parser, and cpca, on a public corpus (read, never copied)."""
+    from popbase.address.corpus import FORMATS
+    from popbase.address.evaluate import evaluate_corpus
+
+    if corpus_format not in FORMATS:
+        raise _fail(ValueError(f"--format was {corpus_format!r}, expected one of {FORMATS}"))
+    try:
+        result = evaluate_corpus(corpus, corpus_format)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    out = Console()
+    out.width = max(out.width, 110)  # the table's columns, even in a pipe
+    out.print(_address_scores(result))
+    if json_out:
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _address_scores(result: dict[str, Any]) -> Table:
+    sh = result["shanghai"]
+    table = Table(
+        title=f"{result['corpus']} ({result['format']}): {result['lines']:,} lines, exact "
+        f"{result['exact_match']:.3f}; Shanghai: {sh['lines']:,}, exact {sh['exact_match']:.3f}"
+    )
+    # By text: the parser's prov/city/district scored as cpca's are (no spans), then cpca's.
+    for col in ("tag", "P", "R", "F1", "n", "SH F1", "SH n", "text F1 us/cpca", "SH us/cpca"):
+        table.add_column(col, justify="left" if col == "tag" else "right")
+
+    def versus(ours: dict[str, Any], cpca: dict[str, Any], tag: str) -> str:
+        if tag not in cpca:
+            return ""
+        return f"{ours[tag]['f1']:.3f}/{cpca[tag]['f1']:.3f}"
+
+    for tag in dict.fromkeys([*result["tags"], *sh["tags"]]):
+        a, b = result["tags"].get(tag), sh["tags"].get(tag)
+        table.add_row(
+            tag,
+            *(f"{a[k]:.3f}" for k in ("precision", "recall", "f1")) if a else ("",) * 3,
+            f"{a['support']:,}" if a else "",
+            f"{b['f1']:.3f}" if b else "",
+            f"{b['support']:,}" if b else "",
+            versus(result["parser_by_text"], result["cpca"], tag),
+            versus(result["shanghai_parser_by_text"], result["shanghai_cpca"], tag),
+        )
+    return table
 
 
 def main() -> None:

@@ -109,18 +109,23 @@ class LayerConfig(_Strict):
     """A basemap layer: a file and the mapping of its fields to canonical names."""
 
     path: Path
-    crs: str | None = Field(default=None, description="CRS of the file if it does not say")
+    crs: str | None = Field(
+        default=None,
+        description="CRS of the coordinates (wins over the file's): EPSG:4490, GCJ-02, BD-09 ...",
+    )
+    layer: str | None = Field(default=None, description="Layer to read when the file has several")
     fields: dict[str, str] = Field(default_factory=dict)
 
 
 class SpaceConfig(_Strict):
-    """The basemap: divisions, grids, buildings and optional facilities."""
+    """The basemap: divisions, grids, buildings and optional facilities and rooms."""
 
     divisions: LayerConfig
     grids: LayerConfig | None = None
     buildings: LayerConfig
     roads: LayerConfig | None = None
     facilities: LayerConfig | None = None
+    rooms: LayerConfig | None = None
 
 
 class SourceConfig(_Strict):

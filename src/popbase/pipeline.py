@@ -49,6 +49,9 @@ class BuildContext:
     folder: Path
     progress: Progress | None = None
     report: dict[str, Any] = field(default_factory=dict)
+    # Objects a stage builds that a later stage reuses (never required: a stage run
+    # alone rebuilds what it needs).
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def tick(self, stage: str, done: int, total: int) -> None:
         """Report progress of a long stage."""
@@ -72,6 +75,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("space", "load the basemap: divisions, grids, buildings, facilities", basemap.load_space),
     Stage("ingest", "read every department source", ingest.ingest_sources),
     Stage("validate", "validate identifiers; quarantine rows that fail", validate.validate_records),
+    Stage("address", "parse every distinct address once", match.parse_addresses),
     Stage("match", "match addresses to buildings and rooms", match.match_addresses),
     Stage("resolve", "resolve records into persons by ID number", resolve.resolve_persons),
     Stage("fuse", "one golden record per person", fuse.fuse_persons),

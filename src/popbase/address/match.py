@@ -1,177 +1,254 @@
-"""The match stage: every address of every record to a building and, where it names one, a room.
+"""The address and match stages: every address of every record to a building and a room.
 
-Buildings are found by their door-plate key (exact). Rooms come from the housing table
-where it covers a building; elsewhere they are rebuilt from the residents' addresses
-(the 人口分户地址 route). Each address ends linked or with a reason: ``address_missing``,
-``address_unparsed``, ``unknown_building``, ``ambiguous_building``, ``no_room_number``,
-``unknown_room``. Identical strings are parsed once.
+``address`` parses each distinct address string once (city data repeats addresses
+heavily) into ``parsed_addresses``. ``match`` finds the building by its door-plate key —
+exactly, or after correcting the road name (homophones, one-character typos) among the
+roads of the district or street the address implies — and the room: from the housing
+table where it covers the building, otherwise rebuilt from the residents' addresses (the
+人口分户地址 route), unless implausible (a floor above the building's height, a room number
+out of any building's pattern). Every address ends linked or with a reason:
+``address_missing``, ``outside_region`` (an address elsewhere, e.g. a hukou in another
+province), ``address_unparsed``, ``unknown_road``, ``ambiguous_road``,
+``unknown_number``, ``ambiguous_building``, ``no_room_number``, ``unknown_room``,
+``implausible_room``.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from popbase.address.parse import PlaceNames, parse_address
+from popbase.address.fuzzy import RoadCorrector
+from popbase.address.index import BuildingIndex, Key, build_index, plate_key
+from popbase.address.parse import Address
 from popbase.ops.ingest import quarantine_rows
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
 LINK_COLUMNS = ["source", "record_id", "address_kind", "text", "building_id", "room_id", "reason"]
-
-
-def parse_unique(texts: pd.Series, places: PlaceNames) -> pd.DataFrame:
-    """Parse each distinct address once; returns ``building_key, room_no, reason`` per input."""
-    values = texts.astype(object).where(texts.notna(), None)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    parsed = [parse_address(u, places) for u in uniques]
-    keys = np.array([p.building_key for p in parsed] + [None], dtype=object)
-    rooms = np.array([p.room_no for p in parsed] + [None], dtype=object)
-    reasons = np.array([p.reason for p in parsed] + ["address_missing"], dtype=object)
-    return pd.DataFrame(
-        {"building_key": keys[codes], "room_no": rooms[codes], "reason": reasons[codes]},
-        index=texts.index,
-    )
-
-
-def _building_index(buildings: pd.DataFrame, places: PlaceNames) -> tuple[dict[str, str], set[str]]:
-    parsed = parse_unique(buildings["address"], places)
-    keys = parsed["building_key"]
-    counts = keys.value_counts()
-    ambiguous = set(counts[counts > 1].index)
-    lookup = {
-        k: b
-        for k, b in zip(keys, buildings["building_id"], strict=True)
-        if k is not None and k not in ambiguous
+# Why an address is not linked (each is documented in the module docstring).
+LINK_REASONS = frozenset(
+    {
+        "address_missing",
+        "outside_region",
+        "address_unparsed",
+        "unknown_road",
+        "ambiguous_road",
+        "unknown_number",
+        "ambiguous_building",
+        "no_room_number",
+        "unknown_room",
+        "implausible_room",
     }
-    return lookup, ambiguous
+)
+# Room numbers beyond this within a floor (e.g. 387 → unit 87) fit no building's pattern.
+MAX_UNITS_PER_FLOOR = 50
+_DIGITS = re.compile(r"\d+")
 
 
-def _locate(parsed: pd.DataFrame, lookup: dict[str, str], ambiguous: set[str]) -> pd.DataFrame:
-    building = parsed["building_key"].map(lookup)
-    reason = parsed["reason"].copy()
-    failed = reason.isna() & building.isna()
-    reason[failed] = np.where(
-        parsed.loc[failed, "building_key"].isin(ambiguous), "ambiguous_building", "unknown_building"
+def _index(ctx: BuildContext) -> BuildingIndex:
+    """The basemap index, built once per build and shared by both stages."""
+    cached = ctx.shared.get("building_index")
+    if isinstance(cached, BuildingIndex):
+        return cached
+    divisions = ctx.db.query_df("SELECT code, name FROM divisions")
+    cols = ctx.db.query_df("SELECT * FROM buildings LIMIT 0").columns
+    extra = ", compound" if "compound" in cols else ""
+    buildings = ctx.db.query_df(
+        f"SELECT building_id, address, use, floors, community_code{extra} FROM buildings"
     )
-    return pd.DataFrame(
+    index = build_index(divisions, buildings)
+    index.region = ctx.project.config.project.region_code
+    ctx.shared["building_index"] = index
+    return index
+
+
+def _record_addresses(ctx: BuildContext) -> pd.DataFrame:
+    """Every address of every record: ``source, record_id, address_kind, text``.
+
+    Person rows set aside for their ID number keep their addresses linked: resolution
+    without an ID (hotline tickets, mistyped IDs) needs the room as evidence.
+    """
+    return ctx.db.query_df(
+        """
+        SELECT source, record_id, 'residence' AS address_kind, residence_address AS text
+        FROM person_records WHERE residence_address IS NOT NULL
+        UNION ALL
+        SELECT source, record_id, 'hukou', hukou_address
+        FROM person_records WHERE hukou_address IS NOT NULL
+        UNION ALL
+        SELECT source, record_id, 'registered', address FROM enterprise_records_valid
+        UNION ALL
+        SELECT source, record_id, 'room', coalesce(address, building_address) FROM room_records
+        """
+    )
+
+
+def parse_addresses(ctx: BuildContext) -> dict[str, Any]:
+    """Parse every distinct address string once into ``parsed_addresses``."""
+    index = _index(ctx)
+    texts = _record_addresses(ctx)["text"].dropna().astype(str).unique()
+    parser = index.parser
+    parsed = {t: parser.parse(t) for t in texts}
+    ctx.shared["parsed_addresses"] = parsed
+    table = pd.DataFrame(
         {
-            "building_id": building.astype(object),
-            "room_no": parsed["room_no"],
-            "reason": reason.astype(object),
-        },
-        index=parsed.index,
+            "text": list(parsed),
+            "components": [json.dumps(a.components, ensure_ascii=False) for a in parsed.values()],
+            "codes": [json.dumps(a.codes) for a in parsed.values()],
+            "confidence": [a.confidence for a in parsed.values()],
+            "rest": [a.rest for a in parsed.values()],
+        }
     )
+    ctx.db.put("parsed_addresses", table)
+    low = int((table["confidence"] < 0.5).sum())
+    return {"distinct_addresses": len(table), "low_confidence": low}
 
 
-def _room_ids(building_id: pd.Series, room_no: pd.Series) -> pd.Series:
-    return (building_id.astype(object) + "-" + room_no.astype(object)).where(
-        building_id.notna() & room_no.notna()
-    )
+def locate(
+    a: Address, index: BuildingIndex, roads: RoadCorrector
+) -> tuple[str | None, str | None, str | None]:
+    """Building, room number and reason for one parsed address.
+
+    Returns
+    -------
+    tuple
+        ``(building_id, room_no, reason)``; a found building may still carry a reason
+        (no or implausible room number).
+    """
+    key: Key | None = plate_key(a)
+    comps = a.components
+    if index.region and any(
+        code and not (code.startswith(index.region) or index.region.startswith(code))
+        for code in (a.codes.get(t, "") for t in ("prov", "city", "district", "town"))
+    ):
+        return None, None, "outside_region"
+    if key is None:
+        poi = comps.get("poi")
+        house = a.number("houseno") or a.number("roadno")
+        if poi in index.compounds and house is not None:
+            road, lane = index.compounds[poi]
+            key = ("lane", road, lane, house)
+        elif not ({"road", "community", "poi"} & comps.keys()):
+            return None, None, "address_unparsed"
+        else:
+            return None, None, "unknown_number"
+    if key[0] != "village" and key[1] not in index.roads:
+        kind, _, first, second = key
+        within = [a.codes.get("town", ""), a.codes.get("district", "")]
+        fixed, reason = roads.correct(
+            key[1],
+            [w for w in within if w][:1],
+            has=lambda r: (kind, r, first, second) in index.keys,
+        )
+        if fixed is None:
+            return None, None, reason
+        key = (kind, fixed, first, second)
+    building = index.keys.get(key)
+    if building is None:
+        return None, None, "ambiguous_building" if key in index.ambiguous else "unknown_number"
+    room = a.number("roomno")
+    if room is None:
+        if building in index.village_houses:
+            return building, "0", None
+        return building, None, "no_room_number"
+    floor = a.number("floorno") or (room // 100 if room >= 100 else None)
+    floors = index.floors.get(building, 0)
+    if (floor and floors and floor > floors) or (room >= 100 and room % 100 > MAX_UNITS_PER_FLOOR):
+        return building, None, "implausible_room"
+    return building, str(room), None
+
+
+def _room_numbers(values: pd.Series) -> pd.Series:
+    """Digits of room numbers as written in a housing table (0301室 → 301)."""
+
+    def digits(v: object) -> str | None:
+        if not isinstance(v, str):
+            return None
+        m = _DIGITS.search(v)
+        return str(int(m.group())) if m else None
+
+    return values.map(digits).astype(object)
 
 
 def match_addresses(ctx: BuildContext) -> dict[str, Any]:
-    """Link the addresses of person, enterprise and room records to buildings and rooms."""
+    """Link every address to a building and room, or give the reason it cannot be."""
     db = ctx.db
-    names = db.query_df("SELECT name FROM divisions")["name"].tolist()
-    places = PlaceNames(names)
-    buildings = db.query_df("SELECT building_id, address FROM buildings")
-    lookup, ambiguous = _building_index(buildings, places)
-    village_buildings = {b for k, b in lookup.items() if "村" in k and "组" in k}
+    index = _index(ctx)
+    parsed: dict[str, Address] = ctx.shared.get("parsed_addresses") or {}
+    if not parsed:
+        parse_addresses(ctx)
+        parsed = ctx.shared["parsed_addresses"]
+    roads = RoadCorrector(index.roads)
+    located = {t: locate(a, index, roads) for t, a in parsed.items()}
+    addresses = _record_addresses(ctx)
+    text = addresses["text"].astype(object)
+    found = text.map(
+        lambda t: (
+            located.get(t, (None, None, "address_missing"))
+            if isinstance(t, str)
+            else (None, None, "address_missing")
+        )
+    )
+    addresses["building_id"] = [f[0] for f in found]
+    addresses["room_no"] = [f[1] for f in found]
+    addresses["reason"] = [f[2] for f in found]
 
-    # Housing table: rooms where the survey is done.
-    rooms_in = db.query_df("SELECT * FROM room_records")
-    text = rooms_in["building_address"].where(
-        rooms_in["building_address"].notna(), rooms_in["address"]
+    # Housing table rows: their own room number wins over the parsed one.
+    rooms_in = db.query_df("SELECT record_id, room_no FROM room_records")
+    housing = addresses[addresses["address_kind"] == "room"].merge(
+        rooms_in.rename(columns={"room_no": "given_room"}), on="record_id", how="left"
     )
-    located = _locate(parse_unique(text, places), lookup, ambiguous)
-    full = parse_unique(rooms_in["address"], places)
-    room_no = rooms_in["room_no"].where(rooms_in["room_no"].notna(), full["room_no"]).astype(object)
-    room_no = room_no.where(
-        room_no.notna(),
-        located["building_id"].map(lambda b: "0" if b in village_buildings else None),
+    given = _room_numbers(housing["given_room"])
+    housing["room_no"] = given.where(given.notna(), housing["room_no"])
+    housing.loc[housing["building_id"].notna() & housing["room_no"].notna(), "reason"] = None
+    housing["room_id"] = (housing["building_id"] + "-" + housing["room_no"]).where(
+        housing["building_id"].notna() & housing["room_no"].notna()
     )
-    housing = pd.DataFrame(
-        {
-            "record_id": rooms_in["record_id"],
-            "building_id": located["building_id"],
-            "room_no": room_no,
-            "room_id": _room_ids(located["building_id"], room_no),
-            "reason": located["reason"],
-        }
-    )
-    housing.loc[housing["reason"].isna() & housing["room_id"].isna(), "reason"] = "no_room_number"
+    housing.loc[housing["room_id"].isna() & housing["reason"].isna(), "reason"] = "no_room_number"
     bad = housing["room_id"].isna()
+    records = db.query_df("SELECT source, record_id, file, row_number FROM room_records")
+    quarantined = records[records["record_id"].isin(set(housing.loc[bad, "record_id"]))].merge(
+        housing[["record_id", "reason"]], on="record_id"
+    )
     db.append(
         "quarantine",
         quarantine_rows(
-            rooms_in[bad.to_numpy()],
+            quarantined,
             "match",
-            housing.loc[bad, "reason"],
+            quarantined["reason"],
             "the room's address matches no building of the basemap",
         ),
     )
-    db.put("room_record_links", housing)
+    db.put(
+        "room_record_links", housing[["record_id", "building_id", "room_no", "room_id", "reason"]]
+    )
     housing_rooms = housing[~bad].drop_duplicates("room_id")
     covered = set(housing_rooms["building_id"])
+    known_rooms = set(housing_rooms["room_id"])
 
-    # Person and enterprise addresses.
-    links = []
-    persons = db.query_df(
-        "SELECT source, record_id, residence_address, hukou_address FROM person_records_valid"
+    links = addresses[addresses["address_kind"] != "room"].copy()
+    links["room_id"] = (links["building_id"] + "-" + links["room_no"]).where(
+        links["building_id"].notna() & links["room_no"].notna()
     )
-    for kind, column in (("residence", "residence_address"), ("hukou", "hukou_address")):
-        rec = persons[persons[column].notna()]
-        loc = _locate(parse_unique(rec[column], places), lookup, ambiguous)
-        rno = loc["room_no"].where(
-            loc["room_no"].notna(),
-            loc["building_id"].map(lambda b: "0" if b in village_buildings else None),
-        )
-        room = _room_ids(loc["building_id"], rno)
-        reason = loc["reason"].copy()
-        reason[reason.isna() & room.isna()] = "no_room_number"
-        in_covered = (
-            loc["building_id"].isin(covered)
-            & room.notna()
-            & ~room.isin(set(housing_rooms["room_id"]))
-        )
-        reason[in_covered] = "unknown_room"
-        room[in_covered] = None
-        links.append(
-            pd.DataFrame(
-                {
-                    "source": rec["source"],
-                    "record_id": rec["record_id"],
-                    "address_kind": kind,
-                    "text": rec[column],
-                    "building_id": loc["building_id"],
-                    "room_id": room,
-                    "reason": reason,
-                }
-            )
-        )
-    ent = db.query_df("SELECT source, record_id, address FROM enterprise_records_valid")
-    loc = _locate(parse_unique(ent["address"], places), lookup, ambiguous)
-    links.append(
-        pd.DataFrame(
-            {
-                "source": ent["source"],
-                "record_id": ent["record_id"],
-                "address_kind": "registered",
-                "text": ent["address"],
-                "building_id": loc["building_id"],
-                "room_id": None,
-                "reason": loc["reason"],
-            }
-        )
+    unknown = (
+        links["building_id"].isin(covered)
+        & links["room_id"].notna()
+        & ~links["room_id"].isin(known_rooms)
     )
-    record_links = pd.concat(links, ignore_index=True)[LINK_COLUMNS].astype(object)
+    links.loc[unknown, "reason"] = "unknown_room"
+    links.loc[unknown, "room_id"] = None
+    # Registered (enterprise) addresses link to buildings only.
+    registered = links["address_kind"] == "registered"
+    links.loc[registered, "room_id"] = None
+    links.loc[registered & links["building_id"].notna(), "reason"] = None
+    record_links = links[LINK_COLUMNS].astype(object)
     db.put("record_links", record_links)
 
-    # Rooms: the housing table's, and those rebuilt from residents' addresses.
     rebuilt = record_links[
         record_links["room_id"].notna() & ~record_links["building_id"].isin(covered)
     ]
@@ -198,7 +275,7 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
         ignore_index=True,
     ).astype(object)
     digits = pd.to_numeric(rooms["room_no"], errors="coerce")
-    rooms["floor"] = (digits // 100).where(digits >= 100).astype("Int64")
+    rooms["floor"] = (digits // 100).where(digits >= 100, 1).astype("Int64")
     db.put("rooms", rooms)
     linked = record_links["reason"].isna()
     by_reason = record_links.loc[~linked, "reason"].value_counts().to_dict()
@@ -206,6 +283,13 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
         "addresses": len(record_links),
         "linked": int(linked.sum()),
         "unlinked_by_reason": {str(k): int(v) for k, v in by_reason.items()},
+        "roads_corrected": sum(
+            1
+            for t, a in parsed.items()
+            if located[t][0]
+            and a.components.get("road")
+            and a.components["road"] not in index.roads
+        ),
         "rooms_housing": len(housing_rooms),
         "rooms_rebuilt": len(rebuilt),
         "room_rows_quarantined": int(bad.sum()),

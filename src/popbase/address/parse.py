@@ -1,93 +1,195 @@
-"""Exact-key address parsing: the door-plate key of a building and the room number.
+"""Segment an address into the components of the shared tag set of Chinese address corpora.
 
-``上海市闵行区七莘路1885弄12号301室`` → building key ``七莘路1885弄12号``, room ``301``;
-``马桥镇同心村3组45号`` → key ``同心村3组45号``, no room. Text is NFKC-normalised (full-width
-digits become ASCII), spaces removed, and the leading city, district and street/town
-names dropped. Addresses written otherwise (Chinese numerals, ``12-301``, ``12号楼``,
-typos) do not parse here and are reported with the reason ``address_unparsed``.
+``上海市闵行区七莘路1885弄12号301室`` → city 上海市, district 闵行区, road 七莘路, roadno 1885弄,
+houseno 12号, roomno 301室. Three steps over the normalised text:
+
+1. **Prefix** — the administrative divisions, outermost first, from the gazetteer
+   automaton (provinces, cities, counties; Shanghai's old districts; streets/towns and
+   committees), with suffix rules for towns (镇/街道/乡), development zones (开发区,
+   工业园区, …) and villages (村, 社区) the gazetteer does not know. A repeated division
+   (上海上海市浦东新区上海市浦东新区) adds nothing; 市辖区 is skipped.
+2. **Body** — roads (gazetteer, or a name ending in 路/街/大道/公路/巷), villages, compounds
+   (a name ending in 小区/花园/苑/新村/…, or known committee stems), and text that no rule
+   explains, which is a compound (``poi``) until the numbers of a building begin.
+3. **Tail** — numbers with unit words (:mod:`popbase.address.tail`).
+
+Conventions, where the corpora disagree (one is chosen and kept):
+
+- ``上海上海市`` is prov 上海 + city 上海市 (swei412 and CCKS; NAACL tags the first
+  ``redundant``); ``上海市`` alone is the city; ``上海`` alone the province (the corpora
+  split on it: a lone 上海 is city in 5 lines of NAACL and CCKS train, prov in 4). A division
+  written twice in a row (上海市上海市) is read from the second (NAACL tags the first
+  ``redundant``, CCKS tags both); repeated later (…上海市闵行区上海市闵行区) from the first.
+- A lane is the road's number: ``七莘路1885弄12号`` is road, roadno 1885弄, houseno 12号
+  (swei412, CCKS's Shanghai lines, the README; NAACL often tags the lane ``subroad`` and
+  the house ``subroadno``, and CCKS tags Zhejiang lanes ``road``).
+- Without a lane the number on the road is ``roadno`` (张杨路100号); after it, a bare
+  number is the room (张杨路100号1201).
+- ``12-301`` is houseno 12 + roomno 301 and ``12-3-1001`` houseno, cellno, roomno (each
+  number its own span, the dashes untagged); ``12-3号`` is one number (a plate's 附号).
+- A village's groups are ``village_group`` (3组, 八队; NAACL tags them ``road``) and the
+  number after them ``houseno``.
+- Compounds named like 泗塘五村/樱桃新村 are ``poi`` (a residential compound), a village
+  named X村 is ``community``.
+
+Components keep their normalised text; spans point into the original text.
+
+Two paths give the same result. The general path (:meth:`AddressParser.parse_general`)
+runs the gazetteer automaton and the rules of :mod:`popbase.address.reading`. The fast path
+reads the common formal shapes (``[省][市][区][街镇]路+弄+号[+室]``, ``路+号[+室]``,
+``路+号-室`` and ``[…][街镇]村+组+号``) with one expression. Its head and road (or village)
+are read once by the general rules, and kept: a number follows them, and no rule and no
+name of a gazetteer without digits looks past a road into its numbers, so every address
+with the same head and road reads the same up to there. The numbers after them are the
+simple cases of the tail grammar (a property test checks both paths agree).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Literal
 
-URBAN = re.compile(
-    r"^(?P<road>[^\d]+?(?:路|街|大道|公路|支路|巷))"
-    r"(?:(?P<lane>\d+)弄)?(?P<house>\d+)号(?:(?P<room>\d+)室?)?(?:\d+层|\d+楼)?$"
+from popbase.address.gazetteer import Gazetteer
+from popbase.address.normalize import normalize
+from popbase.address.reading import TAGS, Address, Reading, confidence
+
+__all__ = ["TAGS", "Address", "AddressParser"]
+
+_HEAD = (
+    r"(?P<prov>[\u4e00-\u9fff]{1,3}?省|[\u4e00-\u9fff]{2,6}?自治区|上海(?!市))?"
+    r"(?P<city>[\u4e00-\u9fff]{1,6}?(?:市|自治州|地区))?"
+    r"(?P<district>[\u4e00-\u9fff]{1,5}?(?:新区|区|县|市|旗))?"
+    r"(?P<town>[\u4e00-\u9fff]{1,6}?(?:街道|镇|乡))?"
 )
-VILLAGE = re.compile(
-    r"^(?P<village>[^\d]+?村)(?P<group>\d+)组(?P<house>\d+)号(?:(?P<room>\d+)室?)?$"
+# The common formal shapes. A number always follows the road (or the village).
+_FORMAL = re.compile(
+    _HEAD + r"(?:(?P<road>[\u4e00-\u9fff]{1,10}?(?:大道|公路|路|街))(?:"
+    r"(?P<lane>\d+弄)(?:(?P<house>\d+(?:号楼|号|幢|栋|座))|(?P<bare>\d{1,4})(?=-|$))"
+    r"(?:-?(?P<room>\d{1,6}室?))?"
+    r"|(?P<plate>\d+号)(?:-?(?P<proom>\d{1,6}室?))?"
+    r"|(?P<bplate>\d+)-(?P<broom>\d{3,6}))"
+    r"|(?P<village>[\u4e00-\u9fff]{1,8}?村)(?P<group>\d+组)(?P<vhouse>\d+号))"
 )
-_SPACES = re.compile(r"\s+")
+_GROUP_TAGS = (
+    ("roadno", "lane"), ("houseno", "house"), ("houseno", "bare"), ("roomno", "room"),
+    ("roadno", "plate"), ("roomno", "proom"), ("roadno", "bplate"), ("roomno", "broom"),
+    ("village_group", "group"), ("houseno", "vhouse"),
+)  # fmt: skip
+_TAGS_OF_GROUPS = tuple(tag for tag, _ in _GROUP_TAGS)
+_NUMBER_GROUPS = tuple(group for _, group in _GROUP_TAGS)
+_ADMIN_GROUPS = ("prov", "city", "district", "town")
+# What a formal address's head and road read to: components, spans, codes, confidence.
+_Base = tuple[dict[str, str], dict[str, tuple[int, int]], dict[str, str], float]
+# Heads and roads read by the general rules, kept for the next address with the same.
+_BASES_KEPT = 65536
 
 
-@dataclass(frozen=True)
-class ParsedAddress:
-    """A parsed address: its building key, room number, and the reason if it failed."""
-
-    building_key: str | None
-    room_no: str | None
-    reason: str | None
-
-
-class PlaceNames:
-    """Leading place names an address may repeat: country, city, district, street/town.
+class AddressParser:
+    """Parse addresses with a gazetteer.
 
     Parameters
     ----------
-    names
-        Names that may lead an address (``闵行区``, ``莘庄镇``); ``中国`` and ``上海``
-        forms are always known.
+    gazetteer
+        Names of divisions, roads and compounds.
     """
 
-    def __init__(self, names: Iterable[str]) -> None:
-        self.names = {n for n in ["中国", "上海市", "上海", *names] if n}
-        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        self._bases: dict[tuple[str | None, ...], _Base | Literal[False]] = {}
 
-    def strip(self, text: str) -> str:
-        """Drop every leading place name (longest first), repeatedly."""
-        found = True
-        while found:
-            found = False
-            for k in self.lengths:
-                if text[:k] in self.names:
-                    text = text[k:]
-                    found = True
-                    break
-        return text
+    def parse(self, text: str) -> Address:
+        """Parse one address (see the module docstring).
 
+        Examples
+        --------
+        >>> from popbase.address.gazetteer import Gazetteer, admin_places
+        >>> p = AddressParser(Gazetteer(admin_places()))
+        >>> a = p.parse("上海市闵行区七莘路1885弄12号301室")
+        >>> for tag, value in a.components.items():
+        ...     print(tag, value, a.spans[tag])
+        city 上海市 (0, 3)
+        district 闵行区 (3, 6)
+        road 七莘路 (6, 9)
+        roadno 1885弄 (9, 14)
+        houseno 12号 (14, 17)
+        roomno 301室 (17, 21)
+        >>> p.parse("张杨路100号").components
+        {'road': '张杨路', 'roadno': '100号'}
+        """
+        n = normalize(text)
+        original = n.original_span if n.starts is not None else None
+        out = self._formal(n.norm)
+        if out is None:
+            return self._general(text, n.norm, original)
+        out.text = text
+        if original is not None:
+            out.spans = {t: original(a, b) for t, (a, b) in out.spans.items()}
+        return out
 
-def normalise(text: str, places: PlaceNames) -> str:
-    """NFKC, no spaces, no leading place names."""
-    return places.strip(_SPACES.sub("", unicodedata.normalize("NFKC", text)))
+    def parse_general(self, text: str) -> Address:
+        """Parse one address by the general path only (the reference for the fast one)."""
+        n = normalize(text)
+        return self._general(text, n.norm, n.original_span if n.starts is not None else None)
 
+    def _general(
+        self, text: str, norm: str, original: Callable[[int, int], tuple[int, int]] | None
+    ) -> Address:
+        out = Address(text, norm)
+        Reading(self.gazetteer, out).run()
+        if original is not None:
+            out.spans = {t: original(a, b) for t, (a, b) in out.spans.items()}
+        return out
 
-def parse_address(text: str | None, places: PlaceNames) -> ParsedAddress:
-    """Parse one address into its building key and room number.
+    def _formal(self, s: str) -> Address | None:
+        """Read an address of a common formal shape, or None (see the module docstring)."""
+        m = _FORMAL.fullmatch(s)
+        if m is None:
+            return None
+        key = m.group("prov", "city", "district", "town", "road", "village")
+        base = self._bases.get(key)
+        if base is None:
+            base = self._read_base(s, m)
+            # With digits in its names the gazetteer could see past a road: no keeping.
+            if self.gazetteer.digit_free:
+                if len(self._bases) >= _BASES_KEPT:
+                    self._bases.clear()
+                self._bases[key] = base
+        if not base:
+            return None
+        comps, spans, codes, score = base
+        components, where = dict(comps), dict(spans)
+        for tag, group, value in zip(
+            _TAGS_OF_GROUPS, _NUMBER_GROUPS, m.group(*_NUMBER_GROUPS), strict=True
+        ):
+            if value is not None:
+                components[tag] = value
+                where[tag] = m.span(group)
+        return Address(s, s, components, where, score, dict(codes))
 
-    Examples
-    --------
-    >>> p = PlaceNames(["闵行区", "马桥镇"])
-    >>> parse_address("上海市闵行区七莘路１８８５弄12号 301室", p)
-    ParsedAddress(building_key='七莘路1885弄12号', room_no='301', reason=None)
-    >>> parse_address("马桥镇同心村3组45号", p)
-    ParsedAddress(building_key='同心村3组45号', room_no=None, reason=None)
-    >>> parse_address("七莘路一千八百八十五弄十二号", p).reason
-    'address_unparsed'
-    """
-    if text is None or text != text or not str(text).strip():
-        return ParsedAddress(None, None, "address_missing")
-    norm = normalise(str(text), places)
-    m = URBAN.match(norm)
-    if m:
-        lane = f"{int(m['lane'])}弄" if m["lane"] else ""
-        room = str(int(m["room"])) if m["room"] else None
-        return ParsedAddress(f"{m['road']}{lane}{int(m['house'])}号", room, None)
-    m = VILLAGE.match(norm)
-    if m:
-        room = str(int(m["room"])) if m["room"] else None
-        return ParsedAddress(f"{m['village']}{int(m['group'])}组{int(m['house'])}号", room, None)
-    return ParsedAddress(None, None, "address_unparsed")
+    def _read_base(self, s: str, m: re.Match[str]) -> _Base | Literal[False]:
+        """Read a formal address's head and road (or village) by the general rules.
+
+        False unless they read as the expression's groups, and nothing else.
+        """
+        out = Address(s, s)
+        reading = Reading(self.gazetteer, out, None)
+        pos = reading.prefix()
+        expected = {t: m.span(t) for t in _ADMIN_GROUPS if m[t] is not None}
+        if m["village"] is not None:
+            expected["community"] = m.span("village")
+            if pos != m.end("village"):
+                return False
+        else:
+            pos_road, end_road = m.span("road")
+            if pos != pos_road or reading.name(pos) != end_road:
+                return False
+            expected["road"] = (pos_road, end_road)
+        if out.spans != expected or reading.leftover:
+            return False
+        # Every shape ends with a road's number or a house: score as if it were read.
+        number = "houseno" if m["village"] is not None else "roadno"
+        out.components[number] = "0"
+        score = confidence(out, reading.known_road)
+        del out.components[number]
+        return out.components, out.spans, out.codes, score

@@ -3,7 +3,7 @@
 The JSON keeps one stable shape that scripts can rely on (ratios 0-1, percentages as
 percent)::
 
-    {"link": {"precision", "recall", "linked", "truth_links", "by_kind"},
+    {"link": {"precision", "recall", "linked", "truth_links", "by_kind", "by_source"},
      "person": {"precision", "recall", "records"},
      "community_residents": {"mean_abs_pct_error", "max_abs_pct_error", "communities",
                              "resident_total", "truth_total"}}
@@ -64,19 +64,23 @@ def _link_scores(
     correct = (predicted.notna() & (predicted == true_room)).to_numpy()
     has_pred = predicted.notna().to_numpy()
     has_true = true_room.notna().to_numpy()
-    by_kind = {}
-    for kind in sorted(joined["address_kind"].unique()):
-        sel = (joined["address_kind"] == kind).to_numpy()
-        by_kind[str(kind)] = {
+
+    def scores(sel: np.ndarray) -> dict[str, float]:
+        return {
             "precision": float(correct[sel].sum() / max(has_pred[sel].sum(), 1)),
             "recall": float(correct[sel].sum() / max(has_true[sel].sum(), 1)),
         }
+
+    def grouped(column: str) -> dict[str, dict[str, float]]:
+        values = joined[column].to_numpy()
+        return {str(v): scores(values == v) for v in sorted(joined[column].unique())}
+
     return {
-        "precision": float(correct.sum() / max(has_pred.sum(), 1)),
-        "recall": float(correct.sum() / max(has_true.sum(), 1)),
+        **scores(np.ones(len(joined), dtype=bool)),
         "linked": int(has_pred.sum()),
         "truth_links": int(has_true.sum()),
-        "by_kind": by_kind,
+        "by_kind": grouped("address_kind"),
+        "by_source": grouped("source"),
     }
 
 

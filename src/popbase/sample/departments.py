@@ -439,7 +439,8 @@ def hotline_tickets(
             "诉求内容": np.array([t[1] for t in HOTLINE_TOPICS])[topic],
             "_person_id": callers["person_id"].to_numpy(),
             "_room_id": np.where(about_place, "", room),
-            "_address_kind": "",
+            # A ticket's address is the caller's home, or a place (no room to link).
+            "_address_kind": "residence",
         },
         dtype=object,
     )

@@ -23,7 +23,7 @@ space:
     fields: {{code: grid_code, name: name, community: community_code}}
   buildings:                     # footprints with door-plate addresses (projected CGCS2000)
     path: basemap/buildings.gpkg
-    fields: {{id: building_id, address: address, use: use, floors: floors}}
+    fields: {{id: building_id, address: address, use: use, floors: floors, compound: compound}}
   roads:
     path: basemap/roads.geojson
     fields: {{id: road_id, name: name}}

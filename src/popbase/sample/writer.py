@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import shapely
 
 from popbase.io.xlsx import Sheet, write_xlsx
 from popbase.space.crs import GEOGRAPHIC
@@ -209,5 +210,9 @@ def _gdal_option(name: str, value: str) -> Iterator[None]:
 
 
 def as_geoframe(df: pd.DataFrame, crs: str) -> gpd.GeoDataFrame:
-    """Wrap a frame with a ``geometry`` column of shapely objects."""
-    return gpd.GeoDataFrame(df, geometry=np.asarray(df["geometry"]), crs=crs)
+    """Wrap a frame with a ``geometry`` column of shapely objects.
+
+    Rings are written in OGC order (exteriors counter-clockwise), as GeoJSON asks.
+    """
+    geometry = shapely.orient_polygons(np.asarray(df["geometry"]))
+    return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=geometry, crs=crs)

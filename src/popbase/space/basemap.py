@@ -1,147 +1,48 @@
-"""The space stage: read the basemap layers a project declares into the build's tables.
+"""The space stage: load the basemap layers a project declares into the build's tables.
 
-Layers come in any format GDAL reads (GeoJSON, GeoPackage, Shapefile), GeoParquet, or
-CSV/XLSX with lon/lat or WKT columns, in any CRS; fields are mapped to canonical names in
-``popbase.yaml``. Geometry is stored as WKB in EPSG:4490. A division's level follows from
-the length of its statistical code (6 district, 9 street/town, 12 committee) unless a
-``level`` field is mapped. Each building is placed in the committee (and micro-grid) that
-contains its representative point; features without usable geometry are quarantined.
+Layers are read by :mod:`popbase.space.layers` (any format and CRS, geometry repaired and
+stored as WKB in EPSG:4490); the division tree and its historical names come from
+:mod:`popbase.space.divisions`. Each building is placed in the committee (and micro-grid)
+its footprint overlaps most (see :func:`~popbase.space.placement.assign_buildings`; a
+building given as a point is placed by that point); ``lon``/``lat`` are a point inside it.
+Tables written:
+
+- ``divisions(code, name, level, parent_code, area_km2, geometry)``
+- ``grids(grid_code, name, community_code, area_km2, geometry)``
+- ``buildings(building_id, address, use, floors, community_code, grid_code,
+  division_code, lon, lat, geometry)``
+- ``facilities(facility_id, name, type, capacity, building_id, lon, lat)``
+- ``basemap_rooms(room_id, building_id, room_no, floor, area, use)`` when a rooms layer
+  is given
+- ``division_aliases(alias, code, valid_until, note)``
+- ``space_quarantine(layer, feature, reason, detail)``: every repaired feature (still
+  loaded) and every feature set aside, so that each feature read is accounted for.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from popbase.config import LayerConfig, Project
-from popbase.errors import SourceFileError
 from popbase.space.crs import GEOGRAPHIC, projected_crs_for
+from popbase.space.divisions import LEVEL_BY_CODE_LENGTH, division_tree, historical_aliases
+from popbase.space.layers import QUARANTINE_COLUMNS, Layer, read_layer
+from popbase.space.placement import assign_buildings, floor_numbers
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
-LEVEL_BY_CODE_LENGTH = {2: "province", 4: "city", 6: "district", 9: "street", 12: "community"}
-LAYER_FIELDS: dict[str, dict[str, str]] = {
-    "divisions": {"code": "code", "name": "name", "level": "", "parent": ""},
-    "grids": {"code": "grid_code", "name": "name", "community": ""},
-    "buildings": {"id": "building_id", "address": "address", "use": "use", "floors": "floors"},
-    "facilities": {
-        "id": "facility_id",
-        "name": "name",
-        "type": "type",
-        "capacity": "capacity",
-        "building": "building_id",
-        "lon": "lon",
-        "lat": "lat",
-    },
-}
+__all__ = ["LEVEL_BY_CODE_LENGTH", "load_space"]
+
+REPAIRED: Final = "geometry_repaired"
 
 
-def read_layer(project: Project, name: str, layer: LayerConfig) -> gpd.GeoDataFrame:
-    """Read one basemap layer in EPSG:4490 with canonical field names.
-
-    Parameters
-    ----------
-    project
-        The project.
-    name
-        Layer name (``divisions``, ``grids``, ``buildings``, ``facilities``).
-    layer
-        Its configuration.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Canonical fields plus ``geometry``.
-    """
-    path = project.path(layer.path)
-    suffix = path.suffix.lower()
-    fields = {**{k: v for k, v in LAYER_FIELDS[name].items() if v}, **layer.fields}
-    try:
-        if suffix in (".csv", ".xlsx"):
-            table = (
-                pd.read_csv(path, dtype=str) if suffix == ".csv" else pd.read_excel(path, dtype=str)
-            )
-            if "wkt" in fields:
-                geom = gpd.GeoSeries.from_wkt(table[fields["wkt"]])
-            else:
-                geom = gpd.points_from_xy(
-                    table[fields["lon"]].astype(float), table[fields["lat"]].astype(float)
-                )
-            gdf = gpd.GeoDataFrame(table, geometry=geom, crs=layer.crs or GEOGRAPHIC)
-        elif suffix == ".parquet":
-            gdf = gpd.read_parquet(path)
-        else:
-            gdf = gpd.read_file(path)
-    except (OSError, ValueError) as exc:
-        raise SourceFileError(
-            path,
-            f"cannot be read as the {name} layer ({exc})",
-            "check the file and its `path:` under space in popbase.yaml",
-        ) from exc
-    if gdf.crs is None:
-        if layer.crs is None:
-            raise SourceFileError(
-                path,
-                f"the {name} layer has no CRS",
-                f"set `crs:` (e.g. EPSG:4490) under space.{name} in popbase.yaml",
-            )
-        gdf = gdf.set_crs(layer.crs)
-    missing = [
-        col
-        for col in fields.values()
-        if col not in gdf.columns and col not in ("lon", "lat", "wkt")
-    ]
-    if missing:
-        raise SourceFileError(
-            path,
-            f"the {name} layer has no field(s) {missing}; it has {list(gdf.columns)}",
-            f"map the right field names under space.{name}.fields in popbase.yaml",
-        )
-    out = gpd.GeoDataFrame(
-        {
-            canon: gdf[col].astype(str) if canon in ("code", "id", "name", "address") else gdf[col]
-            for canon, col in fields.items()
-            if col in gdf.columns
-        },
-        geometry=gdf.geometry.to_crs(GEOGRAPHIC).values,
-        crs=GEOGRAPHIC,
-    )
-    return out
-
-
-def _repair(gdf: gpd.GeoDataFrame, layer: str, key: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Repair invalid geometries where safe; set aside empty or missing ones."""
-    geom = gdf.geometry.values
-    missing = shapely.is_missing(geom) | shapely.is_empty(geom)
-    invalid = ~missing & ~shapely.is_valid(geom)
-    repaired = gdf.copy()
-    if invalid.any():
-        repaired.loc[invalid, "geometry"] = shapely.make_valid(geom[invalid])
-    bad = pd.DataFrame(
-        {
-            "layer": layer,
-            "feature": gdf.loc[missing, key].astype(str).to_numpy() if key in gdf else "",
-            "reason": "geometry_missing",
-            "detail": "the feature has no geometry; draw it or remove it from the layer",
-        }
-    )
-    fixed = pd.DataFrame(
-        {
-            "layer": layer,
-            "feature": gdf.loc[invalid, key].astype(str).to_numpy() if key in gdf else "",
-            "reason": "geometry_repaired",
-            "detail": "invalid geometry (self-intersection or bad ring) repaired with make_valid",
-        }
-    )
-    return repaired[~missing], pd.concat([bad, fixed], ignore_index=True)
-
-
-def _area_km2(geom: np.ndarray) -> np.ndarray:
+def _area_km2(geom: npt.NDArray[np.object_]) -> npt.NDArray[np.float64]:
     if len(geom) == 0:
         return np.zeros(0)
     lon = float(np.nanmean(shapely.get_x(shapely.centroid(geom))))
@@ -149,93 +50,124 @@ def _area_km2(geom: np.ndarray) -> np.ndarray:
     return np.asarray(np.round(projected.area.to_numpy() / 1e6, 4))
 
 
-def _place(points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, key: str) -> np.ndarray:
-    """The ``key`` of the polygon containing each point (None outside all)."""
-    if areas.empty or points.empty:
-        return np.full(len(points), None, dtype=object)
-    joined = gpd.sjoin(
-        points[["geometry"]], areas[[key, "geometry"]], how="left", predicate="within"
+def _place(buildings: gpd.GeoDataFrame, units: gpd.GeoDataFrame, level: str) -> pd.Series:
+    """The code of the unit each building overlaps most (None outside all)."""
+    if units.empty or buildings.empty:
+        return pd.Series(None, index=buildings.index, dtype=object)
+    # Shares of a building's footprint are ratios of areas a few metres apart: lon/lat
+    # distortion cancels out, so no projection is needed.
+    assigned, _ = assign_buildings(buildings, units, level)
+    best = dict(zip(assigned["building_id"], assigned["code"], strict=True))
+    placed: pd.Series = buildings["id"].map(best).astype(object)
+    return placed
+
+
+def _set_aside(
+    frame: gpd.GeoDataFrame, mask: npt.NDArray[np.bool_], layer: str, reason: str, detail: str
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "layer": layer,
+            "feature": frame.loc[mask, "feature"].astype(str).to_numpy(),
+            "reason": reason,
+            "detail": detail,
+        },
+        columns=QUARANTINE_COLUMNS,
     )
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return np.asarray(joined[key].reindex(points.index).to_numpy(dtype=object))
+
+
+def _unique(layer: Layer, key: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Keep the first feature of each key; set aside later duplicates and blank keys."""
+    f = layer.features
+    blank = f[key].isna().to_numpy()
+    dup = f[key].duplicated(keep="first").to_numpy() & ~blank
+    out = [
+        _set_aside(f, blank, layer.name, "key_missing", f"the feature has no {key}; fill it in"),
+        _set_aside(
+            f,
+            dup,
+            layer.name,
+            "duplicate_key",
+            f"another feature has the same {key}; the first one is loaded",
+        ),
+    ]
+    return f[~(blank | dup)].reset_index(drop=True), pd.concat(out, ignore_index=True)
+
+
+def _text_or(frame: pd.DataFrame, column: str, default: object) -> pd.Series | object:
+    return frame[column].astype(object) if column in frame else default
 
 
 def load_space(ctx: BuildContext) -> dict[str, Any]:
-    """Load divisions, grids, buildings and facilities into the build's tables."""
+    """Load divisions, grids, buildings, facilities and rooms into the build's tables."""
     space = ctx.project.config.space
-    divisions, q_div = _repair(
-        read_layer(ctx.project, "divisions", space.divisions), "divisions", "code"
-    )
-    codes = divisions["code"].astype(str)
-    level = (
-        divisions["level"].astype(str)
-        if "level" in divisions
-        else codes.str.len().map(LEVEL_BY_CODE_LENGTH)
-    )
-    parent = (
-        divisions["parent"].astype(str)
-        if "parent" in divisions
-        else codes.str[:-3].where(codes.str.len() > 6, codes.str[:4])
-    )
-    div = pd.DataFrame(
-        {
-            "code": codes,
-            "name": divisions["name"].astype(str),
-            "level": level.fillna("unknown"),
-            "parent_code": parent,
-            "area_km2": _area_km2(divisions.geometry.values),
-            "geometry": shapely.to_wkb(divisions.geometry.values),
-        }
+    project = ctx.project
+    counts: dict[str, dict[str, int]] = {}
+    quarantine: list[pd.DataFrame] = []
+
+    def take(layer: Layer, key: str | None) -> gpd.GeoDataFrame:
+        quarantine.append(layer.quarantine)
+        features = layer.features
+        if key is not None:
+            features, q = _unique(layer, key)
+            quarantine.append(q)
+        counts[layer.name] = {"read": layer.read}
+        return features
+
+    divisions = take(read_layer(project, "divisions", space.divisions), "code")
+    tree = division_tree(divisions)
+    div = tree.assign(
+        area_km2=_area_km2(divisions.geometry.values),
+        geometry=shapely.to_wkb(divisions.geometry.values),
     )
     ctx.db.put("divisions", div)
-    quarantine = [q_div]
-    communities = divisions[level == "community"].rename(columns={"code": "community_code"})
+    ctx.db.put("division_aliases", historical_aliases())
+    communities = gpd.GeoDataFrame(
+        {"code": tree["code"]}, geometry=divisions.geometry.values, crs=GEOGRAPHIC
+    )[(tree["level"] == "community").to_numpy()]
+    grids = gpd.GeoDataFrame({"code": []}, geometry=[], crs=GEOGRAPHIC)
     grids_out = pd.DataFrame(
         columns=["grid_code", "name", "community_code", "area_km2", "geometry"]
     )
-    grids = gpd.GeoDataFrame(columns=["grid_code", "geometry"], geometry="geometry", crs=GEOGRAPHIC)
     if space.grids is not None:
-        g, q_grid = _repair(read_layer(ctx.project, "grids", space.grids), "grids", "code")
-        quarantine.append(q_grid)
-        grids = g.rename(columns={"code": "grid_code"})
-        community = g["community"].astype(str) if "community" in g else g["code"].str[:12]
+        g = take(read_layer(project, "grids", space.grids), "code")
+        grids = gpd.GeoDataFrame({"code": g["code"]}, geometry=g.geometry.values, crs=GEOGRAPHIC)
         grids_out = pd.DataFrame(
             {
-                "grid_code": grids["grid_code"],
-                "name": g["name"].astype(str),
-                "community_code": community,
+                "grid_code": g["code"],
+                "name": _text_or(g, "name", ""),
+                "community_code": g["community"] if "community" in g else g["code"].str[:12],
                 "area_km2": _area_km2(g.geometry.values),
                 "geometry": shapely.to_wkb(g.geometry.values),
             }
         )
     ctx.db.put("grids", grids_out)
-    b, q_b = _repair(read_layer(ctx.project, "buildings", space.buildings), "buildings", "id")
-    quarantine.append(q_b)
+
+    b = take(read_layer(project, "buildings", space.buildings), "id")
     points = gpd.GeoDataFrame(
         geometry=b.geometry.representative_point(), crs=GEOGRAPHIC, index=b.index
     )
-    community = _place(points, communities, "community_code")
-    grid = _place(points, grids, "grid_code")
-    outside = pd.isna(community)
+    community = _place(b, communities, "community").to_numpy()
+    grid = _place(b, grids, "grid").to_numpy()
+    outside = np.asarray(pd.isna(community))
     quarantine.append(
-        pd.DataFrame(
-            {
-                "layer": "buildings",
-                "feature": b.loc[outside, "id"].astype(str).to_numpy(),
-                "reason": "building_outside_divisions",
-                "detail": "the building lies in no committee of the divisions layer; "
-                "check its position and CRS",
-            }
+        _set_aside(
+            b,
+            outside,
+            "buildings",
+            "building_outside_divisions",
+            "the building lies in no committee of the divisions layer; check its position and CRS",
         )
     )
     buildings = pd.DataFrame(
         {
-            "building_id": b["id"].astype(str),
-            "address": b["address"].astype(str) if "address" in b else "",
-            "use": b["use"].astype(str) if "use" in b else "residential",
+            "building_id": b["id"],
+            "address": _text_or(b, "address", ""),
+            "use": _text_or(b, "use", "residential"),
             "floors": pd.to_numeric(b["floors"], errors="coerce").astype("Int64")
             if "floors" in b
             else pd.NA,
+            "compound": _text_or(b, "compound", ""),
             "community_code": community,
             "grid_code": grid,
             "division_code": np.where(pd.isna(grid), community, grid),
@@ -245,31 +177,65 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
         }
     )[~outside]
     ctx.db.put("buildings", buildings)
+
     n_fac = 0
     if space.facilities is not None:
-        f = read_layer(ctx.project, "facilities", space.facilities)
+        f = take(read_layer(project, "facilities", space.facilities), None)
+        at = shapely.point_on_surface(f.geometry.values)
         fac = pd.DataFrame(
             {
-                "facility_id": f["id"].astype(str),
-                "name": f["name"].astype(str),
-                "type": f["type"].astype(str) if "type" in f else "",
+                "facility_id": f["id"],
+                "name": _text_or(f, "name", ""),
+                "type": _text_or(f, "type", ""),
                 "capacity": pd.to_numeric(f["capacity"], errors="coerce")
                 if "capacity" in f
                 else np.nan,
-                "building_id": f["building"].astype(str) if "building" in f else None,
-                "lon": shapely.get_x(f.geometry.values),
-                "lat": shapely.get_y(f.geometry.values),
+                "building_id": _text_or(f, "building", None),
+                "lon": shapely.get_x(at),
+                "lat": shapely.get_y(at),
             }
         )
         ctx.db.put("facilities", fac)
         n_fac = len(fac)
-    q = pd.concat(quarantine, ignore_index=True)
+    n_rooms = 0
+    if space.rooms is not None:
+        r = take(read_layer(project, "rooms", space.rooms), None)
+        room_id = r["building"].astype(str) + "-" + r["room_no"].astype(str)
+        rooms = pd.DataFrame(
+            {
+                "room_id": r["id"].where(r["id"].notna(), room_id) if "id" in r else room_id,
+                "building_id": r["building"],
+                "room_no": r["room_no"],
+                "floor": floor_numbers(r["floor"]) if "floor" in r else pd.NA,
+                "area": pd.to_numeric(r["area"], errors="coerce") if "area" in r else np.nan,
+                "use": _text_or(r, "use", None),
+            }
+        )
+        ctx.db.put("basemap_rooms", rooms)
+        n_rooms = len(rooms)
+
+    q = pd.concat(quarantine, ignore_index=True).astype(object)
     ctx.db.put("space_quarantine", q)
+    loaded = {
+        "divisions": len(div),
+        "grids": len(grids_out),
+        "buildings": len(buildings),
+        "facilities": n_fac,
+        "rooms": n_rooms,
+    }
+    for name, c in counts.items():
+        mine = q[q["layer"] == name]
+        c["loaded"] = loaded[name]
+        c["set_aside"] = int((mine["reason"] != REPAIRED).sum())
+        c["repaired"] = int((mine["reason"] == REPAIRED).sum())
     return {
         "divisions": len(div),
         "grids": len(grids_out),
-        "buildings": int((~outside).sum()),
+        "buildings": len(buildings),
         "facilities": n_fac,
-        "features_quarantined": int((q["reason"] != "geometry_repaired").sum()),
-        "geometries_repaired": int((q["reason"] == "geometry_repaired").sum()),
+        "rooms": n_rooms,
+        "division_aliases": len(historical_aliases()),
+        "features_quarantined": int((q["reason"] != REPAIRED).sum()),
+        "geometries_repaired": int((q["reason"] == REPAIRED).sum()),
+        "layers": counts,
     }

@@ -1,0 +1,103 @@
+"""Correcting road names: same-sounding characters and one-character typos.
+
+Typists confuse characters that sound alike (莘 xin / 辛 xin, 虹 hong / 洪 hong), and drop
+or swap one. A written road that the basemap does not know is compared with the roads
+that could be meant — those of the district or street the address names or implies, and
+that have the building number it gives — first by pinyin (a homophone is the likeliest
+error), then by edit distance 1. Only a unique candidate corrects the name; two or more
+leave the address ``ambiguous``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+
+_SUFFIXES = ("大道", "公路", "支路", "大街", "路", "街", "巷")
+
+
+def _stem(road: str) -> tuple[str, str]:
+    for suffix in _SUFFIXES:
+        if road.endswith(suffix) and len(road) > len(suffix):
+            return road[: -len(suffix)], suffix
+    return road, ""
+
+
+@lru_cache(maxsize=200_000)
+def pinyin_key(road: str) -> str:
+    """The road's sound without tones, its suffix kept as written (七莘路 → 'qi xin|路').
+
+    Examples
+    --------
+    >>> pinyin_key("七莘路") == pinyin_key("七辛路")
+    True
+    """
+    from pypinyin import lazy_pinyin
+
+    stem, suffix = _stem(road)
+    return " ".join(lazy_pinyin(stem)) + "|" + suffix
+
+
+class RoadCorrector:
+    """Find the known road a misspelt one stands for.
+
+    Parameters
+    ----------
+    roads
+        Known road names with the division codes they run through (committee codes).
+    """
+
+    def __init__(self, roads: dict[str, set[str]]) -> None:
+        self.roads = roads
+        self._by_sound: dict[str, list[str]] = {}
+        for road in roads:
+            self._by_sound.setdefault(pinyin_key(road), []).append(road)
+
+    def candidates(self, road: str, within: Iterable[str] = ()) -> list[str]:
+        """Known roads ``road`` may stand for, inside the divisions ``within`` if given.
+
+        Homophones first; if none, roads one edit away with the same suffix.
+        """
+        scope = [c for c in within if c]
+
+        def inside(name: str) -> bool:
+            return not scope or any(code.startswith(s) for s in scope for code in self.roads[name])
+
+        sound = [r for r in self._by_sound.get(pinyin_key(road), []) if r != road and inside(r)]
+        if sound:
+            return sound
+        _, suffix = _stem(road)
+        return [
+            r
+            for r in self.roads
+            if r.endswith(suffix)
+            and abs(len(r) - len(road)) <= 1
+            and r != road
+            and Levenshtein.distance(r, road, score_cutoff=1) <= 1
+            and inside(r)
+        ]
+
+    def correct(
+        self, road: str, within: Iterable[str] = (), has: Callable[[str], bool] | None = None
+    ) -> tuple[str | None, str | None]:
+        """The road meant, or a reason why none: ``unknown_road`` or ``ambiguous_road``.
+
+        Parameters
+        ----------
+        road
+            The road as written.
+        within
+            Division codes the address names or implies (district, street).
+        has
+            Keeps only candidates that have the building number the address gives.
+        """
+        if road in self.roads:
+            return road, None
+        found = self.candidates(road, within)
+        if has is not None and len(found) > 1:
+            found = [r for r in found if has(r)] or found
+        if len(found) == 1:
+            return found[0], None
+        return None, "ambiguous_road" if found else "unknown_road"

@@ -1,0 +1,164 @@
+"""``popbase check space``: the topology of a project's basemap, before any build.
+
+Reads the project's layers through the same reader as the build (:mod:`.layers`), runs
+the checks of :mod:`.topology`, and reports features the reader set aside as findings of
+kind ``feature_set_aside``. The report renders as Rich tables, as JSON of a stable shape::
+
+    {"tolerance_m2": 1.0,
+     "parents": [{"code", "name", "level", "area_m2", "gap_m2", "overlap_m2", "children"}],
+     "findings": [{"kind", "code", "other", "area_m2", "lon", "lat", "detail"}],
+     "summary": {kind: count},
+     "snapped": {"count", "area_m2"},
+     "layers": {layer: {"read", "loaded", "set_aside", "repaired"}}}
+
+and as a GeoJSON layer of the findings' geometries in EPSG:4490 that QGIS opens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from rich.table import Table
+
+from popbase.config import Project
+from popbase.space.divisions import division_tree
+from popbase.space.layers import Layer, read_layer
+from popbase.space.topology import Finding, TopologyReport, check_topology
+
+__all__ = ["SpaceCheck", "check_space"]
+
+FINDINGS_SHOWN = 40
+
+
+@dataclass
+class SpaceCheck:
+    """A topology report and what the layer reader did with each layer."""
+
+    report: TopologyReport
+    layers: dict[str, dict[str, int]]
+
+    @property
+    def clean(self) -> bool:
+        """No finding above the tolerance."""
+        return not self.report.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape (see the module docstring)."""
+        return self.report.to_dict() | {"layers": self.layers}
+
+    def write_json(self, path: Path) -> None:
+        """Write the report as JSON (UTF-8, Chinese names as they are)."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        path.write_text(text + "\n", encoding="utf-8")
+
+    def write_geojson(self, path: Path) -> None:
+        """Write the findings that have a geometry as a GeoJSON layer in EPSG:4490."""
+        frame = self.report.findings_frame()
+        frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+        if path.exists():
+            path.unlink()  # GDAL will not overwrite a GeoJSON file
+        frame.to_file(path, driver="GeoJSON")
+
+    def tables(self) -> list[Table]:
+        """Rich tables: findings per kind, then the first findings."""
+        summary = Table(title="space check: findings per kind")
+        summary.add_column("kind")
+        summary.add_column("count", justify="right")
+        for kind, n in self.report.summary().items():
+            summary.add_row(kind, f"{n:,}")
+        snapped = self.report.snapped
+        summary.caption = (
+            f"tolerance {self.report.tolerance_m2:g} m²; snapped slivers: "
+            f"{int(snapped['count']):,} ({snapped['area_m2']:,.2f} m²)"
+        )
+        shown = self.report.findings_frame().head(FINDINGS_SHOWN)
+        detail = Table(title=f"findings (first {min(len(shown), FINDINGS_SHOWN)})")
+        for col in ("kind", "code", "other", "area m²", "lon", "lat", "detail"):
+            detail.add_column(col, justify="right" if col in ("area m²", "lon", "lat") else "left")
+        for row in shown.itertuples():
+            detail.add_row(
+                str(row.kind),
+                str(row.code),
+                str(row.other),
+                "" if pd.isna(row.area_m2) else f"{row.area_m2:,.1f}",
+                "" if pd.isna(row.lon) else f"{row.lon:.6f}",
+                "" if pd.isna(row.lat) else f"{row.lat:.6f}",
+                str(row.detail),
+            )
+        return [summary, detail] if len(shown) else [summary]
+
+
+def _counts(layer: Layer) -> dict[str, int]:
+    return {
+        "read": layer.read,
+        "loaded": len(layer.features),
+        "set_aside": layer.set_aside,
+        "repaired": layer.repaired,
+    }
+
+
+def check_space(project: Project, tolerance_m2: float = 1.0) -> SpaceCheck:
+    """Check the topology of a project's basemap layers.
+
+    Parameters
+    ----------
+    project
+        The project; its layers are read, nothing is built.
+    tolerance_m2
+        Gaps, overlaps and parts outside a parent up to this area are snapped (counted,
+        not reported).
+
+    Returns
+    -------
+    SpaceCheck
+        ``clean`` when there is no finding.
+
+    Raises
+    ------
+    SourceFileError
+        A layer cannot be read.
+    """
+    space = project.config.space
+    read = {"divisions": read_layer(project, "divisions", space.divisions)}
+    if space.grids is not None:
+        read["grids"] = read_layer(project, "grids", space.grids)
+    read["buildings"] = read_layer(project, "buildings", space.buildings)
+    if space.rooms is not None:
+        read["rooms"] = read_layer(project, "rooms", space.rooms)
+    counts = {name: _counts(layer) for name, layer in read.items()}
+    blank: list[Finding] = []
+    for name in ("divisions", "grids"):
+        if name in read:
+            f = read[name].features
+            missing = f["code"].isna()
+            blank += [
+                Finding("feature_set_aside", str(label), name, None, "key_missing: it has no code")
+                for label in f.loc[missing, "feature"]
+            ]
+            read[name] = replace(read[name], features=f[~missing])
+    div = read["divisions"].features
+    divisions = gpd.GeoDataFrame(division_tree(div), geometry=div.geometry.values, crs=div.crs)
+    grids = None
+    if "grids" in read:
+        g = read["grids"].features
+        community = g["community"] if "community" in g else g["code"].str[:12]
+        grids = gpd.GeoDataFrame(
+            {"grid_code": g["code"], "community_code": community, "name": g.get("name", "")},
+            geometry=g.geometry.values,
+            crs=g.crs,
+        )
+    rooms = read["rooms"].features if "rooms" in read else None
+    report = check_topology(divisions, grids, read["buildings"].features, rooms, tolerance_m2)
+    report.findings.extend(blank)
+    for name, layer in read.items():
+        aside = layer.quarantine[layer.quarantine["reason"] != "geometry_repaired"]
+        report.findings.extend(
+            Finding("feature_set_aside", str(f), name, None, f"{r}: {d}")
+            for f, r, d in zip(aside["feature"], aside["reason"], aside["detail"], strict=True)
+        )
+    return SpaceCheck(report, counts)

@@ -1,0 +1,141 @@
+"""Properties of the address normaliser, and of the spans the parser reports through it."""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from popbase.address.gazetteer import Gazetteer, bundled_places
+from popbase.address.normalize import chinese_to_int, normalize
+from popbase.address.parse import AddressParser
+
+DIGITS = "零一二三四五六七八九"
+
+
+def chinese(n: int) -> str:
+    """Write 0–9999 the way it is spoken: 1885 一千八百八十五, 105 一百零五, 10 十."""
+    if n == 0:
+        return "零"
+    out = ""
+    zero = False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d = n // value % 10
+        if d == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += ("" if (value == 10 and d == 1 and not out) else DIGITS[d]) + unit
+    return out
+
+
+def digit_by_digit(n: int, zero: str = "零") -> str:
+    """Write a number digit by digit, as room numbers are: 301 三零一 (or 三〇一)."""
+    return "".join(zero if c == "0" else DIGITS[int(c)] for c in str(n))
+
+
+@cache
+def parser() -> AddressParser:
+    return AddressParser(Gazetteer(bundled_places()))
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (1885, "一千八百八十五"),
+        (105, "一百零五"),
+        (10, "十"),
+        (20, "二十"),
+        (110, "一百一十"),
+        (3008, "三千零八"),
+        (1001, "一千零一"),
+    ],
+)
+def test_the_writer_writes_as_people_do(n: int, text: str) -> None:
+    assert chinese(n) == text
+
+
+@given(st.integers(min_value=0, max_value=9999))
+def test_numerals_round_trip(n: int) -> None:
+    assert chinese_to_int(chinese(n)) == n
+    assert normalize(chinese(n) + "号").norm == f"{n}号"
+
+
+@given(st.integers(min_value=0, max_value=99999), st.sampled_from(["零", "〇"]))
+def test_digit_by_digit_numerals_round_trip(n: int, zero: str) -> None:
+    assert chinese_to_int(digit_by_digit(n, zero)) == n
+    assert normalize(digit_by_digit(n, zero) + "室").norm == f"{n}室"
+
+
+ADDRESS_CHARS = (
+    "上海市闵行区浦東新區七莘路張楊號樓弄幢栋座单元层室组村镇街道"
+    "0123456789０１２３４５６７８９一二三四五六七八九十百千零〇两"
+    "abcABCａｂ-－—~_#＃ 　,，。()（）/"
+)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=ADDRESS_CHARS, max_size=40))
+def test_normalisation_is_idempotent(text: str) -> None:
+    once = normalize(text).norm
+    assert normalize(once).norm == once
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=ADDRESS_CHARS, max_size=40))
+def test_every_normalised_character_comes_from_the_text(text: str) -> None:
+    n = normalize(text)
+    for i in range(len(n.norm)):
+        a, b = n.original_span(i, i + 1)
+        assert 0 <= a < b <= len(text)
+    starts = [n.original_span(i, i + 1)[0] for i in range(len(n.norm))]
+    assert starts == sorted(starts)
+
+
+@st.composite
+def dirty_addresses(draw: st.DrawFn) -> str:
+    """A formal address written with the habits people have (never a corpus line)."""
+    ints = st.integers(min_value=1, max_value=2999)
+    lane, house, room = draw(ints), draw(ints), draw(ints)
+
+    def number(n: int) -> str:
+        style = draw(st.sampled_from(["ascii", "full", "chinese", "digits"]))
+        if style == "full":
+            return str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+        if style == "chinese":
+            return chinese(n)
+        return digit_by_digit(n) if style == "digits" else str(n)
+
+    sep = draw(st.sampled_from(["", " ", "　", ","]))
+    head = draw(st.sampled_from(["", "上海市", "上海上海市", "上海市閔行區", "闵行区莘庄镇"]))
+    road = draw(st.sampled_from(["七莘路", "張楊路", "春申路", "莘松路"]))
+    house_word = draw(st.sampled_from(["号", "號", "#", "号楼", "幢"]))
+    return (
+        head + sep + road + sep + number(lane) + "弄" + sep + number(house) + house_word
+        + sep + number(room) + "室"
+    )  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(dirty_addresses())
+def test_spans_lie_in_the_text_and_do_not_overlap(text: str) -> None:
+    address = parser().parse(text)
+    spans = sorted(address.spans.values())
+    for start, end in spans:
+        assert 0 <= start < end <= len(text)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end <= start
+
+
+@settings(max_examples=300, deadline=None)
+@given(dirty_addresses())
+def test_a_span_of_the_text_normalises_to_its_component(text: str) -> None:
+    address = parser().parse(text)
+    assert {"road", "roadno", "houseno", "roomno"} <= address.components.keys()
+    for tag, (start, end) in address.spans.items():
+        assert normalize(text[start:end]).norm == address.components[tag], tag
