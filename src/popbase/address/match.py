@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -24,6 +25,7 @@ import pandas as pd
 from popbase.address.fuzzy import RoadCorrector
 from popbase.address.index import BuildingIndex, Key, build_index, plate_key
 from popbase.address.parse import Address
+from popbase.address.region import RegionGate
 from popbase.ops.ingest import quarantine_rows
 
 if TYPE_CHECKING:
@@ -89,24 +91,52 @@ def _record_addresses(ctx: BuildContext) -> pd.DataFrame:
 
 
 def parse_addresses(ctx: BuildContext) -> dict[str, Any]:
-    """Parse every distinct address string once into ``parsed_addresses``."""
+    """Parse every distinct address string once into ``parsed_addresses``.
+
+    Addresses whose leading division names lie outside the region (hukou elsewhere) are
+    only marked so: matching needs no more of them.
+    """
     index = _index(ctx)
     texts = _record_addresses(ctx)["text"].dropna().astype(str).unique()
-    parser = index.parser
-    parsed = {t: parser.parse(t) for t in texts}
+    parsed, outside = parse_for_matching(texts, index)
     ctx.shared["parsed_addresses"] = parsed
+    ctx.shared["outside_region"] = outside
     table = pd.DataFrame(
         {
-            "text": list(parsed),
-            "components": [json.dumps(a.components, ensure_ascii=False) for a in parsed.values()],
-            "codes": [json.dumps(a.codes) for a in parsed.values()],
-            "confidence": [a.confidence for a in parsed.values()],
-            "rest": [a.rest for a in parsed.values()],
+            "text": [*parsed, *outside],
+            "outside_region": [False] * len(parsed) + [True] * len(outside),
+            "components": [json.dumps(a.components, ensure_ascii=False) for a in parsed.values()]
+            + ["{}"] * len(outside),
+            "codes": [json.dumps(a.codes) for a in parsed.values()] + ["{}"] * len(outside),
+            "confidence": [a.confidence for a in parsed.values()] + [None] * len(outside),
+            "rest": [a.rest for a in parsed.values()] + [""] * len(outside),
         }
     )
     ctx.db.put("parsed_addresses", table)
     low = int((table["confidence"] < 0.5).sum())
-    return {"distinct_addresses": len(table), "low_confidence": low}
+    return {
+        "distinct_addresses": len(table),
+        "outside_region": len(outside),
+        "low_confidence": low,
+    }
+
+
+def parse_for_matching(
+    texts: Iterable[str], index: BuildingIndex
+) -> tuple[dict[str, Address], set[str]]:
+    """Parse distinct addresses, setting aside those that lie outside the index's region."""
+    gate = RegionGate(index.region) if index.region else None
+    parser = index.parser
+    parsed: dict[str, Address] = {}
+    outside: set[str] = set()
+    for t in texts:
+        # The gate reads the text as written; what it cannot place is parsed in full
+        # (and still found outside by its codes).
+        if gate is not None and gate.outside(t):
+            outside.add(t)
+        else:
+            parsed[t] = parser.parse(t)
+    return parsed, outside
 
 
 def locate(
@@ -185,6 +215,8 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
         parsed = ctx.shared["parsed_addresses"]
     roads = RoadCorrector(index.roads)
     located = {t: locate(a, index, roads) for t, a in parsed.items()}
+    for t in ctx.shared.get("outside_region", ()):
+        located[t] = (None, None, "outside_region")
     addresses = _record_addresses(ctx)
     text = addresses["text"].astype(object)
     found = text.map(

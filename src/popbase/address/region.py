@@ -1,0 +1,67 @@
+"""Is an address outside the area the base covers? Read from its leading division names.
+
+Matching only needs to know that ``安徽省阜阳市颍州区…`` or ``上海市徐汇区…`` lies outside a
+base of 闵行区: the first names settle it, and the full reading (which a city's many
+unique out-of-town hukou addresses would each need) can be skipped. A name that could
+belong to the region, or none at all, leaves the address to the full parser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from popbase.address.gazetteer import china_divisions, short_forms
+
+
+class RegionGate:
+    """Decide from leading division names that an address is outside ``region``.
+
+    Parameters
+    ----------
+    region
+        Division code of the covered area (``"310112"``, ``"3101"``).
+    names
+        (tag, name, code) of divisions whose names may lead an address (by default
+        China's provinces, cities and counties).
+
+    Examples
+    --------
+    >>> gate = RegionGate("310112")
+    >>> gate.outside("安徽省阜阳市颍州区西湖镇永新村3组12号"), gate.outside("上海市徐汇区漕溪路1号")
+    (True, True)
+    >>> gate.outside("上海市闵行区七莘路1885弄12号"), gate.outside("七莘路1885弄12号")
+    (False, False)
+    """
+
+    def __init__(
+        self, region: str, names: Iterable[tuple[str, str, str]] | None = None
+    ) -> None:
+        self.region = region
+        self.codes: dict[str, set[str]] = {}
+        for tag, name, code in names if names is not None else china_divisions():
+            for form in short_forms(name, tag) if tag != "city" else [name]:
+                # Short forms of counties (松江, 川沙) are too easily part of other words.
+                if tag == "district" and form != name:
+                    continue
+                self.codes.setdefault(form, set()).add(code)
+        # Names by their first two characters, longest first: one lookup per position.
+        self.by_start: dict[str, list[tuple[str, bool]]] = {}
+        for name in sorted(self.codes, key=len, reverse=True):
+            ok = any(self._compatible(c) for c in self.codes[name])
+            self.by_start.setdefault(name[:2], []).append((name, ok))
+
+    def _compatible(self, code: str) -> bool:
+        return code.startswith(self.region) or self.region.startswith(code)
+
+    def outside(self, text: str) -> bool:
+        """True when the leading division names place ``text`` outside the region."""
+        pos = 0
+        while True:
+            for name, ok in self.by_start.get(text[pos : pos + 2], ()):
+                if text.startswith(name, pos):
+                    if not ok:
+                        return True
+                    pos += len(name)
+                    break
+            else:
+                return False
