@@ -10,8 +10,8 @@ writes addresses with them, vectorised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -58,13 +58,6 @@ def chinese_number(n: int) -> str:
 def digit_by_digit(n: int) -> str:
     """Write ``n`` digit by digit: 301 → 三零一."""
     return "".join(_DIGITS[int(d)] for d in str(n))
-
-
-@cache
-def _numeral_table(size: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
-    spoken = np.array([chinese_number(i) for i in range(size)], dtype=object)
-    spelled = np.array([digit_by_digit(i) for i in range(size)], dtype=object)
-    return spoken, spelled
 
 
 @dataclass(frozen=True)
@@ -166,15 +159,20 @@ def render_addresses(
         Object array of address strings.
     """
     n = len(text["road"])
-    spoken, spelled = _numeral_table()
 
     def r(p: float) -> np.ndarray:
         """One draw per address: which addresses show a habit of rate ``p``."""
         return np.asarray(rng.random(n) < p)
 
-    def num(values: np.ndarray, chinese: np.ndarray, table: np.ndarray = spoken) -> np.ndarray:
+    def num(
+        values: np.ndarray, chinese: np.ndarray, write: Callable[[int], str] = chinese_number
+    ) -> np.ndarray:
         v = np.minimum(values, len(_NUMBERS) - 1)
-        return np.asarray(np.where(chinese, table[v], _NUMBERS[v]))
+        out = _NUMBERS[v]
+        # Only the few addresses written in Chinese numerals need them.
+        at = np.flatnonzero(chinese)
+        out[at] = [write(int(x)) for x in v[at]]
+        return np.asarray(out)
 
     cn = r(style.chinese_numerals)
     village = text["village"] != ""
@@ -199,7 +197,8 @@ def render_addresses(
         "-" + text["room_no"],
         np.where(
             has_room,
-            num(numbers["room_no"], cn, spelled) + np.where(r(style.no_room_suffix), "", "室"),
+            num(numbers["room_no"], cn, digit_by_digit)
+            + np.where(r(style.no_room_suffix), "", "室"),
             "",
         ),
     )
