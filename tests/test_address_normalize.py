@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from popbase.address.gazetteer import Gazetteer, bundled_places
-from popbase.address.normalize import chinese_to_int, normalize
+from popbase.address.normalize import _fold, _numerals, chinese_to_int, normalize
 from popbase.address.parse import AddressParser
 
 DIGITS = "零一二三四五六七八九"
@@ -139,3 +139,19 @@ def test_a_span_of_the_text_normalises_to_its_component(text: str) -> None:
     assert {"road", "roadno", "houseno", "roomno"} <= address.components.keys()
     for tag, (start, end) in address.spans.items():
         assert normalize(text[start:end]).norm == address.components[tag], tag
+
+
+def _slow_path(text: str) -> tuple[str, list[int], list[int]]:
+    chars, starts, ends = _fold(text)
+    return _numerals("".join(chars), starts, ends)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="七莘路1２3弄号-－楼单元室號區ab ", max_size=30))
+def test_the_one_step_fold_reads_as_the_character_by_character_one(text: str) -> None:
+    n = normalize(text)
+    norm, starts, ends = _slow_path(text)
+    assert n.norm == norm
+    if n.starts is None:
+        # Positions line up one to one, as the slow path's spans say.
+        assert starts == list(range(len(norm))) and ends == list(range(1, len(norm) + 1))

@@ -25,19 +25,31 @@ def _stem(road: str) -> tuple[str, str]:
     return road, ""
 
 
-@lru_cache(maxsize=200_000)
-def pinyin_key(road: str) -> str:
-    """The road's sound without tones, its suffix kept as written (七莘路 → 'qi xin|路').
+@lru_cache(maxsize=20_000)
+def readings(ch: str) -> frozenset[str]:
+    """Every toneless reading of a character (莘: shen, xin), itself if it has none."""
+    from pypinyin import Style, pinyin
+
+    found = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="default")
+    return frozenset(found[0]) if found and found[0] else frozenset({ch})
+
+
+def sound_alike(a: str, b: str) -> bool:
+    """Whether two names can be read the same, character by character.
+
+    Many characters have several readings (莘 is shen in 莘县 and xin in 莘庄), so two
+    characters sound alike when any of their readings agree.
 
     Examples
     --------
-    >>> pinyin_key("七莘路") == pinyin_key("七辛路")
-    True
+    >>> sound_alike("七莘路", "七辛路"), sound_alike("虹梅路", "洪梅路")
+    (True, True)
+    >>> sound_alike("七莘路", "七宝路")
+    False
     """
-    from pypinyin import lazy_pinyin
-
-    stem, suffix = _stem(road)
-    return " ".join(lazy_pinyin(stem)) + "|" + suffix
+    return len(a) == len(b) and all(
+        x == y or readings(x) & readings(y) for x, y in zip(a, b, strict=True)
+    )
 
 
 class RoadCorrector:
@@ -51,9 +63,10 @@ class RoadCorrector:
 
     def __init__(self, roads: dict[str, set[str]]) -> None:
         self.roads = roads
-        self._by_sound: dict[str, list[str]] = {}
+        self._by_shape: dict[tuple[int, str], list[str]] = {}
         for road in roads:
-            self._by_sound.setdefault(pinyin_key(road), []).append(road)
+            stem, suffix = _stem(road)
+            self._by_shape.setdefault((len(stem), suffix), []).append(road)
 
     def candidates(self, road: str, within: Iterable[str] = ()) -> list[str]:
         """Known roads ``road`` may stand for, inside the divisions ``within`` if given.
@@ -65,10 +78,14 @@ class RoadCorrector:
         def inside(name: str) -> bool:
             return not scope or any(code.startswith(s) for s in scope for code in self.roads[name])
 
-        sound = [r for r in self._by_sound.get(pinyin_key(road), []) if r != road and inside(r)]
+        stem, suffix = _stem(road)
+        sound = [
+            r
+            for r in self._by_shape.get((len(stem), suffix), [])
+            if r != road and sound_alike(road, r) and inside(r)
+        ]
         if sound:
             return sound
-        _, suffix = _stem(road)
         return [
             r
             for r in self.roads

@@ -74,6 +74,9 @@ _FOLD = SIMPLIFY | str.maketrans(
 )
 # Ends of a number (or of a numbered part) that a dash may follow: 12-301, 12号-301.
 _NUMBER_END = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ号幢栋座楼单元层室")
+# A single dash where the slow path keeps it in place: after a number or numbered part,
+# before a number.
+_KEPT_DASH = re.compile(r"(?<=[0-9A-Z号幢栋座楼单元层室])-(?=[0-9A-Z])")
 # Characters whose presence sends a text down the slow path (its positions change).
 _SPECIAL = re.compile(f"[^\\u4e00-\\u9fffA-Z0-9()]|[{_TRADITIONAL[0]}]")
 
@@ -233,6 +236,11 @@ def normalize(text: str) -> Normalized:
     """
     if not _SPECIAL.search(text) and not _NUMERAL_RUN.search(text):
         return Normalized(text, text, None, None)
+    # Full-width forms, traditional characters, lower case and dashes between numbers
+    # (12-301) change no position: fold them in one step when nothing else needs doing.
+    folded = text.translate(_FOLD)
+    if not _SPECIAL.search(_KEPT_DASH.sub("", folded)) and not _NUMERAL_RUN.search(folded):
+        return Normalized(text, folded, None, None)
     chars, starts, ends = _fold(text)
     norm, starts, ends = _numerals("".join(chars), starts, ends)
     if norm == text:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from popbase.address.gazetteer import china_divisions, short_forms
+from popbase.address.gazetteer import china_divisions
 
 
 class RegionGate:
@@ -31,19 +31,17 @@ class RegionGate:
     (True, True)
     >>> gate.outside("上海市闵行区七莘路1885弄12号"), gate.outside("七莘路1885弄12号")
     (False, False)
+    >>> gate.outside("闵行区吉林支路1549弄1号401室"), gate.outside("北京西路1号")
+    (False, False)
     """
 
-    def __init__(
-        self, region: str, names: Iterable[tuple[str, str, str]] | None = None
-    ) -> None:
+    def __init__(self, region: str, names: Iterable[tuple[str, str, str]] | None = None) -> None:
         self.region = region
         self.codes: dict[str, set[str]] = {}
-        for tag, name, code in names if names is not None else china_divisions():
-            for form in short_forms(name, tag) if tag != "city" else [name]:
-                # Short forms of counties (松江, 川沙) are too easily part of other words.
-                if tag == "district" and form != name:
-                    continue
-                self.codes.setdefault(form, set()).add(code)
+        # Full names only: a short form (吉林, 北京) also starts road names (吉林支路,
+        # 北京西路), which the full parser tells apart and this gate cannot.
+        for _, name, code in names if names is not None else china_divisions():
+            self.codes.setdefault(name, set()).add(code)
         # Names by their first two characters, longest first: one lookup per position.
         self.by_start: dict[str, list[tuple[str, bool]]] = {}
         for name in sorted(self.codes, key=len, reverse=True):
