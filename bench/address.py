@@ -3,11 +3,14 @@
 The mix is every address column of a generated sample city's department sources
 (residence and household-register addresses in the ledgers, health, civil-affairs,
 hotline, housing and police tables): formal, partial, dirty and rural addresses, as
-departments write them. Each distinct string is parsed once, by a fresh parser (so the
-parser's kept heads and roads are built during the run, as in a build), on one core. cpca
-reads the same strings with ``cpca.transform`` (to district level only). Also measured: a
-second pass with the parser's heads and roads already kept (a city's later deliveries),
-and the general path alone. Results go to ``bench/address_results.json``.
+departments write them. Each distinct string is parsed and matched once to the basemap's
+buildings, as a build does (:func:`popbase.address.match.read_addresses` and
+``locate_all``: formal addresses as columns, the rest one by one), by a fresh parser (so
+its kept heads and roads are read during the run), on one core; building the basemap's
+index is timed apart (it depends on the buildings, not the addresses). cpca reads the same
+strings with ``cpca.transform`` (to district level only). Also measured: parsing one by
+one, with a fresh parser and with its heads and roads already kept, and the general path
+alone. Results go to ``bench/address_results.json``.
 
     python bench/address.py                  # 20,000 persons, best of 3 runs
     python bench/address.py --persons 100000 --runs 5
@@ -121,22 +124,38 @@ def main() -> None:
 
     index_args = basemap_for_matching(args.persons)
 
-    def parse_and_match() -> None:
-        from popbase.address.fuzzy import RoadCorrector
+    def build_the_index() -> None:
         from popbase.address.index import build_index
-        from popbase.address.match import locate, parse_for_matching
 
-        index = build_index(*index_args)  # as a build does: gazetteer of the project
+        build_index(*index_args)
+
+    def parse_and_match() -> None:
+        from popbase.address.index import build_index
+        from popbase.address.match import locate_all, read_addresses
+
+        index = build_index(*index_args)  # a fresh parser: nothing kept (not timed)
         index.region = "310112"
-        parsed, _ = parse_for_matching(texts, index)
-        roads = RoadCorrector(index.roads)
-        for a in parsed.values():
-            locate(a, index, roads)
+        wall, cpu = time.perf_counter(), time.process_time()
+        locate_all(read_addresses(texts, index), index)
+        took["wall_s"] += time.perf_counter() - wall
+        took["cpu_s"] += time.process_time() - cpu
+
+    from popbase.address.fuzzy import readings
+
+    readings("莘")  # pypinyin's dictionary loads on first use (once per build)
+    took = {"wall_s": 0.0, "cpu_s": 0.0}
+    matched: dict[str, float] = {}
+    for _ in range(args.runs):
+        took.update(wall_s=0.0, cpu_s=0.0)
+        parse_and_match()
+        if not matched or took["cpu_s"] < matched["cpu_s"]:
+            matched = dict(took)
 
     results: dict[str, dict[str, float]] = {
-        "parse_and_match": best_of(args.runs, parse_and_match),
-        "parse": best_of(args.runs, parse_all),
-        "parse_heads_and_roads_kept": best_of(args.runs, parse_again),
+        "parse_and_match": matched,
+        "build_index": best_of(args.runs, build_the_index),
+        "parse_one_by_one": best_of(args.runs, parse_all),
+        "parse_one_by_one_heads_kept": best_of(args.runs, parse_again),
         "parse_general_path_only": best_of(args.runs, parse_general),
     }
     try:
@@ -146,9 +165,11 @@ def main() -> None:
     else:
         cpca_all()  # its dictionaries load on first use
         results["cpca_transform"] = best_of(args.runs, cpca_all)
-    for r in results.values():
-        r["per_second_cpu"] = round(len(texts) / r["cpu_s"])
-        r["per_second_wall"] = round(len(texts) / r["wall_s"])
+    for name, r in results.items():
+        # Addresses per second; the index, buildings per second.
+        n = len(index_args[1]) if name == "build_index" else len(texts)
+        r["per_second_cpu"] = round(n / r["cpu_s"])
+        r["per_second_wall"] = round(n / r["wall_s"])
         r["wall_s"], r["cpu_s"] = round(r["wall_s"], 3), round(r["cpu_s"], 3)
     report = {
         "date": dt.date.today().isoformat(),
@@ -161,6 +182,7 @@ def main() -> None:
         "persons": args.persons,
         "rows_with_an_address": rows,
         "distinct_addresses": len(texts),
+        "buildings": len(index_args[1]),
         "on_the_fast_path": fast,
         "runs": args.runs,
         "results": results,
@@ -169,7 +191,8 @@ def main() -> None:
         json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     for name, r in results.items():
-        print(f"{name:>24}: {r['per_second_cpu']:>9,} distinct addresses/s (CPU), "
+        unit = "buildings" if name == "build_index" else "distinct addresses"
+        print(f"{name:>28}: {r['per_second_cpu']:>9,} {unit}/s (CPU), "
               f"{r['per_second_wall']:>9,}/s (wall)")  # fmt: skip
     print(f"{len(texts):,} distinct of {rows:,} rows; {fast:,} on the fast path")
 

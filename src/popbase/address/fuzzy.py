@@ -63,6 +63,8 @@ class RoadCorrector:
 
     def __init__(self, roads: dict[str, set[str]]) -> None:
         self.roads = roads
+        # A misspelt road recurs in every address written with it: look each up once.
+        self._found: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         self._by_shape: dict[tuple[int, str], list[str]] = {}
         for road in roads:
             stem, suffix = _stem(road)
@@ -73,8 +75,13 @@ class RoadCorrector:
 
         Homophones first; if none, roads one edit away with the same suffix.
         """
-        scope = [c for c in within if c]
+        scope = tuple(c for c in within if c)
+        found = self._found.get((road, scope))
+        if found is None:
+            found = self._found[(road, scope)] = self._candidates(road, scope)
+        return list(found)
 
+    def _candidates(self, road: str, scope: tuple[str, ...]) -> list[str]:
         def inside(name: str) -> bool:
             return not scope or any(code.startswith(s) for s in scope for code in self.roads[name])
 

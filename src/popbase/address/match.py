@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from popbase.address.fuzzy import RoadCorrector
 from popbase.address.index import BuildingIndex, Key, build_index, plate_key
+from popbase.address.lane import MAX_UNITS_PER_FLOOR, locate_formal, outside, read_formal
 from popbase.address.parse import Address
-from popbase.address.region import RegionGate
+from popbase.address.region import region_gate
 from popbase.ops.ingest import quarantine_rows
 
 if TYPE_CHECKING:
@@ -47,8 +49,6 @@ LINK_REASONS = frozenset(
         "implausible_room",
     }
 )
-# Room numbers beyond this within a floor (e.g. 387 → unit 87) fit no building's pattern.
-MAX_UNITS_PER_FLOOR = 50
 _DIGITS = re.compile(r"\d+")
 
 
@@ -90,6 +90,71 @@ def _record_addresses(ctx: BuildContext) -> pd.DataFrame:
     )
 
 
+@dataclass
+class ReadAddresses:
+    """Distinct addresses, read: formal ones as columns, the rest one by one.
+
+    Attributes
+    ----------
+    formal
+        Rows of :func:`popbase.address.lane.read_formal`.
+    parsed
+        Text → its parse, for the rest.
+    outside
+        Texts set aside for their leading division names (outside the region).
+    """
+
+    formal: pd.DataFrame
+    parsed: dict[str, Address]
+    outside: set[str]
+
+    def table(self) -> pd.DataFrame:
+        """``parsed_addresses``: text, outside_region, components, codes, confidence, rest."""
+        parsed, outside = self.parsed, self.outside
+        one_by_one = pd.DataFrame(
+            {
+                "text": [*parsed, *outside],
+                "outside_region": [False] * len(parsed) + [True] * len(outside),
+                "components": [
+                    json.dumps(a.components, ensure_ascii=False) for a in parsed.values()
+                ]
+                + ["{}"] * len(outside),
+                "codes": [json.dumps(a.codes) for a in parsed.values()] + ["{}"] * len(outside),
+                "confidence": [a.confidence for a in parsed.values()] + [None] * len(outside),
+                "rest": [a.rest for a in parsed.values()] + [""] * len(outside),
+            }
+        )
+        formal = self.formal[["text", "outside_region", "components", "codes", "confidence"]]
+        return pd.concat([formal.assign(rest=""), one_by_one], ignore_index=True)
+
+
+def read_addresses(texts: Sequence[str], index: BuildingIndex) -> ReadAddresses:
+    """Read distinct addresses: the formal lane first, then the rest one by one.
+
+    Formal rows on a road the basemap does not know go one by one too: correcting the
+    road needs their parse.
+    """
+    formal = read_formal(texts, index.parser, index.region)
+    misspelt = formal["road"].notna() & ~formal["road"].isin(index.roads.keys())
+    formal = formal[~misspelt | formal["outside_region"]].reset_index(drop=True)
+    taken = set(formal["text"])
+    parsed, outside_texts = parse_for_matching((t for t in texts if t not in taken), index)
+    return ReadAddresses(formal, parsed, outside_texts)
+
+
+def locate_all(read: ReadAddresses, index: BuildingIndex) -> pd.DataFrame:
+    """``text, building_id, room_no, reason`` of every address read."""
+    located, left = locate_formal(read.formal, index)
+    roads = RoadCorrector(index.roads)
+    one_by_one = [(t, *locate(a, index, roads)) for t, a in read.parsed.items()]
+    one_by_one += [(t, *locate(index.parser.parse(t), index, roads)) for t in left]
+    one_by_one += [(t, None, None, "outside_region") for t in read.outside]
+    rest = pd.DataFrame(
+        one_by_one, columns=["text", "building_id", "room_no", "reason"], dtype=object
+    )
+    return pd.concat([located, rest], ignore_index=True)
+
+
 def parse_addresses(ctx: BuildContext) -> dict[str, Any]:
     """Parse every distinct address string once into ``parsed_addresses``.
 
@@ -97,26 +162,16 @@ def parse_addresses(ctx: BuildContext) -> dict[str, Any]:
     only marked so: matching needs no more of them.
     """
     index = _index(ctx)
-    texts = _record_addresses(ctx)["text"].dropna().astype(str).unique()
-    parsed, outside = parse_for_matching(texts, index)
-    ctx.shared["parsed_addresses"] = parsed
-    ctx.shared["outside_region"] = outside
-    table = pd.DataFrame(
-        {
-            "text": [*parsed, *outside],
-            "outside_region": [False] * len(parsed) + [True] * len(outside),
-            "components": [json.dumps(a.components, ensure_ascii=False) for a in parsed.values()]
-            + ["{}"] * len(outside),
-            "codes": [json.dumps(a.codes) for a in parsed.values()] + ["{}"] * len(outside),
-            "confidence": [a.confidence for a in parsed.values()] + [None] * len(outside),
-            "rest": [a.rest for a in parsed.values()] + [""] * len(outside),
-        }
-    )
+    texts = _record_addresses(ctx)["text"].dropna().astype(str).unique().tolist()
+    read = read_addresses(texts, index)
+    ctx.shared["read_addresses"] = read
+    table = read.table()
     ctx.db.put("parsed_addresses", table)
     low = int((table["confidence"] < 0.5).sum())
     return {
         "distinct_addresses": len(table),
-        "outside_region": len(outside),
+        "read_as_columns": len(read.formal),
+        "outside_region": int(table["outside_region"].sum()),
         "low_confidence": low,
     }
 
@@ -125,7 +180,7 @@ def parse_for_matching(
     texts: Iterable[str], index: BuildingIndex
 ) -> tuple[dict[str, Address], set[str]]:
     """Parse distinct addresses, setting aside those that lie outside the index's region."""
-    gate = RegionGate(index.region) if index.region else None
+    gate = region_gate(index.region) if index.region else None
     parser = index.parser
     parsed: dict[str, Address] = {}
     outside: set[str] = set()
@@ -152,10 +207,7 @@ def locate(
     """
     key: Key | None = plate_key(a)
     comps = a.components
-    if index.region and any(
-        code and not (code.startswith(index.region) or index.region.startswith(code))
-        for code in (a.codes.get(t, "") for t in ("prov", "city", "district", "town"))
-    ):
+    if outside(a.codes, index.region):
         return None, None, "outside_region"
     if key is None:
         poi = comps.get("poi")
@@ -209,26 +261,16 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
     """Link every address to a building and room, or give the reason it cannot be."""
     db = ctx.db
     index = _index(ctx)
-    parsed: dict[str, Address] = ctx.shared.get("parsed_addresses") or {}
-    if not parsed:
+    read = ctx.shared.get("read_addresses")
+    if not isinstance(read, ReadAddresses):
         parse_addresses(ctx)
-        parsed = ctx.shared["parsed_addresses"]
-    roads = RoadCorrector(index.roads)
-    located = {t: locate(a, index, roads) for t, a in parsed.items()}
-    for t in ctx.shared.get("outside_region", ()):
-        located[t] = (None, None, "outside_region")
+        read = ctx.shared["read_addresses"]
+    located = locate_all(read, index)
     addresses = _record_addresses(ctx)
-    text = addresses["text"].astype(object)
-    found = text.map(
-        lambda t: (
-            located.get(t, (None, None, "address_missing"))
-            if isinstance(t, str)
-            else (None, None, "address_missing")
-        )
+    addresses = addresses.merge(located, on="text", how="left")
+    addresses["reason"] = addresses["reason"].where(
+        addresses["text"].isin(located["text"]), "address_missing"
     )
-    addresses["building_id"] = [f[0] for f in found]
-    addresses["room_no"] = [f[1] for f in found]
-    addresses["reason"] = [f[2] for f in found]
 
     # Housing table rows: their own room number wins over the parsed one.
     rooms_in = db.query_df("SELECT record_id, room_no FROM room_records")
@@ -310,6 +352,7 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
     rooms["floor"] = (digits // 100).where(digits >= 100, 1).astype("Int64")
     db.put("rooms", rooms)
     linked = record_links["reason"].isna()
+    found = set(located.loc[located["building_id"].notna(), "text"])
     by_reason = record_links.loc[~linked, "reason"].value_counts().to_dict()
     return {
         "addresses": len(record_links),
@@ -317,10 +360,8 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
         "unlinked_by_reason": {str(k): int(v) for k, v in by_reason.items()},
         "roads_corrected": sum(
             1
-            for t, a in parsed.items()
-            if located[t][0]
-            and a.components.get("road")
-            and a.components["road"] not in index.roads
+            for t, a in read.parsed.items()
+            if t in found and a.components.get("road") and a.components["road"] not in index.roads
         ),
         "rooms_housing": len(housing_rooms),
         "rooms_rebuilt": len(rebuilt),

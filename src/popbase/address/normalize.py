@@ -77,6 +77,14 @@ _NUMBER_END = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ号幢栋座楼单�
 # A single dash where the slow path keeps it in place: after a number or numbered part,
 # before a number.
 _KEPT_DASH = re.compile(r"(?<=[0-9A-Z号幢栋座楼单元层室])-(?=[0-9A-Z])")
+# Text that :func:`normalize` may change matches this expression (written for RE2 as well
+# as ``re``, to sort whole columns at once); text that does not is its own normal form:
+# Chinese characters, digits and dashes between numbers only, no traditional character,
+# no Chinese numeral before a unit word or ending the text after a numbered part.
+NEEDS_NORMALIZING = (
+    f"[^一-鿿0-9-]|[{_TRADITIONAL[0]}]|[{_NUMERAL_CHARS}]+(?:{_UNITS_ALT})"
+    f"|[号弄幢栋座楼层室][{_NUMERAL_CHARS}]+$|(?:^|[^0-9号幢栋座楼单元层室])-|-(?:[^0-9]|$)"
+)
 # Characters whose presence sends a text down the slow path (its positions change).
 _SPECIAL = re.compile(f"[^\\u4e00-\\u9fffA-Z0-9()]|[{_TRADITIONAL[0]}]")
 

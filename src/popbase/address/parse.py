@@ -56,31 +56,48 @@ from popbase.address.reading import TAGS, Address, Reading, confidence
 
 __all__ = ["TAGS", "Address", "AddressParser"]
 
-_HEAD = (
-    r"(?P<prov>[\u4e00-\u9fff]{1,3}?省|[\u4e00-\u9fff]{2,6}?自治区|上海(?!市))?"
-    r"(?P<city>[\u4e00-\u9fff]{1,6}?(?:市|自治州|地区))?"
-    r"(?P<district>[\u4e00-\u9fff]{1,5}?(?:新区|区|县|市|旗))?"
-    r"(?P<town>[\u4e00-\u9fff]{1,6}?(?:街道|镇|乡))?"
-)
+
+def formal_pattern(shanghai: bool = True) -> str:
+    """The expression of the common formal shapes (see the module docstring).
+
+    Written for both Python's ``re`` and RE2 (which Arrow and DuckDB use): no
+    backreferences, no lookbehind, characters as themselves. ``shanghai`` adds a lone
+    ``上海`` as the province, which needs a lookahead (上海 not followed by 市) that RE2
+    lacks; without it such an address reads another way, which the general rules then
+    reject (a kept head must read as the expression's groups).
+    """
+    cjk = "[一-鿿]"
+    prov = f"{cjk}{{1,3}}?省|{cjk}{{2,6}}?自治区" + ("|上海(?!市)" if shanghai else "")
+    return (
+        f"(?P<prov>{prov})?"
+        f"(?P<city>{cjk}{{1,6}}?(?:市|自治州|地区))?"
+        f"(?P<district>{cjk}{{1,5}}?(?:新区|区|县|市|旗))?"
+        f"(?P<town>{cjk}{{1,6}}?(?:街道|镇|乡))?"
+        f"(?:(?P<road>{cjk}{{1,10}}?(?:大道|公路|路|街))(?:"
+        "(?P<lane>[0-9]+弄)(?:(?P<house>[0-9]+(?:号楼|号|幢|栋|座))(?:-?(?P<room>[0-9]{1,6}室?))?"
+        "|(?P<bare>[0-9]{1,4})(?:-(?P<bare_room>[0-9]{1,6}室?))?)"
+        "|(?P<plate>[0-9]+号)(?:-?(?P<proom>[0-9]{1,6}室?))?"
+        "|(?P<bplate>[0-9]+)-(?P<broom>[0-9]{3,6}))"
+        f"|(?P<village>{cjk}{{1,8}}?村)(?P<group>[0-9]+组)(?P<vhouse>[0-9]+号))"
+    )
+
+
 # The common formal shapes. A number always follows the road (or the village).
-_FORMAL = re.compile(
-    _HEAD + r"(?:(?P<road>[\u4e00-\u9fff]{1,10}?(?:大道|公路|路|街))(?:"
-    r"(?P<lane>\d+弄)(?:(?P<house>\d+(?:号楼|号|幢|栋|座))|(?P<bare>\d{1,4})(?=-|$))"
-    r"(?:-?(?P<room>\d{1,6}室?))?"
-    r"|(?P<plate>\d+号)(?:-?(?P<proom>\d{1,6}室?))?"
-    r"|(?P<bplate>\d+)-(?P<broom>\d{3,6}))"
-    r"|(?P<village>[\u4e00-\u9fff]{1,8}?村)(?P<group>\d+组)(?P<vhouse>\d+号))"
-)
-_GROUP_TAGS = (
+_FORMAL = re.compile(formal_pattern())
+# The groups that name a head and road (or village), in the order they are written.
+HEAD_GROUPS = ("prov", "city", "district", "town", "road", "village")
+# The groups of numbers, with the tag each becomes, in the order a parse adds them.
+GROUP_TAGS = (
     ("roadno", "lane"), ("houseno", "house"), ("houseno", "bare"), ("roomno", "room"),
-    ("roadno", "plate"), ("roomno", "proom"), ("roadno", "bplate"), ("roomno", "broom"),
-    ("village_group", "group"), ("houseno", "vhouse"),
+    ("roomno", "bare_room"), ("roadno", "plate"), ("roomno", "proom"), ("roadno", "bplate"),
+    ("roomno", "broom"), ("village_group", "group"), ("houseno", "vhouse"),
 )  # fmt: skip
-_TAGS_OF_GROUPS = tuple(tag for tag, _ in _GROUP_TAGS)
-_NUMBER_GROUPS = tuple(group for _, group in _GROUP_TAGS)
+_TAGS_OF_GROUPS = tuple(tag for tag, _ in GROUP_TAGS)
+_NUMBER_GROUPS = tuple(group for _, group in GROUP_TAGS)
 _ADMIN_GROUPS = ("prov", "city", "district", "town")
 # What a formal address's head and road read to: components, spans, codes, confidence.
-_Base = tuple[dict[str, str], dict[str, tuple[int, int]], dict[str, str], float]
+Base = tuple[dict[str, str], dict[str, tuple[int, int]], dict[str, str], float]
+HeadKey = tuple[str | None, ...]
 # Heads and roads read by the general rules, kept for the next address with the same.
 _BASES_KEPT = 65536
 
@@ -96,7 +113,7 @@ class AddressParser:
 
     def __init__(self, gazetteer: Gazetteer) -> None:
         self.gazetteer = gazetteer
-        self._bases: dict[tuple[str | None, ...], _Base | Literal[False]] = {}
+        self._bases: dict[HeadKey, Base | Literal[False]] = {}
 
     def parse(self, text: str) -> Address:
         """Parse one address (see the module docstring).
@@ -146,15 +163,7 @@ class AddressParser:
         m = _FORMAL.fullmatch(s)
         if m is None:
             return None
-        key = m.group("prov", "city", "district", "town", "road", "village")
-        base = self._bases.get(key)
-        if base is None:
-            base = self._read_base(s, m)
-            # With digits in its names the gazetteer could see past a road: no keeping.
-            if self.gazetteer.digit_free:
-                if len(self._bases) >= _BASES_KEPT:
-                    self._bases.clear()
-                self._bases[key] = base
+        base = self.base(m.group(*HEAD_GROUPS), s)
         if not base:
             return None
         comps, spans, codes, score = base
@@ -167,28 +176,50 @@ class AddressParser:
                 where[tag] = m.span(group)
         return Address(s, s, components, where, score, dict(codes))
 
-    def _read_base(self, s: str, m: re.Match[str]) -> _Base | Literal[False]:
-        """Read a formal address's head and road (or village) by the general rules.
+    def base(self, key: HeadKey, s: str) -> Base | Literal[False]:
+        """The reading of a formal address's head and road (or village), kept by ``key``.
 
-        False unless they read as the expression's groups, and nothing else.
+        ``key`` holds the text of the :data:`HEAD_GROUPS` (None where absent) that
+        ``s``, an address of a formal shape, begins with. False unless the general rules
+        read them as those groups, and nothing else.
         """
+        base = self._bases.get(key)
+        if base is None:
+            base = self._read_base(s, key)
+            # With digits in its names the gazetteer could see past a road: no keeping.
+            if self.gazetteer.digit_free:
+                if len(self._bases) >= _BASES_KEPT:
+                    self._bases.clear()
+                self._bases[key] = base
+        return base
+
+    def _read_base(self, s: str, key: HeadKey) -> Base | Literal[False]:
+        """Read a formal address's head and road (or village) by the general rules."""
+        spans: dict[str, tuple[int, int]] = {}
+        end = 0
+        for group, value in zip(HEAD_GROUPS, key, strict=True):
+            if value:
+                spans[group] = (end, end + len(value))
+                end += len(value)
         out = Address(s, s)
         reading = Reading(self.gazetteer, out, None)
         pos = reading.prefix()
-        expected = {t: m.span(t) for t in _ADMIN_GROUPS if m[t] is not None}
-        if m["village"] is not None:
-            expected["community"] = m.span("village")
-            if pos != m.end("village"):
+        expected = {t: spans[t] for t in _ADMIN_GROUPS if t in spans}
+        if "village" in spans:
+            expected["community"] = spans["village"]
+            if pos != spans["village"][1]:
                 return False
-        else:
-            pos_road, end_road = m.span("road")
+        elif "road" in spans:
+            pos_road, end_road = spans["road"]
             if pos != pos_road or reading.name(pos) != end_road:
                 return False
             expected["road"] = (pos_road, end_road)
+        else:
+            return False
         if out.spans != expected or reading.leftover:
             return False
         # Every shape ends with a road's number or a house: score as if it were read.
-        number = "houseno" if m["village"] is not None else "roadno"
+        number = "houseno" if "village" in spans else "roadno"
         out.components[number] = "0"
         score = confidence(out, reading.known_road)
         del out.components[number]

@@ -9,6 +9,7 @@ belong to the region, or none at all, leaves the address to the full parser.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from popbase.address.gazetteer import china_divisions
 
@@ -63,3 +64,9 @@ class RegionGate:
                     break
             else:
                 return False
+
+
+@lru_cache(maxsize=8)
+def region_gate(region: str) -> RegionGate:
+    """The gate of ``region`` over China's divisions, made once (it sorts thousands of names)."""
+    return RegionGate(region)
