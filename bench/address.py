@@ -13,7 +13,7 @@ one, with a fresh parser and with its heads and roads already kept, and the gene
 alone. Results go to ``bench/address_results.json``.
 
     python bench/address.py                  # 20,000 persons, best of 3 runs
-    python bench/address.py --persons 100000 --runs 5
+    python bench/address.py --persons 100000 --runs 2   # → address_results_100000.json
 """
 
 from __future__ import annotations
@@ -187,7 +187,10 @@ def main() -> None:
         "runs": args.runs,
         "results": results,
     }
-    (HERE / "address_results.json").write_text(
+    name = (
+        "address_results.json" if args.persons == 20_000 else f"address_results_{args.persons}.json"
+    )
+    (HERE / name).write_text(
         json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     for name, r in results.items():
