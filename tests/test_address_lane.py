@@ -19,7 +19,7 @@ from popbase.address.fuzzy import RoadCorrector
 from popbase.address.index import BuildingIndex, build_index
 from popbase.address.lane import read_formal
 from popbase.address.match import locate, locate_all, parse_for_matching, read_addresses
-from popbase.address.normalize import NEEDS_NORMALIZING, normalize
+from popbase.address.normalize import NEEDS_NORMALIZING, normal_form, normalize
 from popbase.address.parse import _FORMAL, HEAD_GROUPS, formal_pattern
 from popbase.config import load_project
 from popbase.io.tables import read_table
@@ -45,6 +45,12 @@ def test_a_text_the_pattern_passes_is_its_own_normal_form(text: str) -> None:
     folded = unicodedata.normalize("NFKC", text)
     if not re.search(NEEDS_NORMALIZING, folded):
         assert normalize(text).norm == folded
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=24))
+def test_the_normal_form_is_the_normalised_text(text: str) -> None:
+    assert normal_form(text) == normalize(text).norm
 
 
 def test_the_pattern_catches_what_normalisation_changes() -> None:

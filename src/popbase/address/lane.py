@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from popbase.address.index import BuildingIndex
-from popbase.address.normalize import NEEDS_NORMALIZING, normalize
+from popbase.address.normalize import NEEDS_NORMALIZING, normal_form
 from popbase.address.parse import GROUP_TAGS, HEAD_GROUPS, AddressParser, formal_pattern
 from popbase.address.region import region_gate
 
@@ -89,7 +89,7 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
         if still.any():
             norms = normal.to_pylist()
             for i in np.flatnonzero(still).tolist():
-                norms[i] = normalize(written[i]).norm
+                norms[i] = normal_form(written[i])
             normal = pa.array(norms, pa.string())
     found = pc.extract_regex(normal, _FORMAL_RE2)
     matched = found.is_valid()

@@ -254,3 +254,30 @@ def normalize(text: str) -> Normalized:
     if norm == text:
         return Normalized(text, text, None, None)
     return Normalized(text, norm, tuple(starts), tuple(ends))
+
+
+def _digits_of_run(m: re.Match[str]) -> str:
+    """A run of Chinese numerals as :func:`_numerals` writes it (itself if no numeral)."""
+    run = m.group()
+    if all(c in _DIGIT for c in run):
+        return "".join(str(_DIGIT[c]) for c in run)
+    value = chinese_to_int(run)
+    return run if value is None else str(value)
+
+
+def normal_form(text: str) -> str:
+    """``normalize(text).norm`` without the spans, for columns of addresses.
+
+    Most texts that need normalising need only folding (full width, traditional
+    characters) and numerals, which change no position but a numeral's: they are done
+    on the string at once.
+
+    Examples
+    --------
+    >>> normal_form("七莘路一千八百八十五弄１２號三零一室")
+    '七莘路1885弄12号301室'
+    """
+    folded = text.translate(_FOLD)
+    if not _SPECIAL.search(_KEPT_DASH.sub("", folded)):
+        return _NUMERAL_RUN.sub(_digits_of_run, folded)
+    return normalize(text).norm
