@@ -125,6 +125,8 @@ def test_the_lane_matches_as_one_by_one(any_city: SampleCity) -> None:
     located = locate_all(read, index)
     assert sorted(located["text"]) == sorted(texts)
     got = {r.text: (r.building_id, r.room_no, r.reason) for r in located.itertuples()}
+    # Misspelt roads are corrected in the lane too.
+    assert located["road_corrected"].astype(bool).any()
 
     reference = _index(any_city)
     parsed, outside = parse_for_matching(texts, reference)

@@ -20,13 +20,14 @@ ways agree on every address of a sample city. The lane keeps no spans: a build s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from popbase.address.fuzzy import RoadCorrector
 from popbase.address.index import BuildingIndex
 from popbase.address.normalize import NEEDS_NORMALIZING, normal_form
 from popbase.address.parse import GROUP_TAGS, HEAD_GROUPS, AddressParser, formal_pattern
@@ -108,6 +109,7 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
     confidence: list[float] = []
     readable: list[bool] = []
     away: list[bool] = []
+    scope: list[str] = []  # the street, else the district: where to correct a road
     texts_of_rows = column.to_pylist()
     normal_rows = normal.to_pylist()
     gate = region_gate(region) if region else None
@@ -119,6 +121,7 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
             codes.append("{}")
             confidence.append(np.nan)
             away.append(True)
+            scope.append("")
             continue
         key = tuple(v or None for v in head.split("\x1f"))
         base = parser.base(key, normal_rows[row])
@@ -128,12 +131,14 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
             codes.append("")
             confidence.append(0.0)
             away.append(False)
+            scope.append("")
             continue
         comps, _, head_codes, score = base
         starts.append(json.dumps(comps, ensure_ascii=False)[:-1])
         codes.append(json.dumps(head_codes))
         confidence.append(score)
         away.append(outside(head_codes, region))
+        scope.append(head_codes.get("town") or head_codes.get("district") or "")
 
     # Components as JSON: the head's, then each number in the order a parse adds them.
     take = pa.array(head_of_row)
@@ -156,6 +161,7 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
             "confidence": np.asarray(confidence, dtype=float)[head_of_row],
             "outside_region": np.asarray(away, dtype=bool)[head_of_row],
             "road": objects(groups["road"]),
+            "scope": np.asarray(scope, dtype=object)[head_of_row],
         }
     )
     frame = pd.concat([frame, _door_plates(groups)], axis=1)
@@ -204,23 +210,75 @@ def _key_frame(index: BuildingIndex) -> pd.DataFrame:
     )
 
 
-def locate_formal(formal: pd.DataFrame, index: BuildingIndex) -> tuple[pd.DataFrame, list[str]]:
-    """Building, room number and reason of each row whose road the basemap knows.
+def _has_plate(index: BuildingIndex, kind: str, first: int, second: int) -> Callable[[str], bool]:
+    """Whether a road has the door plate ``(kind, road, first, second)``."""
+    return lambda road: (kind, road, first, second) in index.keys
+
+
+def _correct_roads(
+    formal: pd.DataFrame, index: BuildingIndex, roads: RoadCorrector
+) -> pd.DataFrame:
+    """Rows on a road the basemap does not know, corrected where one road is meant.
+
+    As :func:`popbase.address.match.locate` does, one row at a time (a misspelt road
+    is rare, and the corrector keeps what it found for the next row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, ``name`` corrected, with ``reason`` where no single road is meant.
+    """
+    fixed: list[str | None] = []
+    reasons: list[str | None] = []
+    for kind, name, first, second, scope in formal[
+        ["kind", "name", "first", "second", "scope"]
+    ].itertuples(index=False, name=None):
+        road, why = roads.correct(
+            name,
+            [scope] if scope else [],
+            has=_has_plate(index, kind, first, second),
+        )
+        fixed.append(road)
+        reasons.append(why)
+    return formal.assign(
+        name=pd.Series(fixed, index=formal.index, dtype=object),
+        reason=pd.Series(reasons, index=formal.index, dtype=object),
+    )
+
+
+def locate_formal(formal: pd.DataFrame, index: BuildingIndex, roads: RoadCorrector) -> pd.DataFrame:
+    """Building, room number and reason of each row of :func:`read_formal`.
 
     Follows :func:`popbase.address.match.locate` rule for rule.
 
     Returns
     -------
-    tuple
-        ``text, building_id, room_no, reason`` of the rows located, and the texts of the
-        rows left to correct one by one (a road the basemap does not know).
+    pandas.DataFrame
+        ``text, building_id, room_no, reason, road_corrected``.
     """
     known = (formal["kind"] == "village").to_numpy() | formal["name"].isin(index.roads.keys())
     away = formal["outside_region"].to_numpy()
-    left = formal.loc[~known & ~away, "text"].tolist()
-    table = formal.loc[known | away, ["text", "kind", "name", "first", "second", "room"]]
+    corrected = _correct_roads(formal[~known & ~away], index, roads)
+    unfixed = corrected["name"].isna().to_numpy()
+    lost = pd.DataFrame(
+        {
+            "text": corrected.loc[unfixed, "text"].to_numpy(),
+            "building_id": None,
+            "room_no": None,
+            "reason": corrected.loc[unfixed, "reason"].to_numpy(),
+            "road_corrected": False,
+        },
+        dtype=object,
+    )
+    formal = pd.concat(
+        [formal[known | away], corrected[~unfixed].drop(columns="reason")], ignore_index=True
+    )
+    away = formal["outside_region"].to_numpy()
+    was_corrected = formal["text"].isin(set(corrected["text"])).to_numpy()
+    table = formal.loc[:, ["text", "kind", "name", "first", "second", "room"]]
     table = table.merge(_key_frame(index), on=["kind", "name", "first", "second"], how="left")
     away = table["text"].isin(set(formal.loc[away, "text"])).to_numpy()
+    was_corrected = table["text"].isin(set(formal.loc[was_corrected, "text"])).to_numpy()
     building = table["building_id"].astype(object).where(~away, None)
     missing = building.isna().to_numpy()
     room = table["room"].to_numpy()
@@ -255,7 +313,8 @@ def locate_formal(formal: pd.DataFrame, index: BuildingIndex) -> tuple[pd.DataFr
             "building_id": building.to_numpy(),
             "room_no": room_no,
             "reason": reason,
+            "road_corrected": was_corrected & ~missing,
         },
         dtype=object,
     )
-    return located, left
+    return pd.concat([located, lost], ignore_index=True)

@@ -129,29 +129,24 @@ class ReadAddresses:
 
 
 def read_addresses(texts: Sequence[str], index: BuildingIndex) -> ReadAddresses:
-    """Read distinct addresses: the formal lane first, then the rest one by one.
-
-    Formal rows on a road the basemap does not know go one by one too: correcting the
-    road needs their parse.
-    """
+    """Read distinct addresses: the formal lane first, then the rest one by one."""
     formal = read_formal(texts, index.parser, index.region)
-    misspelt = formal["road"].notna() & ~formal["road"].isin(index.roads.keys())
-    formal = formal[~misspelt | formal["outside_region"]].reset_index(drop=True)
     taken = set(formal["text"])
     parsed, outside_texts = parse_for_matching((t for t in texts if t not in taken), index)
     return ReadAddresses(formal, parsed, outside_texts)
 
 
 def locate_all(read: ReadAddresses, index: BuildingIndex) -> pd.DataFrame:
-    """``text, building_id, room_no, reason`` of every address read."""
-    located, left = locate_formal(read.formal, index)
+    """``text, building_id, room_no, reason, road_corrected`` of every address read."""
     roads = RoadCorrector(index.roads)
-    one_by_one = [(t, *locate(a, index, roads)) for t, a in read.parsed.items()]
-    one_by_one += [(t, *locate(index.parser.parse(t), index, roads)) for t in left]
-    one_by_one += [(t, None, None, "outside_region") for t in read.outside]
-    rest = pd.DataFrame(
-        one_by_one, columns=["text", "building_id", "room_no", "reason"], dtype=object
-    )
+    located = locate_formal(read.formal, index, roads)
+    one_by_one = [
+        (t, *found, found[0] is not None and a.components.get("road", "") not in index.roads)
+        for t, a in read.parsed.items()
+        for found in [locate(a, index, roads)]
+    ]
+    one_by_one += [(t, None, None, "outside_region", False) for t in read.outside]
+    rest = pd.DataFrame(one_by_one, columns=located.columns, dtype=object)
     return pd.concat([located, rest], ignore_index=True)
 
 
@@ -352,17 +347,12 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
     rooms["floor"] = (digits // 100).where(digits >= 100, 1).astype("Int64")
     db.put("rooms", rooms)
     linked = record_links["reason"].isna()
-    found = set(located.loc[located["building_id"].notna(), "text"])
     by_reason = record_links.loc[~linked, "reason"].value_counts().to_dict()
     return {
         "addresses": len(record_links),
         "linked": int(linked.sum()),
         "unlinked_by_reason": {str(k): int(v) for k, v in by_reason.items()},
-        "roads_corrected": sum(
-            1
-            for t, a in read.parsed.items()
-            if t in found and a.components.get("road") and a.components["road"] not in index.roads
-        ),
+        "roads_corrected": int(located["road_corrected"].astype(bool).sum()),
         "rooms_housing": len(housing_rooms),
         "rooms_rebuilt": len(rebuilt),
         "room_rows_quarantined": int(bad.sum()),
