@@ -73,9 +73,21 @@ def test_a_known_road_gives_its_district() -> None:
     assert AddressParser(Gazetteer(admin_places())).parse("金科路1000弄3号").confidence < 1.0
 
 
+def test_the_first_of_two_roads_is_kept_beside() -> None:
+    a = parser().parse("上海市杨浦区国权路国权东路99弄24号702室")
+    assert a.components["road"] == "国权东路"
+    assert a.components["roadno"] == "99弄"
+    assert a.others == [("road", 6, 9)]
+    # Spans of the others point into the original text too.
+    b = parser().parse("上海市 金汇路 金汇路515弄16号")
+    assert [b.text[x:y] for _, x, y in b.others] == ["金汇路"]
+
+
 def test_as_json_is_stable() -> None:
     out = parser().parse("张杨路100号").as_json()
-    assert list(out) == ["text", "normalized", "components", "spans", "codes", "confidence"]
+    assert list(out) == [
+        "text", "normalized", "components", "spans", "others", "codes", "confidence"
+    ]  # fmt: skip
     assert out["spans"] == {"road": [0, 3], "roadno": [3, 7]}
 
 

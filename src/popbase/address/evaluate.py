@@ -43,7 +43,7 @@ class MissingDependencyError(PopbaseError, ImportError):
 
 def predicted_spans(address: Address) -> list[tuple[str, int, int]]:
     """The parser's components as ``(tag, start, end)`` in the original text."""
-    return [(tag, a, b) for tag, (a, b) in address.spans.items()]
+    return [(tag, a, b) for tag, (a, b) in address.spans.items()] + address.others
 
 
 def cpca_names(texts: Sequence[str]) -> list[dict[str, str]]:

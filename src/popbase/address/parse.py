@@ -23,6 +23,8 @@ Conventions, where the corpora disagree (one is chosen and kept):
 - A lane is the road's number: ``七莘路1885弄12号`` is road, roadno 1885弄, houseno 12号
   (swei412, CCKS's Shanghai lines, the README; NAACL often tags the lane ``subroad`` and
   the house ``subroadno``, and CCKS tags Zhejiang lanes ``road``).
+- Two roads in a row (国权路国权东路99弄): the numbers belong to the last, which is the
+  ``road``; the first is kept in ``others`` (the corpora tag both).
 - Without a lane the number on the road is ``roadno`` (张杨路100号); after it, a bare
   number is the room (张杨路100号1201).
 - ``12-301`` is houseno 12 + roomno 301 and ``12-3-1001`` houseno, cellno, roomno (each
@@ -156,6 +158,7 @@ class AddressParser:
         Reading(self.gazetteer, out).run()
         if original is not None:
             out.spans = {t: original(a, b) for t, (a, b) in out.spans.items()}
+            out.others = [(t, *original(a, b)) for t, a, b in out.others]
         return out
 
     def _formal(self, s: str) -> Address | None:

@@ -57,6 +57,10 @@ class Address:
         ``community``.
     rest
         Normalised text that no component explains.
+    others
+        ``(tag, start, end)`` in ``text`` of further components whose tag is taken: the
+        first of two roads named in a row (国权路国权东路99弄, 金汇路金汇路515弄), whose
+        numbers belong to the last.
     """
 
     text: str
@@ -66,6 +70,7 @@ class Address:
     confidence: float = 0.0
     codes: dict[str, str] = field(default_factory=dict)
     rest: str = ""
+    others: list[tuple[str, int, int]] = field(default_factory=list)
 
     def number(self, tag: str) -> int | None:
         """The number in a component (``1885弄`` → 1885), or None."""
@@ -82,6 +87,7 @@ class Address:
             "normalized": self.normalized,
             "components": {t: self.components[t] for t in TAGS if t in self.components},
             "spans": {t: list(self.spans[t]) for t in TAGS if t in self.spans},
+            "others": [list(o) for o in self.others],
             "codes": self.codes,
             "confidence": round(self.confidence, 3),
         }
@@ -299,6 +305,8 @@ class Reading:
             self.put("subroad", start, end)
             return
         # With two roads (政修路政立路120弄) the numbers belong to the last one.
+        if "road" in spans and spans["road"][1] <= start:
+            self.out.others.append(("road", *spans["road"]))
         comps["road"] = self.s[start:end]
         spans["road"] = (start, end)
         self.known_road = False
