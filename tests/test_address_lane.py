@@ -78,7 +78,7 @@ def test_re2_and_python_read_the_same_groups(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(formal_addresses(), min_size=1, max_size=12, unique=True))
 def test_the_lane_reads_as_the_parser(texts: list[str]) -> None:
-    frame = read_formal(texts, parser())
+    frame = read_formal(texts, parser()).to_pandas()
     for row in frame.itertuples():
         address = parser().parse(row.text)
         assert json.loads(str(row.components)) == address.components

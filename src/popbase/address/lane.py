@@ -23,7 +23,6 @@ import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,11 +30,9 @@ from popbase.address.fuzzy import RoadCorrector
 from popbase.address.index import BuildingIndex
 from popbase.address.normalize import NEEDS_NORMALIZING, normal_form
 from popbase.address.parse import GROUP_TAGS, HEAD_GROUPS, AddressParser, formal_pattern
-from popbase.address.region import region_gate
+from popbase.address.region import RegionGate, region_gate
 
 _FORMAL_RE2 = "^" + formal_pattern(shanghai=False) + "$"
-# Columns of :func:`read_formal`'s frame besides the groups.
-READ_COLUMNS = ("text", "components", "codes", "confidence", "outside_region")
 # Room numbers beyond this within a floor (e.g. 387 → unit 87) fit no building's pattern.
 MAX_UNITS_PER_FLOOR = 50
 
@@ -58,7 +55,7 @@ def outside(codes: dict[str, str], region: str) -> bool:
     )
 
 
-def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -> pd.DataFrame:
+def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -> pa.Table:
     """The addresses of ``texts`` the lane reads, one row each.
 
     Parameters
@@ -74,9 +71,11 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
 
     Returns
     -------
-    pandas.DataFrame
+    pyarrow.Table
         ``text``, ``components`` and ``codes`` (JSON, as one by one), ``confidence``,
-        ``outside_region``, and the expression's groups (None where absent).
+        ``outside_region``, ``road``, ``scope`` (the street, else the district, of the
+        head: where a misspelt road is corrected), and the door plate: ``kind``, ``name``,
+        ``first``, ``second`` and ``room`` (see :func:`_door_plates`).
     """
     written = list(texts)
     column = pa.array(written, pa.string())
@@ -85,13 +84,12 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
     normal = column
     needs = pc.match_substring_regex(column, NEEDS_NORMALIZING)
     if pc.any(needs).as_py():
-        normal = pc.if_else(needs, pc.utf8_normalize(column, "NFKC"), column)
+        folded = pc.utf8_normalize(column.filter(needs), "NFKC")
+        normal = pc.replace_with_mask(column, needs, folded)
         still = pc.match_substring_regex(normal, NEEDS_NORMALIZING).to_numpy(zero_copy_only=False)
         if still.any():
-            norms = normal.to_pylist()
-            for i in np.flatnonzero(still).tolist():
-                norms[i] = normal_form(written[i])
-            normal = pa.array(norms, pa.string())
+            norms = [normal_form(written[i]) for i in np.flatnonzero(still).tolist()]
+            normal = pc.replace_with_mask(normal, pa.array(still), pa.array(norms, pa.string()))
     found = pc.extract_regex(normal, _FORMAL_RE2)
     matched = found.is_valid()
     column, normal, found = column.filter(matched), normal.filter(matched), found.filter(matched)
@@ -101,111 +99,116 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
     heads = pc.binary_join_element_wise(
         *(groups[g] for g in HEAD_GROUPS), "\x1f", null_handling="replace", null_replacement=""
     )
-    head_of_row, head_texts = pd.factorize(heads.to_numpy(zero_copy_only=False))
+    encoded = heads.dictionary_encode()
+    head_of_row = encoded.indices
+    head_texts = encoded.dictionary.to_pylist()
     first_row = np.zeros(len(head_texts), dtype=np.int64)
-    first_row[head_of_row[::-1]] = np.arange(len(head_of_row))[::-1]
-    starts: list[str] = []
-    codes: list[str] = []
-    confidence: list[float] = []
-    readable: list[bool] = []
-    away: list[bool] = []
-    scope: list[str] = []  # the street, else the district: where to correct a road
-    texts_of_rows = column.to_pylist()
-    normal_rows = normal.to_pylist()
+    rows = head_of_row.to_numpy()
+    first_row[rows[::-1]] = np.arange(len(rows))[::-1]
+    normal_rows = normal.take(pa.array(first_row)).to_pylist()
     gate = region_gate(region) if region else None
-    for head, row in zip(head_texts, first_row.tolist(), strict=True):
-        if gate is not None and gate.outside(head.replace("\x1f", "")):
-            # Elsewhere by its first names (a hukou in another province): no more reading.
-            readable.append(True)
-            starts.append("")
-            codes.append("{}")
-            confidence.append(np.nan)
-            away.append(True)
-            scope.append("")
-            continue
-        key = tuple(v or None for v in head.split("\x1f"))
-        base = parser.base(key, normal_rows[row])
-        readable.append(bool(base))
-        if not base:
-            starts.append("")
-            codes.append("")
-            confidence.append(0.0)
-            away.append(False)
-            scope.append("")
-            continue
-        comps, _, head_codes, score = base
-        starts.append(json.dumps(comps, ensure_ascii=False)[:-1])
-        codes.append(json.dumps(head_codes))
-        confidence.append(score)
-        away.append(outside(head_codes, region))
-        scope.append(head_codes.get("town") or head_codes.get("district") or "")
+    per_head = [
+        _read_head(h, t, parser, region, gate) for h, t in zip(head_texts, normal_rows, strict=True)
+    ]
+    readable, starts, codes, confidence, away, scope = (
+        zip(*per_head, strict=True) if per_head else [()] * 6
+    )
+
+    def spread(values: Sequence[object], kind: pa.DataType) -> pa.Array:
+        return pc.take(pa.array(values, kind), head_of_row)
 
     # Components as JSON: the head's, then each number in the order a parse adds them.
-    take = pa.array(head_of_row)
-    parts = [pc.take(pa.array(starts, pa.string()), take)]
+    parts = [spread(starts, pa.string())]
     for tag, group in GROUP_TAGS:
-        value = groups[group]
-        part = pc.binary_join_element_wise(f', "{tag}": "', value, '"', "")
+        part = pc.binary_join_element_wise(f', "{tag}": "', groups[group], '"', "")
         parts.append(pc.fill_null(part, ""))
     components = pc.binary_join_element_wise(*parts, "}", "")
-    components = pc.if_else(pc.take(pa.array(away), take), "{}", components)
-
-    def objects(values: pa.Array) -> pd.Series:
-        return pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
-
-    frame = pd.DataFrame(
+    outside_region = spread(away, pa.bool_())
+    components = pc.if_else(outside_region, "{}", components)
+    table = pa.table(
         {
-            "text": pd.Series(texts_of_rows, dtype=object),
-            "components": objects(components),
-            "codes": objects(pc.take(pa.array(codes, pa.string()), take)),
-            "confidence": np.asarray(confidence, dtype=float)[head_of_row],
-            "outside_region": np.asarray(away, dtype=bool)[head_of_row],
-            "road": objects(groups["road"]),
-            "scope": np.asarray(scope, dtype=object)[head_of_row],
+            "text": column,
+            "components": components,
+            "codes": spread(codes, pa.string()),
+            "confidence": spread(confidence, pa.float64()),
+            "outside_region": outside_region,
+            "road": groups["road"],
+            "scope": spread(scope, pa.string()),
+            **_door_plates(groups),
         }
     )
-    frame = pd.concat([frame, _door_plates(groups)], axis=1)
-    return frame[np.asarray(readable, dtype=bool)[head_of_row]].reset_index(drop=True)
+    return table.filter(spread(readable, pa.bool_()))
 
 
-def _door_plates(groups: dict[str, pa.Array]) -> pd.DataFrame:
+_HeadReading = tuple[bool, str, str, float | None, bool, str]
+
+
+def _read_head(
+    head: str, text: str, parser: AddressParser, region: str, gate: RegionGate | None
+) -> _HeadReading:
+    """``(readable, components' JSON start, codes' JSON, confidence, outside, scope)``."""
+    if gate is not None and gate.outside(head.replace("\x1f", "")):
+        # Elsewhere by its first names (a hukou in another province): no more reading.
+        return True, "", "{}", None, True, ""
+    base = parser.base(tuple(v or None for v in head.split("\x1f")), text)
+    if not base:
+        return False, "", "", 0.0, False, ""
+    comps, _, codes, score = base
+    return (
+        True,
+        json.dumps(comps, ensure_ascii=False)[:-1],
+        json.dumps(codes),
+        score,
+        outside(codes, region),
+        codes.get("town") or codes.get("district") or "",
+    )
+
+
+def _door_plates(groups: dict[str, pa.Array]) -> dict[str, pa.Array]:
     """Door-plate key and room of each row: ``kind, name, first, second, room``.
 
     As :func:`popbase.address.index.plate_key` reads them: (lane, road, lane, house),
-    (plate, road, number, 0) or (village, village, group, house); the room's number, NaN
+    (plate, road, number, 0) or (village, village, group, house); the room's number, null
     where none is written.
     """
     number = {g: _number(groups[g]) for g in groups if g not in HEAD_GROUPS}
     lane = number["lane"]
     plate = pc.coalesce(number["plate"], number["bplate"])
     is_lane, is_plate = lane.is_valid(), plate.is_valid()
-    kind = pc.if_else(is_lane, "lane", pc.if_else(is_plate, "plate", "village"))
-    name = pc.if_else(pc.or_(is_lane, is_plate), groups["road"], groups["village"])
-    first = pc.coalesce(lane, plate, number["group"])
-    house = pc.coalesce(number["house"], number["bare"])
-    second = pc.if_else(is_lane, house, pc.if_else(is_plate, 0, number["vhouse"]))
-    room = pc.coalesce(number["room"], number["bare_room"], number["proom"], number["broom"])
-    return pd.DataFrame(
-        {
-            "kind": pd.Series(kind.to_numpy(zero_copy_only=False), dtype=object),
-            "name": pd.Series(name.to_numpy(zero_copy_only=False), dtype=object),
-            "first": first.to_numpy(zero_copy_only=False).astype(np.int64),
-            "second": second.to_numpy(zero_copy_only=False).astype(np.int64),
-            "room": pc.cast(room, pa.float64()).to_numpy(zero_copy_only=False),
-        }
-    )
+    return {
+        "kind": pc.if_else(is_lane, "lane", pc.if_else(is_plate, "plate", "village")),
+        "name": pc.if_else(pc.or_(is_lane, is_plate), groups["road"], groups["village"]),
+        "first": pc.coalesce(lane, plate, number["group"]),
+        "second": pc.if_else(
+            is_lane,
+            pc.coalesce(number["house"], number["bare"]),
+            pc.if_else(is_plate, pa.scalar(0, pa.int64()), number["vhouse"]),
+        ),
+        "room": pc.coalesce(number["room"], number["bare_room"], number["proom"], number["broom"]),
+    }
 
 
-def _key_frame(index: BuildingIndex) -> pd.DataFrame:
-    """The index's door plates as a table: ``kind, name, first, second, building_id``."""
-    keys = list(index.keys.items())
-    return pd.DataFrame(
+_KEY = ["kind", "name", "first", "second"]
+
+
+def key_table(index: BuildingIndex) -> pa.Table:
+    """The index's door plates as a table.
+
+    ``kind, name, first, second``, and per plate its ``building_id``, ``floors``,
+    ``village_house`` and ``shared`` (two buildings claim it: no building then).
+    """
+    keys = [(k, b) for k, b in index.keys.items()] + [(k, None) for k in index.ambiguous]
+    buildings = [b for _, b in keys]
+    return pa.table(
         {
             "kind": [k[0] for k, _ in keys],
             "name": [k[1] for k, _ in keys],
-            "first": np.asarray([k[2] for k, _ in keys], dtype=np.int64),
-            "second": np.asarray([k[3] for k, _ in keys], dtype=np.int64),
-            "building_id": [b for _, b in keys],
+            "first": pa.array([k[2] for k, _ in keys], pa.int64()),
+            "second": pa.array([k[3] for k, _ in keys], pa.int64()),
+            "building_id": pa.array(buildings, pa.string()),
+            "floors": pa.array([index.floors.get(b, 0) if b else 0 for b in buildings], pa.int64()),
+            "village_house": pa.array([b in index.village_houses for b in buildings], pa.bool_()),
+            "shared": pa.array([b is None for b in buildings], pa.bool_()),
         }
     )
 
@@ -216,105 +219,122 @@ def _has_plate(index: BuildingIndex, kind: str, first: int, second: int) -> Call
 
 
 def _correct_roads(
-    formal: pd.DataFrame, index: BuildingIndex, roads: RoadCorrector
-) -> pd.DataFrame:
-    """Rows on a road the basemap does not know, corrected where one road is meant.
+    misspelt: pa.Table, index: BuildingIndex, roads: RoadCorrector
+) -> tuple[pa.Table, pa.Table]:
+    """Rows on a road the basemap does not know: those corrected, and those not.
 
     As :func:`popbase.address.match.locate` does, one row at a time (a misspelt road
-    is rare, and the corrector keeps what it found for the next row).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The rows, ``name`` corrected, with ``reason`` where no single road is meant.
+    is rare, and the corrector keeps what it found for the next row). The rows not
+    corrected come as ``text, reason``.
     """
     fixed: list[str | None] = []
     reasons: list[str | None] = []
-    for kind, name, first, second, scope in formal[
-        ["kind", "name", "first", "second", "scope"]
-    ].itertuples(index=False, name=None):
+    cols = misspelt.select([*_KEY, "scope"]).to_pydict()
+    for kind, name, first, second, scope in zip(*cols.values(), strict=True):
         road, why = roads.correct(
-            name,
-            [scope] if scope else [],
-            has=_has_plate(index, kind, first, second),
+            name, [scope] if scope else [], has=_has_plate(index, kind, first, second)
         )
         fixed.append(road)
         reasons.append(why)
-    return formal.assign(
-        name=pd.Series(fixed, index=formal.index, dtype=object),
-        reason=pd.Series(reasons, index=formal.index, dtype=object),
-    )
+    named = pa.array(fixed, pa.string())
+    ok = named.is_valid()
+    corrected = misspelt.set_column(misspelt.schema.get_field_index("name"), "name", named)
+    lost = pa.table({"text": misspelt["text"], "reason": pa.array(reasons, pa.string())})
+    return corrected.filter(ok), lost.filter(pc.invert(ok))
 
 
-def locate_formal(formal: pd.DataFrame, index: BuildingIndex, roads: RoadCorrector) -> pd.DataFrame:
+def locate_formal(formal: pa.Table, index: BuildingIndex, roads: RoadCorrector) -> pa.Table:
     """Building, room number and reason of each row of :func:`read_formal`.
 
     Follows :func:`popbase.address.match.locate` rule for rule.
 
     Returns
     -------
-    pandas.DataFrame
+    pyarrow.Table
         ``text, building_id, room_no, reason, road_corrected``.
     """
-    known = (formal["kind"] == "village").to_numpy() | formal["name"].isin(index.roads.keys())
-    away = formal["outside_region"].to_numpy()
-    corrected = _correct_roads(formal[~known & ~away], index, roads)
-    unfixed = corrected["name"].isna().to_numpy()
-    lost = pd.DataFrame(
-        {
-            "text": corrected.loc[unfixed, "text"].to_numpy(),
-            "building_id": None,
-            "room_no": None,
-            "reason": corrected.loc[unfixed, "reason"].to_numpy(),
-            "road_corrected": False,
-        },
-        dtype=object,
+    known = pc.or_(
+        pc.equal(formal["kind"], "village"),
+        pc.is_in(formal["name"], value_set=pa.array(list(index.roads), pa.string())),
     )
-    formal = pd.concat(
-        [formal[known | away], corrected[~unfixed].drop(columns="reason")], ignore_index=True
-    )
-    away = formal["outside_region"].to_numpy()
-    was_corrected = formal["text"].isin(set(corrected["text"])).to_numpy()
-    table = formal.loc[:, ["text", "kind", "name", "first", "second", "room"]]
-    table = table.merge(_key_frame(index), on=["kind", "name", "first", "second"], how="left")
-    away = table["text"].isin(set(formal.loc[away, "text"])).to_numpy()
-    was_corrected = table["text"].isin(set(formal.loc[was_corrected, "text"])).to_numpy()
-    building = table["building_id"].astype(object).where(~away, None)
-    missing = building.isna().to_numpy()
-    room = table["room"].to_numpy()
-    has_room = ~np.isnan(room)
-    floors = building.map(index.floors).fillna(0).to_numpy()
-    floor = np.where(room >= 100, room // 100, 0)
-    implausible = has_room & (
-        ((floors > 0) & (floor > floors)) | ((room >= 100) & (room % 100 > MAX_UNITS_PER_FLOOR))
-    )
-    village_house = building.isin(index.village_houses).to_numpy()
-    shared = np.asarray(
+    away = formal["outside_region"]
+    misspelt = pc.and_(pc.invert(known), pc.invert(away))
+    corrected, lost = _correct_roads(formal.filter(misspelt), index, roads)
+    rows = pa.concat_tables(
         [
-            key in index.ambiguous
-            for key in table.loc[missing, ["kind", "name", "first", "second"]].itertuples(
-                index=False, name=None
-            )
-        ],
-        dtype=bool,
+            formal.filter(pc.invert(misspelt)).append_column(
+                "road_corrected",
+                pa.array([False] * (len(formal) - len(corrected) - len(lost)), pa.bool_()),
+            ),
+            corrected.append_column(
+                "road_corrected", pa.array([True] * len(corrected), pa.bool_())
+            ),
+        ]
+    ).select(["text", *_KEY, "room", "outside_region", "road_corrected"])
+    t = rows.join(key_table(index), keys=_KEY, join_type="left outer")
+    away = t["outside_region"]
+    building = pc.if_else(away, pa.scalar(None, pa.string()), t["building_id"])
+    missing = building.is_null()
+    room = t["room"]
+    has_room = room.is_valid()
+    floor = pc.if_else(pc.greater_equal(room, 100), pc.divide(room, 100), 0)
+    unit = pc.subtract(room, pc.multiply(pc.divide(room, 100), 100))
+    floors = pc.fill_null(t["floors"], 0)
+    implausible = pc.fill_null(
+        pc.and_(
+            has_room,
+            pc.or_(
+                pc.and_(pc.greater(floors, 0), pc.greater(floor, floors)),
+                pc.and_(pc.greater_equal(room, 100), pc.greater(unit, MAX_UNITS_PER_FLOOR)),
+            ),
+        ),
+        False,
     )
-    reason = np.full(len(table), None, dtype=object)
-    reason[~has_room & ~village_house] = "no_room_number"
-    reason[implausible] = "implausible_room"
-    reason[missing] = np.where(shared, "ambiguous_building", "unknown_number")
-    reason[away] = "outside_region"
-    room_no = np.full(len(table), None, dtype=object)
-    given = has_room & ~implausible & ~missing
-    room_no[given] = [str(int(r)) for r in room[given]]
-    room_no[~has_room & village_house & ~missing] = "0"
-    located = pd.DataFrame(
+    village_house = pc.fill_null(t["village_house"], False)
+    no_room = pc.and_(pc.invert(has_room), pc.invert(village_house))
+    null = pa.scalar(None, pa.string())
+    reason = pc.case_when(
+        pc.make_struct(
+            away,
+            missing,
+            implausible,
+            no_room,
+            field_names=["away", "missing", "implausible", "no_room"],
+        ),
+        "outside_region",
+        pc.if_else(pc.fill_null(t["shared"], False), "ambiguous_building", "unknown_number"),
+        "implausible_room",
+        "no_room_number",
+        null,
+    )
+    room_no = pc.case_when(
+        pc.make_struct(
+            pc.or_(missing, implausible),
+            has_room,
+            village_house,
+            field_names=["none", "room", "village"],
+        ),
+        null,
+        pc.cast(room, pa.string()),
+        "0",
+        null,
+    )
+    located = pa.table(
         {
-            "text": table["text"].to_numpy(),
-            "building_id": building.to_numpy(),
+            "text": t["text"],
+            "building_id": building,
             "room_no": room_no,
             "reason": reason,
-            "road_corrected": was_corrected & ~missing,
-        },
-        dtype=object,
+            "road_corrected": pc.and_(t["road_corrected"], pc.invert(missing)),
+        }
     )
-    return pd.concat([located, lost], ignore_index=True)
+    lost_rows = pa.table(
+        {
+            "text": lost["text"],
+            "building_id": pa.nulls(len(lost), pa.string()),
+            "room_no": pa.nulls(len(lost), pa.string()),
+            "reason": lost["reason"],
+            "road_corrected": pa.array([False] * len(lost), pa.bool_()),
+        }
+    )
+    return pa.concat_tables([located, lost_rows])

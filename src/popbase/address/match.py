@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from popbase.address.fuzzy import RoadCorrector
 from popbase.address.index import BuildingIndex, Key, build_index, plate_key
 from popbase.address.lane import MAX_UNITS_PER_FLOOR, locate_formal, outside, read_formal
 from popbase.address.parse import Address
 from popbase.address.region import region_gate
+from popbase.io.gc_pause import gc_paused
 from popbase.ops.ingest import quarantine_rows
 
 if TYPE_CHECKING:
@@ -104,7 +107,7 @@ class ReadAddresses:
         Texts set aside for their leading division names (outside the region).
     """
 
-    formal: pd.DataFrame
+    formal: pa.Table
     parsed: dict[str, Address]
     outside: set[str]
 
@@ -124,30 +127,46 @@ class ReadAddresses:
                 "rest": [a.rest for a in parsed.values()] + [""] * len(outside),
             }
         )
-        formal = self.formal[["text", "outside_region", "components", "codes", "confidence"]]
-        return pd.concat([formal.assign(rest=""), one_by_one], ignore_index=True)
+        formal = self.formal.select(["text", "outside_region", "components", "codes", "confidence"])
+        formal = _objects(formal.append_column("rest", pa.array([""] * len(formal))))
+        return pd.concat([formal, one_by_one], ignore_index=True)
 
 
 def read_addresses(texts: Sequence[str], index: BuildingIndex) -> ReadAddresses:
     """Read distinct addresses: the formal lane first, then the rest one by one."""
-    formal = read_formal(texts, index.parser, index.region)
-    taken = set(formal["text"])
-    parsed, outside_texts = parse_for_matching((t for t in texts if t not in taken), index)
+    with gc_paused():  # many small objects, no cycles: no collection needed
+        formal = read_formal(texts, index.parser, index.region)
+        written = pa.array(list(texts), pa.string())
+        rest = written.filter(
+            pc.invert(pc.is_in(written, value_set=formal["text"].combine_chunks()))
+        )
+        parsed, outside_texts = parse_for_matching(rest.to_pylist(), index)
     return ReadAddresses(formal, parsed, outside_texts)
 
 
 def locate_all(read: ReadAddresses, index: BuildingIndex) -> pd.DataFrame:
     """``text, building_id, room_no, reason, road_corrected`` of every address read."""
     roads = RoadCorrector(index.roads)
-    located = locate_formal(read.formal, index, roads)
-    one_by_one = [
-        (t, *found, found[0] is not None and a.components.get("road", "") not in index.roads)
-        for t, a in read.parsed.items()
-        for found in [locate(a, index, roads)]
-    ]
+    with gc_paused():
+        located = locate_formal(read.formal, index, roads)
+        one_by_one = [
+            (t, *found, found[0] is not None and a.components.get("road", "") not in index.roads)
+            for t, a in read.parsed.items()
+            for found in [locate(a, index, roads)]
+        ]
     one_by_one += [(t, None, None, "outside_region", False) for t in read.outside]
-    rest = pd.DataFrame(one_by_one, columns=located.columns, dtype=object)
-    return pd.concat([located, rest], ignore_index=True)
+    rest = pd.DataFrame(one_by_one, columns=located.column_names, dtype=object)
+    return pd.concat([_objects(located), rest], ignore_index=True)
+
+
+def _objects(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as a frame of Python objects, None for null (as the stages expect)."""
+    frame: pd.DataFrame = table.to_pandas()
+    for name, kind in zip(table.column_names, table.schema.types, strict=True):
+        if pa.types.is_string(kind) or pa.types.is_boolean(kind):
+            values = frame[name].astype(object)
+            frame[name] = values.where(values.notna(), None)
+    return frame
 
 
 def parse_addresses(ctx: BuildContext) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Traditional → simplified, character by character, for address and place-name characters.
 _TRADITIONAL = (
@@ -258,7 +259,11 @@ def normalize(text: str) -> Normalized:
 
 def _digits_of_run(m: re.Match[str]) -> str:
     """A run of Chinese numerals as :func:`_numerals` writes it (itself if no numeral)."""
-    run = m.group()
+    return _digits_of(m.group())
+
+
+@lru_cache(maxsize=4096)
+def _digits_of(run: str) -> str:
     if all(c in _DIGIT for c in run):
         return "".join(str(_DIGIT[c]) for c in run)
     value = chinese_to_int(run)
