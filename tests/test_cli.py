@@ -95,7 +95,7 @@ def test_eval_json_prints_and_writes_the_scores(session: dict[str, object]) -> N
     written = json.loads((root / "eval.json").read_text(encoding="utf-8"))
     assert json.loads(result.stdout) == written
     assert written["snapshot"] == current_snapshot(project).id
-    assert {"link", "person", "community_residents"} <= set(written)
+    assert {"link", "person", "community_residents", "fused"} <= set(written)
     assert 0.0 <= written["person"]["precision"] <= 1.0
     assert written["community_residents"]["communities"] == 2
 

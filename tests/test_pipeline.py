@@ -561,6 +561,14 @@ def test_eval_has_its_stable_shape(built_city: Path) -> None:
     assert residents["resident_total"] == int(units["resident"].sum())
     truth = pd.read_parquet(built_city / "truth" / "persons.parquet", columns=["presence"])
     assert residents["truth_total"] == int((truth["presence"] == "resident").sum())
+    fused = scores["fused"]
+    assert set(fused) == {"persons", "sex", "birth_date", "residence_room", "hukou_room"}
+    assert fused["persons"] == int(
+        base_table(built_city, "SELECT count(*) AS n FROM persons")["n"][0]
+    )
+    # Sex and birth date come from the ID number itself; rooms from linked addresses.
+    assert fused["sex"] == fused["birth_date"] == 1.0
+    assert 0.9 <= fused["residence_room"] <= 1.0 and 0.9 <= fused["hukou_room"] <= 1.0
 
 
 def test_pairwise_scores_of_a_hand_computed_example() -> None:

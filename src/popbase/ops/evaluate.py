@@ -101,6 +101,56 @@ def _community_scores(persons: pd.DataFrame, units: pd.DataFrame) -> dict[str, A
     }
 
 
+# Fused attributes scored against the truth: built column → truth column.
+FUSED_ATTRIBUTES = {
+    "sex": "sex",
+    "birth_date": "birth_date",
+    "residence_room": "residence_room_id",
+    "hukou_room": "hukou_room_id",
+}
+
+
+def true_person_of(outcomes: pd.DataFrame, records: pd.DataFrame) -> pd.Series:
+    """Each built person's true person: the one most of its records belong to.
+
+    Examples
+    --------
+    >>> outcomes = pd.DataFrame({"source": ["a", "a", "b"], "record_no": ["1", "2", "1"],
+    ...                          "person_id": ["P1", "P1", "P1"]})
+    >>> records = pd.DataFrame({"source": ["a", "a", "b"], "record_no": ["1", "2", "1"],
+    ...                         "person_id": ["T1", "T1", "T2"]})
+    >>> true_person_of(outcomes, records).to_dict()
+    {'P1': 'T1'}
+    """
+    pairs = outcomes.dropna(subset=["person_id"]).merge(
+        records[records["person_id"] != ""], on=["source", "record_no"], suffixes=("", "_true")
+    )
+    counts = pairs.groupby(["person_id", "person_id_true"]).size().reset_index(name="n")
+    counts = counts.sort_values(["person_id", "n", "person_id_true"], ascending=[True, False, True])
+    first = counts.drop_duplicates("person_id")
+    return pd.Series(first["person_id_true"].to_numpy(), index=first["person_id"].to_numpy())
+
+
+def fused_scores(
+    built: pd.DataFrame, truth: pd.DataFrame, true_person: pd.Series
+) -> dict[str, Any]:
+    """Accuracy of each fused attribute over the built persons that stand for a true one.
+
+    A value is right when it equals the truth's, or when both have none (an absent
+    person has no residence room); the fraction right per attribute.
+    """
+    built = built.assign(true_id=built["person_id"].map(true_person)).dropna(subset=["true_id"])
+    both = built.merge(truth, left_on="true_id", right_on="person_id", suffixes=("", "_true"))
+    scores: dict[str, Any] = {"persons": len(both)}
+    for name, column in FUSED_ATTRIBUTES.items():
+        mine = both[name].astype(object).map(lambda v: None if pd.isna(v) or v == "" else str(v))
+        theirs = both[f"{column}_true" if column == name else column].astype(object)
+        theirs = theirs.map(lambda v: None if pd.isna(v) or v == "" else str(v))
+        right = (mine == theirs) | (mine.isna() & theirs.isna())
+        scores[name] = float(right.mean()) if len(both) else 0.0
+    return scores
+
+
 def evaluate_project(project: Project) -> dict[str, Any]:
     """Score the current snapshot of a sample project.
 
@@ -125,12 +175,20 @@ def evaluate_project(project: Project) -> dict[str, Any]:
             "SELECT source, record_id, address_kind, room_id FROM record_links"
         ).df()
         units = con.execute("SELECT code, level, resident FROM units").df()
+        built = con.execute(
+            "SELECT person_id, sex, strftime(birth_date, '%Y-%m-%d') AS birth_date, "
+            "room_id AS residence_room, hukou_room_id AS hukou_room FROM persons"
+        ).df()
     finally:
         con.close()
     records = pd.read_parquet(truth_dir / "records.parquet")
     persons = pd.read_parquet(
-        truth_dir / "persons.parquet", columns=["person_id", "presence", "community_code"]
-    )
+        truth_dir / "persons.parquet",
+        columns=[
+            "person_id", "presence", "community_code", "sex", "birth_date",
+            "residence_room_id", "hukou_room_id",
+        ],
+    )  # fmt: skip
     people = records[records["person_id"] != ""].drop_duplicates(["source", "record_no"])
     pred = people.merge(
         outcomes.drop_duplicates(["source", "record_no"]),
@@ -144,6 +202,7 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         "link": _link_scores(records, outcomes, links),
         "person": {**person, "records": len(pred)},
         "community_residents": _community_scores(persons, units),
+        "fused": fused_scores(built, persons, true_person_of(outcomes, records)),
     }
 
 
