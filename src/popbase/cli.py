@@ -137,19 +137,34 @@ def report(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report here")
     ] = None,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            "--quarantine",
+            help="Write every quarantined row, as delivered, with its reason (.xlsx or .csv)",
+        ),
+    ] = None,
 ) -> None:
     """Show the record accounting of the current snapshot."""
     from popbase.config import load_project
+    from popbase.ops.quarantine import work_database, write_quarantine
     from popbase.ops.snapshot import current_snapshot
 
     try:
         snap = current_snapshot(load_project(project).output_dir)
+        work_db = work_database(snap) if quarantine else None
     except PopbaseError as exc:
         raise _fail(exc) from None
     data = snap.report()
     _print_accounting(data["accounting"])
     if json_out:
         json_out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    if quarantine and work_db:
+        try:
+            counts = write_quarantine(work_db, quarantine)
+        except ValueError as exc:
+            raise _fail(exc) from None
+        console.print(f"{sum(counts.values()):,} quarantine entries written to {quarantine}")
 
 
 class _ProjectByDefault(TyperGroup):

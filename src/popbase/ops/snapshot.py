@@ -71,6 +71,11 @@ class Snapshot:
         """The LadybugDB graph file."""
         return self.path / GRAPH_DB
 
+    @property
+    def work_db(self) -> Path:
+        """The build's working database (original rows, the quarantine), if kept."""
+        return self.path.parent.parent / WORK / self.id / WORK_DB
+
     def manifest(self) -> dict[str, Any]:
         """The snapshot's manifest."""
         return dict(json.loads((self.path / MANIFEST).read_text(encoding="utf-8")))
