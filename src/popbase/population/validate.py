@@ -17,6 +17,7 @@ import pandas as pd
 
 from popbase.ops.ingest import quarantine_rows
 from popbase.population.credit_code import validate_credit_codes
+from popbase.population.person_name import NAME_FIXES, is_valid_name, normalize_names
 from popbase.population.resident_id import validate_id_numbers
 
 if TYPE_CHECKING:
@@ -112,7 +113,39 @@ def _validate_persons(ctx: BuildContext) -> dict[str, int]:
         "person_rows_quarantined": int((~ok).sum()),
         "ids_upgraded_from_15": int(checks["id_upgraded"].sum()),
         "ids_historical_area": int(checks["id_historical_area"].sum()),
+        **_fix_names(ctx),
     }
+
+
+def _fix_names(ctx: BuildContext) -> dict[str, int]:
+    """Normalise the names of valid person rows; record each fix in ``name_fixes``.
+
+    A name that is still unusual (digits, punctuation) is kept and counted: the ID
+    number, not the name, decides whether a record is usable.
+    """
+    db = ctx.db
+    names = db.query_df("SELECT record_id, name FROM person_records_valid WHERE name IS NOT NULL")
+    fixed = normalize_names(names["name"])
+    changed = (fixed["name_norm"] != names["name"]).to_numpy()
+    fixes = pd.DataFrame(
+        {
+            "record_id": names.loc[changed, "record_id"].to_numpy(dtype=object),
+            "original": names.loc[changed, "name"].to_numpy(dtype=object),
+            "name": fixed.loc[changed, "name_norm"].to_numpy(dtype=object),
+            "fixes": fixed.loc[changed, "name_fixes"].to_numpy(dtype=object),
+        }
+    )
+    db.put("name_fixes", fixes)
+    db.execute(
+        "UPDATE person_records_valid SET name = f.name FROM name_fixes f "
+        "WHERE person_records_valid.record_id = f.record_id"
+    )
+    counts = {
+        f"names_fixed_{fix}": int(fixes["fixes"].str.contains(fix, regex=False).sum())
+        for fix in NAME_FIXES
+    }
+    unusual = ~fixed["name_norm"].map(lambda n: isinstance(n, str) and is_valid_name(n))
+    return {**counts, "names_unusual": int(unusual.sum())}
 
 
 def _validate_enterprises(ctx: BuildContext) -> dict[str, int]:
