@@ -124,7 +124,11 @@ def _fix_names(ctx: BuildContext) -> dict[str, int]:
     number, not the name, decides whether a record is usable.
     """
     db = ctx.db
-    names = db.query_df("SELECT record_id, name FROM person_records_valid WHERE name IS NOT NULL")
+    # A name of basic Han characters only is its own normal form: only the rest are read.
+    names = db.query_df(
+        "SELECT record_id, name FROM person_records_valid "
+        "WHERE regexp_matches(name, '[^\u4e00-\u9fff]')"
+    )
     fixed = normalize_names(names["name"])
     changed = (fixed["name_norm"] != names["name"]).to_numpy()
     fixes = pd.DataFrame(
