@@ -55,13 +55,15 @@ def outside(codes: dict[str, str], region: str) -> bool:
     )
 
 
-def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -> pa.Table:
+def read_formal(
+    texts: Sequence[str] | pa.Array, parser: AddressParser, region: str = ""
+) -> pa.Table:
     """The addresses of ``texts`` the lane reads, one row each.
 
     Parameters
     ----------
     texts
-        Distinct address strings.
+        Distinct address strings (a list, or an Arrow string array).
     parser
         The parser whose gazetteer reads (and keeps) heads and roads.
     region
@@ -77,8 +79,7 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
         head: where a misspelt road is corrected), and the door plate: ``kind``, ``name``,
         ``first``, ``second`` and ``room`` (see :func:`_door_plates`).
     """
-    written = list(texts)
-    column = pa.array(written, pa.string())
+    column = texts if isinstance(texts, pa.Array) else pa.array(list(texts), pa.string())
     # Most texts are their own normal form, or NFKC's (full-width digits); the rest are
     # normalised one by one.
     normal = column
@@ -88,7 +89,8 @@ def read_formal(texts: Sequence[str], parser: AddressParser, region: str = "") -
         normal = pc.replace_with_mask(column, needs, folded)
         still = pc.match_substring_regex(normal, NEEDS_NORMALIZING).to_numpy(zero_copy_only=False)
         if still.any():
-            norms = [normal_form(written[i]) for i in np.flatnonzero(still).tolist()]
+            needing = pa.array(np.flatnonzero(still))
+            norms = [normal_form(t) for t in column.take(needing).to_pylist()]
             normal = pc.replace_with_mask(normal, pa.array(still), pa.array(norms, pa.string()))
     found = pc.extract_regex(normal, _FORMAL_RE2)
     matched = found.is_valid()

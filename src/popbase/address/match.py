@@ -135,8 +135,8 @@ class ReadAddresses:
 def read_addresses(texts: Sequence[str], index: BuildingIndex) -> ReadAddresses:
     """Read distinct addresses: the formal lane first, then the rest one by one."""
     with gc_paused():  # many small objects, no cycles: no collection needed
-        formal = read_formal(texts, index.parser, index.region)
         written = pa.array(list(texts), pa.string())
+        formal = read_formal(written, index.parser, index.region)
         rest = written.filter(
             pc.invert(pc.is_in(written, value_set=formal["text"].combine_chunks()))
         )

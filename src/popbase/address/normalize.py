@@ -204,13 +204,9 @@ def _numerals(norm: str, starts: list[int], ends: list[int]) -> tuple[str, list[
     last = 0
     for m in _NUMERAL_RUN.finditer(norm):
         run = m.group()
-        if all(c in _DIGIT for c in run):
-            digits = "".join(str(_DIGIT[c]) for c in run)  # 三零一 → 301, 零一 → 01
-        else:
-            value = chinese_to_int(run)
-            if value is None:
-                continue
-            digits = str(value)
+        digits = _digits_of(run)
+        if digits == run:
+            continue  # no numeral (十百)
         pieces.append((norm[last : m.start()], last, m.start()))
         pieces.append((digits, m.start(), m.end()))
         last = m.end()
@@ -264,6 +260,7 @@ def _digits_of_run(m: re.Match[str]) -> str:
 
 @lru_cache(maxsize=4096)
 def _digits_of(run: str) -> str:
+    """Digits of a numeral run: one by one (三零一 → 301, 零一 → 01), else by value."""
     if all(c in _DIGIT for c in run):
         return "".join(str(_DIGIT[c]) for c in run)
     value = chinese_to_int(run)

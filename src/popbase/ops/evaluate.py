@@ -140,15 +140,20 @@ def fused_scores(
     person has no residence room); the fraction right per attribute.
     """
     built = built.assign(true_id=built["person_id"].map(true_person)).dropna(subset=["true_id"])
-    both = built.merge(truth, left_on="true_id", right_on="person_id", suffixes=("", "_true"))
+    theirs = {column: f"{name}_true" for name, column in FUSED_ATTRIBUTES.items()}
+    truth = truth[["person_id", *theirs]].rename(columns={**theirs, "person_id": "true_id"})
+    both = built.merge(truth, on="true_id")
     scores: dict[str, Any] = {"persons": len(both)}
-    for name, column in FUSED_ATTRIBUTES.items():
-        mine = both[name].astype(object).map(lambda v: None if pd.isna(v) or v == "" else str(v))
-        theirs = both[f"{column}_true" if column == name else column].astype(object)
-        theirs = theirs.map(lambda v: None if pd.isna(v) or v == "" else str(v))
-        right = (mine == theirs) | (mine.isna() & theirs.isna())
+    for name in FUSED_ATTRIBUTES:
+        mine, true = _text_or_none(both[name]), _text_or_none(both[f"{name}_true"])
+        right = (mine == true) | (mine.isna() & true.isna())
         scores[name] = float(right.mean()) if len(both) else 0.0
     return scores
+
+
+def _text_or_none(values: pd.Series) -> pd.Series:
+    """Values as text, missing for none or empty, so both sides compare alike."""
+    return values.astype(object).map(lambda v: None if pd.isna(v) or v == "" else str(v))
 
 
 def evaluate_project(project: Project) -> dict[str, Any]:
