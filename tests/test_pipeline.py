@@ -193,12 +193,16 @@ def dirty_city(copy_city: Callable[..., Path]) -> dict[str, Any]:
     known_id = next(i for i in police["公民身份号码"] if ric.is_valid(i))
     mistyped = known_id[:-1] + ("0" if known_id[-1] != "0" else "1")
     assert not ric.is_valid(mistyped)
+    # Like no one's: a valid ID of a person no source knows, its last digit mistyped.
+    stranger = "11010119000101123" + ric.calc_check_digit("11010119000101123")
+    stranger_mistyped = stranger[:-1] + ("0" if stranger[-1] != "0" else "1")
     extra = sources / "extra"
     extra.mkdir()
     (extra / "a_good.csv").write_text(
         "编号,身份证号,姓名,现住址\n"
         f"X1,{known_id},某某,上海市闵行区纪长路325弄2号501室\n"
-        f"X2,{mistyped},某某,上海市闵行区纪长路325弄2号501室\n",
+        f"X2,{mistyped},某某,上海市闵行区纪长路325弄2号501室\n"
+        f"X3,{stranger_mistyped},无名氏,上海市闵行区纪长路325弄2号501室\n",
         encoding="utf-8",
     )
     (extra / "b_garbage.csv").write_bytes(b"\x80\xff\xfe\x81" * 64)  # no text in any encoding
@@ -232,9 +236,11 @@ def test_a_dirty_city_builds_and_still_accounts_for_every_row(dirty_city: dict[s
     assert accounting["health"]["quarantined_by_reason"]["row_malformed"] == 1
     assert accounting["civil_affairs"]["quarantined_by_reason"]["row_malformed"] == 1
     assert accounting["extra"] == {
-        "rows_in": 2,
+        "rows_in": 3,
         "accepted": 0,
-        "merged": 1,  # the known person is founded by a more trusted source
+        # The known person is founded by a more trusted source; the mistyped ID one digit
+        # from theirs joins them by probabilistic resolution.
+        "merged": 2,
         "quarantined": 1,
         "unaccounted": 0,
         "quarantined_by_reason": {"id_bad_checksum": 1},
@@ -247,6 +253,13 @@ def test_a_dirty_city_builds_and_still_accounts_for_every_row(dirty_city: dict[s
         ],
     }
     assert "b_garbage.csv" in accounting["extra"]["files_quarantined"][0]["message"]
+    rows = base_table(
+        folder,
+        "SELECT record_no, outcome, person_id FROM record_outcomes WHERE source = 'extra' "
+        "ORDER BY record_no",
+    )
+    assert rows["outcome"].tolist() == ["merged", "merged", "quarantined"]
+    assert rows["person_id"].iloc[0] == rows["person_id"].iloc[1]
 
 
 def test_malformed_rows_and_bad_ids_are_quarantined_with_their_row_numbers(
@@ -268,7 +281,7 @@ def test_malformed_rows_and_bad_ids_are_quarantined_with_their_row_numbers(
         {
             "source": "extra",
             "file": "sources/extra/a_good.csv",
-            "row_number": 3,
+            "row_number": 4,
             "reason": "id_bad_checksum",
         },
         {

@@ -31,6 +31,17 @@ def _entries(work_db: Path) -> dict[str, int]:
     return {str(s): int(n) for s, n in rows}
 
 
+def _review_rows(work_db: Path) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(work_db), read_only=True)
+    try:
+        return con.execute(
+            "SELECT v.source, v.file, v.row_number, q.reason FROM review_queue v "
+            "LEFT JOIN quarantine q USING (record_id) ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+
+
 def _raw_row(work_db: Path, source: str, file: str, row_number: int) -> dict[str, object]:
     con = duckdb.connect(str(work_db), read_only=True)
     try:
@@ -57,7 +68,13 @@ def test_the_workbook_holds_every_entry_with_its_original_row(
     assert write_quarantine(work_db, out) == expected
 
     book = openpyxl.load_workbook(out, read_only=True)
-    assert book.sheetnames == ["summary", *sorted(expected)]
+    review = _review_rows(work_db)
+    assert book.sheetnames == ["summary", *sorted(expected), *(["review"] if review else [])]
+    # Rows waiting for review are still in quarantine, each with its ID reason.
+    assert all(r[3] is not None and str(r[3]).startswith("id_") for r in review)
+    if review:
+        sheet = list(book["review"].iter_rows(values_only=True))
+        assert sorted(tuple(r[:3]) for r in sheet[1:]) == sorted(r[:3] for r in review)
     summary = list(book["summary"].iter_rows(values_only=True))
     assert sum(int(r[4]) for r in summary[1:]) == sum(expected.values())
     for source, n in expected.items():

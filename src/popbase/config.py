@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from popbase.errors import ConfigError
@@ -184,6 +185,36 @@ class OutputConfig(_Strict):
     keep_snapshots: int = Field(default=3, ge=1)
 
 
+class ResolutionConfig(_Strict):
+    """Probabilistic resolution of person records without a reliable ID number.
+
+    A record set aside for its ID (missing, mistyped, impossible) joins the known person
+    whose records it most probably belongs to when that probability reaches
+    ``match_threshold`` and no other person reaches ``review_threshold``; between the two
+    it waits in the review queue; below, it stays in quarantine.
+    """
+
+    probabilistic: bool = Field(
+        default=True, description="Link records without a reliable ID to known persons"
+    )
+    match_threshold: float = Field(default=0.9, gt=0.0, lt=1.0)
+    review_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    training_pairs: int = Field(
+        default=1_000_000,
+        ge=10_000,
+        description="Record pairs sampled for training (u by random pairs, m by EM)",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResolutionConfig:
+        if self.review_threshold > self.match_threshold:
+            raise ValueError(
+                f"review_threshold ({self.review_threshold}) is above match_threshold "
+                f"({self.match_threshold}); the review band lies below the match threshold"
+            )
+        return self
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
@@ -191,6 +222,7 @@ class ProjectConfig(_Strict):
     space: SpaceConfig
     sources: list[SourceConfig]
     output: OutputConfig = OutputConfig()
+    resolution: ResolutionConfig = ResolutionConfig()
 
     @field_validator("sources")
     @classmethod

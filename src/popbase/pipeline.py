@@ -77,7 +77,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("validate", "validate identifiers; quarantine rows that fail", validate.validate_records),
     Stage("address", "parse every distinct address once", match.parse_addresses),
     Stage("match", "match addresses to buildings and rooms", match.match_addresses),
-    Stage("resolve", "resolve records into persons by ID number", resolve.resolve_persons),
+    Stage(
+        "resolve",
+        "resolve records into persons: by ID, then probabilistically",
+        resolve.resolve_persons,
+    ),
     Stage("fuse", "one golden record per person", fuse.fuse_persons),
     Stage("link", "link persons to rooms, hukou and employers", link.link_persons),
     Stage("rollup", "count residents for every unit", rollup.rollup_units),

@@ -5,7 +5,9 @@ database (which keeps the original rows; the served snapshot does not):
 
 - ``.xlsx``: a summary sheet (rows per source, stage and reason, with what the reason
   means), then one sheet per source with the file, row number, stage, reason and
-  explanation of each quarantined row followed by the row's own columns, as delivered;
+  explanation of each quarantined row followed by the row's own columns, as delivered,
+  and a ``review`` sheet: the rows probabilistic resolution could not settle alone, each
+  with its most probable person and the runner-up, for a reviewer to decide;
 - ``.csv`` (UTF-8 with a byte-order mark, which spreadsheet programs need to read Chinese
   correctly): one line per quarantined row, the original row as a JSON object.
 
@@ -119,6 +121,13 @@ def write_quarantine(work_db: Path, out: Path) -> dict[str, int]:
         summary = con.execute(summary_sql()).fetchall()
         sources = sorted({str(r[0]) for r in summary})
         per_source = {s: _source_rows(con, s, tables) for s in sources}
+        review = (
+            con.execute("SELECT * EXCLUDE (record_id) FROM review_queue")
+            if "review_queue" in tables
+            else None
+        )
+        review_columns = [d[0] for d in review.description] if review else []
+        review_rows = review.fetchall() if review else []
     finally:
         con.close()
     counts = {s: len(rows) for s, (_, rows) in per_source.items()}
@@ -136,6 +145,9 @@ def write_quarantine(work_db: Path, out: Path) -> dict[str, int]:
     for source, (columns, rows) in per_source.items():
         header = [_LABELS.get(c, c) for c in columns]
         sheets.append(Sheet(source[:31], _cells(rows), header=[header]))
+    if review_rows:
+        header = [_LABELS.get(c, c) for c in review_columns]
+        sheets.append(Sheet("review", _cells(review_rows), header=[header]))
     write_xlsx(out, sheets)
     return counts
 

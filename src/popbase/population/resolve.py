@@ -1,9 +1,12 @@
-"""The resolve stage: records into persons, deterministically on valid ID numbers.
+"""The resolve stage: records into persons, on valid ID numbers, then probabilistically.
 
 Every record with a valid resident ID belongs to the person with that ID; the person's id
 is a keyed pseudonym of the ID number (see :mod:`popbase.security.pseudonym`), so it is
-the same in every build. Within a person, records are ranked by source trust priority,
-then recency: the first is *accepted* (it founds the person), the rest are *merged*.
+the same in every build. Records without a reliable ID then join the person they most
+probably belong to (see :mod:`popbase.population.probabilistic`), taking that person's
+id, so ids stay stable as deliveries come and go. Within a person, records are ranked by
+source trust priority, then recency: the first is *accepted* (it founds the person), the
+rest are *merged*.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from popbase.population.probabilistic import link_unknown_records
 from popbase.security.pseudonym import pseudonym_key
 
 if TYPE_CHECKING:
@@ -62,7 +66,8 @@ def resolve_persons(ctx: BuildContext) -> dict[str, Any]:
         }
     )
     db.put("person_keys", keys)
+    probable = link_unknown_records(ctx)
     db.execute(members_sql())
     persons = int(db.scalar("SELECT count(DISTINCT person_id) FROM person_members") or 0)
     merged = int(db.scalar("SELECT count(*) FROM person_members WHERE rank_in_person > 1") or 0)
-    return {"persons": persons, "records_merged": merged}
+    return {"persons": persons, "records_merged": merged, **probable}

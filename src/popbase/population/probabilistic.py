@@ -1,0 +1,392 @@
+"""Probabilistic resolution: records without a reliable ID number, linked to known persons.
+
+A hotline ticket has a caller's name, phone and address but no ID number; a community
+ledger row may carry an ID with one digit mistyped. Such rows are set aside by the
+validate stage. Here each is compared with the records of the persons already resolved
+by ID (a Fellegi–Sunter model in Splink, DuckDB backend) on what suits Chinese records:
+
+- the name as characters (same name; one character different) and as sound (同音: the
+  same pinyin), and the surname alone — which is all a ticket's 王先生 gives;
+- the ID number within one or two edits (a mistyped digit, two neighbours swapped);
+- the birth date, the mobile number, and the room the record's address was matched to
+  (same room, same building).
+
+Pairs come only from blocks that a true match shares (the same phone; name and birth
+date; the first or the last twelve characters of the ID; surname and room), so the
+comparisons stay few. The model learns ``u`` from random pairs and ``m`` by expectation
+maximisation, each on a bounded sample of pairs (``resolution.training_pairs``), so
+training does not dominate the run. The prior that two random records match is one over
+the number of known persons: an unknown record belongs to at most one of them.
+
+A record belongs to at most one known person, so its candidates are weighed against each
+other (see :func:`decide`). A record joins its best person when that probability
+reaches ``match_threshold``; it leaves quarantine and becomes one of the person's
+records. A record whose best person lies between ``review_threshold`` and
+``match_threshold`` — a weak match, or one that two persons claim — goes to the
+``review_queue`` (and stays in quarantine until a reviewer decides); the rest stay in
+quarantine with their ID reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from pypinyin import Style, pinyin
+
+from popbase.population.person_name import normalize_names
+from popbase.population.validate import parse_date_sql, sex_sql
+
+if TYPE_CHECKING:
+    from popbase.config import ResolutionConfig
+    from popbase.pipeline import BuildContext
+
+# The validate stage's reasons for setting a person row aside for its ID number.
+ID_REASONS = (
+    "id_missing",
+    "id_bad_length",
+    "id_bad_chars",
+    "id_bad_checksum",
+    "id_bad_birth_date",
+    "id_future_birth_date",
+    "id_unknown_area",
+)
+# A caller named only by surname and a form of address (王先生, 李女士).
+POLITE_FORMS = {"先生": "M", "女士": "F", "小姐": "F", "阿姨": "F", "师傅": None}
+COLUMNS = [
+    "unique_id", "person_id", "name", "surname", "name_sound", "sex", "id_number",
+    "birth_date", "phone", "room_id", "building_id",
+]  # fmt: skip
+DECISIONS = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("person_id", pa.string()),
+        ("match_probability", pa.float64()),
+        ("pair_probability", pa.float64()),
+        ("runner_up_person_id", pa.string()),
+        ("runner_up_probability", pa.float64()),
+        ("decision", pa.string()),
+    ]
+)
+DECISION_COLUMNS: list[str] = list(DECISIONS.names)
+NAMES = pa.schema([("record_id", pa.string()), ("name", pa.string())])
+# Pairs less probable than this weigh too little against a record's best candidate.
+PAIR_FLOOR = 0.01
+
+
+def _phone_sql(column: str) -> str:
+    """SQL: the 11-digit mobile number in a phone field (+86 and separators dropped)."""
+    digits = f"regexp_replace(coalesce({column}, ''), '[^0-9]', '', 'g')"
+    return f"nullif(CASE WHEN length({digits}) >= 11 THEN right({digits}, 11) END, '')"
+
+
+def unknown_records_sql(birth_date_sql: str, sex_sql: str) -> str:
+    """Person rows set aside for their ID number, with their residence link.
+
+    ``birth_date_sql`` and ``sex_sql`` read the row's own birth-date and sex fields (see
+    :func:`popbase.population.validate.parse_date_sql` and ``sex_sql``).
+    """
+    reasons = ", ".join(f"'{r}'" for r in ID_REASONS)
+    return f"""
+        SELECT r.record_id AS unique_id, CAST(NULL AS VARCHAR) AS person_id, r.name,
+               {sex_sql} AS sex,
+               nullif(upper(regexp_replace(coalesce(r.id_number, ''), '\\s', '', 'g')), '')
+                   AS id_number,
+               strftime({birth_date_sql}, '%Y-%m-%d') AS birth_date,
+               {_phone_sql("r.phone")} AS phone, l.room_id, l.building_id
+        FROM person_records r
+        JOIN quarantine q ON q.record_id = r.record_id AND q.stage = 'validate'
+             AND q.reason IN ({reasons})
+        LEFT JOIN record_links l ON l.record_id = r.record_id AND l.address_kind = 'residence'
+    """
+
+
+def known_records_sql() -> str:
+    """What the persons resolved by ID are known by: one row per distinct combination."""
+    return f"""
+        SELECT DISTINCT k.person_id, r.name, r.id_sex AS sex, k.id18 AS id_number,
+               strftime(r.id_birth_date, '%Y-%m-%d') AS birth_date,
+               {_phone_sql("r.phone")} AS phone, l.room_id, l.building_id
+        FROM person_records_valid r
+        JOIN person_keys k USING (record_id)
+        LEFT JOIN record_links l ON l.record_id = r.record_id AND l.address_kind = 'residence'
+    """
+
+
+def _sound_table(names: pd.Series) -> dict[int, str]:
+    """A ``str.translate`` table: each character of the names to its pinyin (no tones)."""
+    chars = sorted(set("".join(names.dropna().astype(str).unique())))
+    readings = pinyin(chars, style=Style.NORMAL, errors="default")
+    return {ord(c): r[0] + " " for c, r in zip(chars, readings, strict=True)}
+
+
+def prepare(frame: pd.DataFrame, sound: dict[int, str]) -> pd.DataFrame:
+    """Names normalised and split into surname and sound; ids, phones and rooms as text.
+
+    A name of surname + form of address (王先生) keeps only its surname, and gives the sex.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"person_id": [None, None], "name": ["王先生", "张　三"],
+    ...                   "sex": [None, "F"], "id_number": [None, "1"], "birth_date": [None, None],
+    ...                   "phone": [None, None], "room_id": [None, None],
+    ...                   "building_id": [None, None]})
+    >>> out = prepare(f, {ord("张"): "zhang ", ord("三"): "san "})
+    >>> out[["name", "surname", "name_sound", "sex"]].values.tolist()
+    [[None, '王', None, 'M'], ['张三', '张', 'zhang san', 'F']]
+    """
+    out = frame.copy()
+    name = normalize_names(out["name"])["name_norm"]
+    polite = name.str.len().eq(3) & name.str[1:].isin(list(POLITE_FORMS))
+    out["sex"] = out["sex"].where(~polite, name.str[1:].map(POLITE_FORMS))
+    out["surname"] = name.str[:1].where(name.str.len() > 0)
+    out["name"] = name.where(~polite & name.str.len().gt(0))
+    out["name_sound"] = out["name"].map(
+        lambda n: n.translate(sound).strip() if isinstance(n, str) else None
+    )
+    if "unique_id" not in out:
+        out["unique_id"] = [f"k{i}" for i in range(len(out))]
+    out = out[COLUMNS].astype(object)
+    return out.where(out.notna(), None)
+
+
+def _settings(persons: int, resolution: ResolutionConfig) -> Any:
+    """The Splink model: comparisons, blocking rules and the prior."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    name = cl.CustomComparison(
+        output_column_name="name",
+        comparison_levels=[
+            cll.NullLevel("surname"),
+            cll.ExactMatchLevel("name"),
+            cll.CustomLevel("name_sound_l = name_sound_r", "same sound"),
+            cll.CustomLevel(
+                "surname_l = surname_r AND damerau_levenshtein(name_l, name_r) <= 1",
+                "one character differs",
+            ),
+            cll.CustomLevel("surname_l = surname_r", "same surname"),
+            cll.ElseLevel(),
+        ],
+    )
+    id_number = cl.CustomComparison(
+        output_column_name="id_number",
+        comparison_levels=[
+            cll.NullLevel("id_number"),
+            cll.DamerauLevenshteinLevel("id_number", 1),
+            cll.DamerauLevenshteinLevel("id_number", 2),
+            cll.ElseLevel(),
+        ],
+    )
+    birth_date = cl.CustomComparison(
+        output_column_name="birth_date",
+        comparison_levels=[
+            cll.NullLevel("birth_date"),
+            cll.ExactMatchLevel("birth_date"),
+            cll.DamerauLevenshteinLevel("birth_date", 1),
+            cll.ElseLevel(),
+        ],
+    )
+    room = cl.CustomComparison(
+        output_column_name="room",
+        comparison_levels=[
+            cll.NullLevel("building_id"),
+            cll.ExactMatchLevel("room_id"),
+            cll.ExactMatchLevel("building_id"),
+            cll.ElseLevel(),
+        ],
+    )
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="unique_id",
+        probability_two_random_records_match=1.0 / max(persons, 2),
+        comparisons=[
+            name,
+            cl.ExactMatch("sex"),
+            id_number,
+            birth_date,
+            cl.ExactMatch("phone"),
+            room,
+        ],
+        # One mistyped digit leaves the first or the last twelve characters intact, or,
+        # when it falls in the birth date, the area code beside the name. A name alone
+        # finds the caller who gave nothing else; the sound finds 周倩燕 for 周倩艳.
+        blocking_rules_to_generate_predictions=[
+            block_on("phone"),
+            block_on("name"),
+            block_on("name_sound", "birth_date"),
+            block_on("substr(id_number, 1, 12)"),
+            block_on("substr(id_number, 7, 12)"),
+            block_on("name", "substr(id_number, 1, 6)"),
+            block_on("surname", "room_id"),
+        ],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        additional_columns_to_retain=["person_id"],
+    )
+
+
+def predict_pairs(
+    unknown: pd.DataFrame, known: pd.DataFrame, resolution: ResolutionConfig
+) -> pd.DataFrame:
+    """Scored pairs ``record_id, person_id, pair_probability`` (above :data:`PAIR_FLOOR`).
+
+    Runs in its own in-memory DuckDB so the model's working tables never reach the build.
+    """
+    from splink import Linker, block_on
+    from splink.backends.duckdb import DuckDBAPI
+    from splink.internals.exceptions import EMTrainingException
+
+    empty = pd.DataFrame(
+        {"record_id": pd.Series(dtype=object), "person_id": pd.Series(dtype=object),
+         "pair_probability": pd.Series(dtype=float)}
+    )  # fmt: skip
+    if unknown.empty or known.empty:
+        return empty
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads TO 2")
+        api = DuckDBAPI(connection=con)
+        left = api.register(
+            pa.Table.from_pandas(unknown, preserve_index=False), dataset_display_name="unknown"
+        )
+        right = api.register(
+            pa.Table.from_pandas(known, preserve_index=False), dataset_display_name="known"
+        )
+        persons = int(known["person_id"].nunique())
+        linker = Linker([left, right], _settings(persons, resolution), log_level=logging.ERROR)
+        pairs = float(resolution.training_pairs)
+        linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=1, num_chunks=1)
+        # m of every comparison from blocks that leave it free: phone leaves name, ID, birth
+        # date and room; name + birth date leaves phone. A level no training pair shows
+        # keeps Splink's prior (m = 0.95 for the exact level, the rest shared).
+        for rule in (block_on("phone"), block_on("name", "birth_date")):
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, max_pairs=pairs
+                )
+            except EMTrainingException:
+                continue  # no pair in this block (a small delivery): the other block trains
+        scored = linker.inference.predict(
+            threshold_match_probability=PAIR_FLOOR
+        ).as_pandas_dataframe()  # type: ignore[no-untyped-call]
+    finally:
+        con.close()
+    if scored.empty:
+        return empty
+    # Either side of a pair may be the unknown record: Splink orders them by dataset name.
+    unknown_left = scored["source_dataset_l"] == "unknown"
+    return pd.DataFrame(
+        {
+            "record_id": scored["unique_id_l"].where(unknown_left, scored["unique_id_r"]),
+            "person_id": scored["person_id_r"].where(unknown_left, scored["person_id_l"]),
+            "pair_probability": scored["match_probability"].astype(float),
+        }
+    )
+
+
+def decide(pairs: pd.DataFrame, resolution: ResolutionConfig) -> pd.DataFrame:
+    """Per record: its best person, the runner-up, and ``linked`` or ``review``.
+
+    A record belongs to at most one known person, so the pair probabilities of its
+    candidates are weighed against each other: with odds ``o = p / (1 - p)`` per person,
+    the best person's probability is ``o_best / (1 + sum(o))``. That decides: linked at
+    ``match_threshold``, for review at ``review_threshold``; below, the record is left out.
+
+    Examples
+    --------
+    >>> from popbase.config import ResolutionConfig
+    >>> p = pd.DataFrame({"record_id": ["a", "a", "b", "c", "c", "d", "d"],
+    ...                   "person_id": ["P1", "P1", "P2", "P3", "P4", "P5", "P6"],
+    ...                   "pair_probability": [0.95, 0.999, 0.7, 0.97, 0.9, 0.999, 0.6]})
+    >>> out = decide(p, ResolutionConfig())
+    >>> out[["record_id", "person_id", "decision"]].values.tolist()
+    [['a', 'P1', 'linked'], ['b', 'P2', 'review'], ['c', 'P3', 'review'], ['d', 'P5', 'linked']]
+    """
+    best = pairs.groupby(["record_id", "person_id"])["pair_probability"].max().reset_index()
+    best = best.sort_values(
+        ["record_id", "pair_probability", "person_id"], ascending=[True, False, True]
+    )
+    p = best["pair_probability"].clip(upper=1 - 1e-12)
+    odds = p / (1 - p)
+    total = odds.groupby(best["record_id"]).transform("sum")
+    best["match_probability"] = odds / (1 + total)
+    rank = best.groupby("record_id").cumcount()
+    out = best[rank == 0].set_index("record_id")
+    second = best[rank == 1].set_index("record_id")
+    out["runner_up_person_id"] = second["person_id"].reindex(out.index)
+    out["runner_up_probability"] = second["pair_probability"].reindex(out.index)
+    out = out[out["match_probability"] >= resolution.review_threshold]
+    linked = out["match_probability"] >= resolution.match_threshold
+    out["decision"] = linked.map({True: "linked", False: "review"})
+    decided: pd.DataFrame = out.reset_index()[DECISION_COLUMNS]
+    return decided
+
+
+def link_unknown_records(ctx: BuildContext) -> dict[str, int]:
+    """Link the records without a reliable ID; fill ``probable_links`` and ``review_queue``.
+
+    Linked records are added to ``person_records_valid`` (without ID facts) and to
+    ``person_keys``, and their quarantine entries are removed.
+    """
+    db = ctx.db
+    resolution = ctx.project.config.resolution
+    unknown = db.query_df(unknown_records_sql(parse_date_sql("r.birth_date"), sex_sql("r.sex")))
+    unknown = unknown.drop_duplicates("unique_id")  # a row has at most one residence link
+    candidates = len(unknown)
+    decided = pd.DataFrame(columns=DECISION_COLUMNS)
+    names = pd.DataFrame(columns=NAMES.names)
+    if resolution.probabilistic and candidates:
+        known = db.query_df(known_records_sql())
+        sound = _sound_table(pd.concat([unknown["name"], known["name"]]))
+        left = prepare(unknown, sound)
+        names = pd.DataFrame({"record_id": left["unique_id"], "name": left["name"]})
+        pairs = predict_pairs(left, prepare(known, sound), resolution)
+        if not pairs.empty:
+            decided = decide(pairs, resolution)
+    db.put("probable_links", pa.Table.from_pandas(decided, DECISIONS, preserve_index=False))
+    db.put("probable_link_names", pa.Table.from_pandas(names, NAMES, preserve_index=False))
+    db.execute(
+        """
+        CREATE OR REPLACE TABLE review_queue AS
+        SELECT r.source, r.file, r.row_number, p.record_id, q.reason AS quarantine_reason,
+               r.name, r.residence_address, p.person_id AS candidate_person_id,
+               p.match_probability, p.pair_probability, p.runner_up_person_id,
+               p.runner_up_probability
+        FROM probable_links p
+        JOIN person_records r USING (record_id)
+        JOIN quarantine q ON q.record_id = p.record_id AND q.stage = 'validate'
+        WHERE p.decision = 'review'
+        ORDER BY p.match_probability DESC, p.record_id
+        """
+    )
+    linked = "SELECT record_id FROM probable_links WHERE decision = 'linked'"
+    db.execute(
+        f"""
+        INSERT INTO person_records_valid BY NAME
+        SELECT r.*, CAST(NULL AS VARCHAR) AS id18, {sex_sql("r.sex")} AS sex_norm,
+               {parse_date_sql("r.birth_date")} AS birth_date_norm,
+               false AS id_historical_area, false AS id_upgraded
+        FROM person_records r WHERE r.record_id IN ({linked})
+        """
+    )
+    # The name as read for the model (normalised; 王先生 kept as written).
+    db.execute(
+        "UPDATE person_records_valid SET name = n.name FROM probable_link_names n "
+        "WHERE person_records_valid.record_id = n.record_id AND n.name IS NOT NULL"
+    )
+    db.execute(
+        "INSERT INTO person_keys BY NAME SELECT record_id, CAST(NULL AS VARCHAR) AS id18, "
+        "person_id FROM probable_links WHERE decision = 'linked'"
+    )
+    db.execute(f"DELETE FROM quarantine WHERE stage = 'validate' AND record_id IN ({linked})")
+    counts = decided["decision"].value_counts()
+    return {
+        "records_without_id": candidates,
+        "records_linked_probabilistically": int(counts.get("linked", 0)),
+        "records_for_review": int(counts.get("review", 0)),
+    }
