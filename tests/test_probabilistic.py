@@ -15,7 +15,7 @@ from popbase.config import ResolutionConfig, load_project
 from popbase.errors import ConfigError
 from popbase.ops.snapshot import current_snapshot
 from popbase.pipeline import run
-from popbase.population.probabilistic import decide, prepare
+from popbase.population.probabilistic import decide, name_forms
 from test_pipeline import assert_every_row_accounted, edit_yaml
 
 
@@ -93,23 +93,11 @@ def test_decisions_follow_the_thresholds(
 
 
 def test_a_caller_named_by_surname_and_form_of_address_keeps_surname_and_sex() -> None:
-    frame = pd.DataFrame(
-        {
-            "person_id": [None] * 4,
-            "name": ["李女士", "王 先生", "欧阳娜娜", "  "],
-            "sex": [None, None, "F", None],
-            "id_number": [None] * 4,
-            "birth_date": [None] * 4,
-            "phone": [None] * 4,
-            "room_id": [None] * 4,
-            "building_id": [None] * 4,
-        }
-    )
-    sounds = {ord(c): p + " " for c, p in zip("欧阳娜", ["ou", "yang", "na"], strict=True)}
-    out = prepare(frame, sounds)
+    out = name_forms(pd.Series(["李女士", "王 先生", "欧阳娜娜", "  ", None, "李女士"]))
+    assert out["raw"].tolist() == ["李女士", "王 先生", "欧阳娜娜", "  "]
     assert out["name"].tolist() == [None, None, "欧阳娜娜", None]
     assert out["surname"].tolist() == ["李", "王", "欧", None]
-    assert out["sex"].tolist() == ["F", "M", "F", None]
+    assert out["sex"].tolist() == ["F", "M", None, None]
     assert out["name_sound"].tolist() == [None, None, "ou yang na na", None]
 
 

@@ -207,23 +207,42 @@ def _shanghai_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(sorted(districts)), tuple(sorted(o for o in others if len(o) >= 2))
 
 
+@cache
+def _shared_districts() -> frozenset[str]:
+    """Shanghai district names that another city's district also has (普陀区, 宝山区)."""
+    divisions = china_divisions()
+    shanghai = {n for tag, n, c in divisions if tag == "district" and c.startswith("31")}
+    return (
+        frozenset(n for tag, n, c in divisions if tag == "district" and not c.startswith("31"))
+        & shanghai
+    )
+
+
 def is_shanghai(text: str) -> bool:
     """Whether an address is in Shanghai, judged from its first 10 characters.
 
     It is when they contain 上海 or the full name of a Shanghai district (today's or an
     abolished one, or 浦东), and no other province's or city's name comes before it
-    (浙江省舟山市普陀区 is not Shanghai's 普陀区). A line starting with a bare 普陀区 or
-    宝山区 (names shared with Zhoushan and Shuangyashan) counts as Shanghai.
+    (浙江省舟山市普陀区 is not Shanghai's 普陀区). A line that starts with a bare 普陀区 or
+    宝山区 (names shared with Zhoushan and Shuangyashan) counts as Shanghai unless another
+    city's name follows anywhere in it (普陀区舟山朱家尖).
 
     Examples
     --------
     >>> [is_shanghai(t) for t in ("上海市闵行区", "闵行区七莘路", "浙江省舟山市普陀区", "杭州")]
     [True, True, False, False]
+    >>> [is_shanghai(t) for t in ("普陀区真北路", "普陀区舟山朱家尖慈航广场")]
+    [True, False]
     """
     head = text[:10]
     districts, others = _shanghai_names()
-    hits = [head.find(n) for n in ("上海", *districts) if n in head]
+    hits = {n: head.find(n) for n in ("上海", *districts) if n in head}
     if not hits:
         return False
-    first = min(hits)
-    return not any(0 <= head.find(o) < first for o in others)
+    first = min(hits.values())
+    if any(0 <= head.find(o) < first for o in others):
+        return False
+    # A bare shared name may be the other city's: then its name anywhere says so. (Only
+    # then: Shanghai's roads bear other cities' names, 南京西路, 四川北路.)
+    named = min(hits, key=lambda n: hits[n])
+    return named not in _shared_districts() or not any(o in text for o in others)

@@ -65,7 +65,7 @@ class DuckDBBackend:
 
     def query_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query and return its result as an Arrow table."""
-        result = self._run(sql, params).fetch_arrow_table()
+        result = self._run(sql, params).to_arrow_table()
         return result
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:

@@ -107,6 +107,7 @@ FUSED_ATTRIBUTES = {
     "birth_date": "birth_date",
     "residence_room": "residence_room_id",
     "hukou_room": "hukou_room_id",
+    "employer": "employer_credit_code",
 }
 
 
@@ -132,12 +133,17 @@ def true_person_of(outcomes: pd.DataFrame, records: pd.DataFrame) -> pd.Series:
 
 
 def fused_scores(
-    built: pd.DataFrame, truth: pd.DataFrame, true_person: pd.Series
+    built: pd.DataFrame,
+    truth: pd.DataFrame,
+    true_person: pd.Series,
+    scored: dict[str, set[str]] | None = None,
 ) -> dict[str, Any]:
     """Accuracy of each fused attribute over the built persons that stand for a true one.
 
     A value is right when it equals the truth's, or when both have none (an absent
-    person has no residence room); the fraction right per attribute.
+    person has no residence room); the fraction right per attribute. ``scored`` limits
+    an attribute to the true persons some source could tell it for (an employer is
+    known only from records that carry one).
     """
     built = built.assign(true_id=built["person_id"].map(true_person)).dropna(subset=["true_id"])
     theirs = {column: f"{name}_true" for name, column in FUSED_ATTRIBUTES.items()}
@@ -147,8 +153,44 @@ def fused_scores(
     for name in FUSED_ATTRIBUTES:
         mine, true = _text_or_none(both[name]), _text_or_none(both[f"{name}_true"])
         right = (mine == true) | (mine.isna() & true.isna())
-        scores[name] = float(right.mean()) if len(both) else 0.0
+        if scored and name in scored:
+            # Over everyone too: what no source tells is missing there, not wrong.
+            scores[f"{name}_all_persons"] = float(right.mean()) if len(both) else 0.0
+            right = right[both["true_id"].isin(scored[name])]
+        scores[name] = float(right.mean()) if len(right) else 0.0
     return scores
+
+
+def _told(project: Project, records: pd.DataFrame) -> dict[str, set[str]]:
+    """The true persons some source could tell each attribute for.
+
+    The residence room for those with a residence address in some record; the employer
+    for those with a record in a source that carries an employer's credit code.
+    """
+    employer = [s.name for s in project.config.sources if "employer_credit_code" in s.columns]
+    return {
+        "residence_room": set(records.loc[records["address_kind"] == "residence", "person_id"]),
+        "employer": set(records.loc[records["source"].isin(employer), "person_id"]) - {""},
+    }
+
+
+def household_scores(
+    built: pd.DataFrame, truth: pd.DataFrame, true_person: pd.Series
+) -> dict[str, float]:
+    """Pairwise precision and recall of register households (户号) against the truth's.
+
+    The truth's register household is everyone registered at the same hukou room; persons
+    the register does not hold (no true hukou room) are left out.
+    """
+    true_of = built["person_id"].map(true_person)
+    both = built.assign(true_id=true_of).merge(
+        truth[["person_id", "hukou_room_id"]].rename(columns={"person_id": "true_id"}),
+        on="true_id",
+    )
+    both = both[both["hukou_room_id"].fillna("") != ""]
+    return pairwise_scores(
+        both["household_id"].reset_index(drop=True), both["hukou_room_id"].reset_index(drop=True)
+    )
 
 
 def _text_or_none(values: pd.Series) -> pd.Series:
@@ -182,7 +224,8 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         units = con.execute("SELECT code, level, resident FROM units").df()
         built = con.execute(
             "SELECT person_id, sex, strftime(birth_date, '%Y-%m-%d') AS birth_date, "
-            "room_id AS residence_room, hukou_room_id AS hukou_room FROM persons"
+            "room_id AS residence_room, hukou_room_id AS hukou_room, "
+            "employer_credit_code AS employer, household_id FROM persons"
         ).df()
     finally:
         con.close()
@@ -191,7 +234,7 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         truth_dir / "persons.parquet",
         columns=[
             "person_id", "presence", "community_code", "sex", "birth_date",
-            "residence_room_id", "hukou_room_id",
+            "residence_room_id", "hukou_room_id", "employer_credit_code",
         ],
     )  # fmt: skip
     people = records[records["person_id"] != ""].drop_duplicates(["source", "record_no"])
@@ -202,12 +245,14 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         suffixes=("_true", ""),
     )
     person = pairwise_scores(pred["person_id"], pred["person_id_true"])
+    true_person = true_person_of(outcomes, records)
     return {
         "snapshot": snap.id,
         "link": _link_scores(records, outcomes, links),
         "person": {**person, "records": len(pred)},
         "community_residents": _community_scores(persons, units),
-        "fused": fused_scores(built, persons, true_person_of(outcomes, records)),
+        "fused": fused_scores(built, persons, true_person, _told(project, records)),
+        "household": household_scores(built, persons, true_person),
     }
 
 

@@ -48,11 +48,20 @@ SERVED_TABLES: dict[str, str] = {
     "persons": """
         SELECT g.person_id, g.sex, CAST(g.birth_date AS DATE) AS birth_date,
                CASE WHEN g.deceased THEN 'deceased' ELSE 'alive' END AS status,
-               r.division_code, l.room_id, h.room_id AS hukou_room_id
+               r.division_code, l.room_id, h.room_id AS hukou_room_id,
+               w.credit_code AS employer_credit_code, o.household_id, o.relation
         FROM persons_golden g
         LEFT JOIN lives_in l USING (person_id)
         LEFT JOIN residents r USING (person_id)
         LEFT JOIN hukou_at h USING (person_id)
+        LEFT JOIN member_of o USING (person_id)
+        LEFT JOIN (
+            -- The current employer: the most recent employment record.
+            SELECT person_id, credit_code FROM works_at
+            QUALIFY row_number() OVER (
+                PARTITION BY person_id ORDER BY as_of DESC NULLS LAST, credit_code
+            ) = 1
+        ) w USING (person_id)
     """,
     "record_outcomes": """
         SELECT o.source, o.record_id, o.file, o.row_number, p.record_no, o.kind, o.outcome,

@@ -1,9 +1,10 @@
 """The fuse stage: one golden record per person, each value traceable to its source.
 
-Sex and birth date come from the ID number itself (GB 11643 encodes both); the name from
-the most trusted, most recent record that has one. A person is deceased when a source
-says so in its status column (死亡, 已故, 注销-死亡 …). Records that disagree with the ID
-on sex or birth date are counted as conflicts.
+Sex and birth date come from the ID number itself (GB 11643 encodes both), with the
+record that gave the ID (``id_source``, ``id_record``); the name from the most trusted,
+most recent record that has one (``name_source``, ``name_record``, ``name_as_of``). A
+person is deceased when a source says so in its status column (死亡, 已故, 注销-死亡 …).
+Records that disagree with the ID on sex or birth date are counted as conflicts.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ def golden_persons_sql() -> str:
         named AS (
             SELECT person_id, arg_min(name, rank_in_person) AS name,
                    arg_min(source, rank_in_person) AS name_source,
-                   arg_min(record_id, rank_in_person) AS name_record
+                   arg_min(record_id, rank_in_person) AS name_record,
+                   arg_min(as_of, rank_in_person) AS name_as_of
             FROM ranked WHERE name IS NOT NULL AND trim(name) <> '' GROUP BY person_id
         ),
         base AS (
             SELECT person_id, any_value(id18) AS id18, any_value(id_sex) AS sex,
                    any_value(id_birth_date) AS birth_date,
+                   arg_min(source, rank_in_person) FILTER (WHERE id18 IS NOT NULL) AS id_source,
+                   arg_min(record_id, rank_in_person) FILTER (WHERE id18 IS NOT NULL)
+                       AS id_record,
                    bool_or(coalesce(trim(person_status), '') IN ({words})) AS deceased,
                    count(*) AS records,
                    count(DISTINCT source) AS sources,
@@ -43,7 +48,7 @@ def golden_persons_sql() -> str:
                    ) AS birth_conflicts
             FROM ranked GROUP BY person_id
         )
-        SELECT b.*, n.name, n.name_source, n.name_record
+        SELECT b.*, n.name, n.name_source, n.name_record, n.name_as_of
         FROM base b LEFT JOIN named n USING (person_id)
     """
 

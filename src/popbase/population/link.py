@@ -1,7 +1,8 @@
-"""The link stage: persons to rooms, employers, and enterprises to buildings.
+"""The link stage: persons to rooms, employers and households; enterprises to buildings.
 
-LIVES_IN and HUKOU_AT link persons to rooms, WORKS_AT to employers, LOCATED_IN
-enterprises to buildings; each link keeps its source record and date.
+LIVES_IN and HUKOU_AT link persons to rooms, WORKS_AT to employers, MEMBER_OF to the
+household of the register's household number (户号, with the relation to its head),
+LOCATED_IN enterprises to buildings; each link keeps its source record and date.
 
 Where several records give a person's residence, the most trusted source wins, then the
 most recent; the deceased live nowhere.
@@ -10,6 +11,10 @@ most recent; the deceased live nowhere.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from popbase.population.credit_code import validate_credit_codes
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
@@ -61,14 +66,106 @@ def enterprises_sql() -> str:
 
 
 def works_at_sql() -> str:
-    """Employees to the enterprises named by their employer's credit code."""
+    """Employees to their employer's credit code, valid by GB 32100 (``employer_codes``).
+
+    The employer may be registered elsewhere (a Huangpu company's employee living in
+    Minhang): the link keeps the code, and ``registered`` says whether the enterprise is
+    in this base's registry.
+    """
     return f"""
         CREATE OR REPLACE TABLE works_at AS
-        SELECT m.person_id, e.credit_code, r.source, r.record_id, r.as_of
+        SELECT m.person_id, c.credit_code, nullif(trim(r.employer_name), '') AS employer_name,
+               e.credit_code IS NOT NULL AS registered, r.source, r.record_id, r.as_of
         FROM person_records_valid r
         JOIN person_members m USING (record_id)
-        JOIN enterprises e ON upper(trim(r.employer_credit_code)) = e.credit_code
-        {_best("m.person_id, e.credit_code", "r")}
+        JOIN employer_codes c ON c.raw = r.employer_credit_code
+        LEFT JOIN enterprises e ON e.credit_code = c.credit_code
+        {_best("m.person_id, c.credit_code", "r")}
+    """
+
+
+def repair_codes(invalid: pd.DataFrame, valid: pd.DataFrame) -> dict[str, str]:
+    """Mistyped codes repaired from co-workers: raw code → the valid code it stands for.
+
+    ``invalid`` and ``valid`` hold ``raw, employer_name`` (valid also ``credit_code``). A
+    code that fails its check is repaired when, among the valid codes given with the same
+    employer name, exactly one differs from it in one character.
+
+    Examples
+    --------
+    >>> bad = pd.DataFrame({"raw": ["91310105RL2KEQ3Q41"], "employer_name": ["某公司"]})
+    >>> good = pd.DataFrame({"raw": ["91310105RL2KEQ3Q4U"], "employer_name": ["某公司"],
+    ...                      "credit_code": ["91310105RL2KEQ3Q4U"]})
+    >>> repair_codes(bad, good)
+    {'91310105RL2KEQ3Q41': '91310105RL2KEQ3Q4U'}
+    """
+    by_name = valid.groupby("employer_name")["credit_code"].agg(lambda c: sorted(set(c)))
+    out: dict[str, str] = {}
+    for raw, name in zip(invalid["raw"], invalid["employer_name"], strict=True):
+        text = str(raw).strip().upper()
+        near = [
+            c
+            for c in by_name.get(name, [])
+            if len(c) == len(text) and sum(a != b for a, b in zip(c, text, strict=True)) == 1
+        ]
+        if len(near) == 1:
+            out[str(raw)] = near[0]
+    return out
+
+
+def _employer_codes(ctx: BuildContext) -> dict[str, int]:
+    """``employer_codes``: each distinct employer code as written, normalised, if valid.
+
+    A code that fails its check but that co-workers give correctly (see
+    :func:`repair_codes`) is repaired; the rest are left out of WORKS_AT and counted.
+    """
+    given = ctx.db.query_df(
+        "SELECT DISTINCT employer_credit_code AS raw, trim(employer_name) AS employer_name "
+        "FROM person_records_valid WHERE nullif(trim(employer_credit_code), '') IS NOT NULL"
+    )
+    check = validate_credit_codes(given["raw"])
+    ok = check["valid"].to_numpy(dtype=bool)
+    valid = given[ok].assign(credit_code=check.loc[ok, "normalized"].to_numpy(dtype=object))
+    repaired = repair_codes(given[~ok], valid)
+    codes = pd.concat(
+        [
+            valid[["raw", "credit_code"]],
+            pd.DataFrame({"raw": list(repaired), "credit_code": list(repaired.values())}),
+        ]
+    ).drop_duplicates("raw")
+    ctx.db.put("employer_codes", codes.astype(object))
+    invalid = set(given.loc[~ok, "raw"])
+    return {
+        "employer_codes_repaired": len(repaired),
+        "employer_codes_invalid": len(invalid - set(repaired)),
+    }
+
+
+def member_of_sql() -> str:
+    """Persons to the household their most trusted, most recent 户号 names.
+
+    A household number is the source's own (``police_hukou:H0012``): two registers may
+    number households alike.
+    """
+    return f"""
+        CREATE OR REPLACE TABLE member_of AS
+        SELECT m.person_id, r.source || ':' || trim(r.household_no) AS household_id,
+               nullif(trim(r.relation), '') AS relation, r.source, r.record_id, r.as_of
+        FROM person_records_valid r JOIN person_members m USING (record_id)
+        WHERE nullif(trim(r.household_no), '') IS NOT NULL
+        {_best("m.person_id", "r")}
+    """
+
+
+def households_sql() -> str:
+    """One row per household: its members, its head (户主) and its register room."""
+    return """
+        CREATE OR REPLACE TABLE households AS
+        SELECT o.household_id, count(*) AS members,
+               min(o.person_id) FILTER (WHERE o.relation IN ('户主', '本人')) AS head_person_id,
+               mode(h.room_id) AS room_id
+        FROM member_of o LEFT JOIN hukou_at h USING (person_id)
+        GROUP BY o.household_id
     """
 
 
@@ -78,11 +175,18 @@ def link_persons(ctx: BuildContext) -> dict[str, Any]:
     db.execute(room_link_sql("lives_in", "residence"))
     db.execute(room_link_sql("hukou_at", "hukou"))
     db.execute(enterprises_sql())
+    code_counts = _employer_codes(ctx)
     db.execute(works_at_sql())
+    db.execute(member_of_sql())
+    db.execute(households_sql())
     counts = {
         t: int(db.scalar(f"SELECT count(*) FROM {t}") or 0)
-        for t in ("lives_in", "hukou_at", "enterprises", "works_at")
+        for t in ("lives_in", "hukou_at", "enterprises", "works_at", "member_of", "households")
     }
+    counts.update(code_counts)
+    counts["works_at_registered"] = int(
+        db.scalar("SELECT count(*) FROM works_at WHERE registered") or 0
+    )
     counts["enterprises_located"] = int(
         db.scalar("SELECT count(*) FROM enterprises WHERE building_id IS NOT NULL") or 0
     )

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pypinyin import Style, pinyin
 
 from popbase.population.person_name import normalize_names
@@ -56,10 +57,6 @@ ID_REASONS = (
 )
 # A caller named only by surname and a form of address (王先生, 李女士).
 POLITE_FORMS = {"先生": "M", "女士": "F", "小姐": "F", "阿姨": "F", "师傅": None}
-COLUMNS = [
-    "unique_id", "person_id", "name", "surname", "name_sound", "sex", "id_number",
-    "birth_date", "phone", "room_id", "building_id",
-]  # fmt: skip
 DECISIONS = pa.schema(
     [
         ("record_id", pa.string()),
@@ -72,7 +69,10 @@ DECISIONS = pa.schema(
     ]
 )
 DECISION_COLUMNS: list[str] = list(DECISIONS.names)
-NAMES = pa.schema([("record_id", pa.string()), ("name", pa.string())])
+# The record ids of person rows set aside for their ID number.
+UNKNOWN_IDS = "SELECT record_id FROM quarantine WHERE stage = 'validate' AND reason IN ({})".format(
+    ", ".join(f"'{r}'" for r in ID_REASONS)
+)
 # Pairs less probable than this weigh too little against a record's best candidate.
 PAIR_FLOOR = 0.01
 
@@ -87,12 +87,15 @@ def unknown_records_sql(birth_date_sql: str, sex_sql: str) -> str:
     """Person rows set aside for their ID number, with their residence link.
 
     ``birth_date_sql`` and ``sex_sql`` read the row's own birth-date and sex fields (see
-    :func:`popbase.population.validate.parse_date_sql` and ``sex_sql``).
+    :func:`popbase.population.validate.parse_date_sql` and ``sex_sql``); the name's forms
+    come from ``name_forms`` (see :func:`name_forms`), whose form of address gives the sex
+    when the row does not.
     """
     reasons = ", ".join(f"'{r}'" for r in ID_REASONS)
     return f"""
-        SELECT r.record_id AS unique_id, CAST(NULL AS VARCHAR) AS person_id, r.name,
-               {sex_sql} AS sex,
+        SELECT DISTINCT ON (r.record_id)
+               r.record_id AS unique_id, CAST(NULL AS VARCHAR) AS person_id,
+               f.name, f.surname, f.name_sound, coalesce({sex_sql}, f.sex) AS sex,
                nullif(upper(regexp_replace(coalesce(r.id_number, ''), '\\s', '', 'g')), '')
                    AS id_number,
                strftime({birth_date_sql}, '%Y-%m-%d') AS birth_date,
@@ -100,19 +103,26 @@ def unknown_records_sql(birth_date_sql: str, sex_sql: str) -> str:
         FROM person_records r
         JOIN quarantine q ON q.record_id = r.record_id AND q.stage = 'validate'
              AND q.reason IN ({reasons})
+        LEFT JOIN name_forms f ON f.raw = r.name
         LEFT JOIN record_links l ON l.record_id = r.record_id AND l.address_kind = 'residence'
+        ORDER BY r.record_id
     """
 
 
 def known_records_sql() -> str:
     """What the persons resolved by ID are known by: one row per distinct combination."""
     return f"""
-        SELECT DISTINCT k.person_id, r.name, r.id_sex AS sex, k.id18 AS id_number,
-               strftime(r.id_birth_date, '%Y-%m-%d') AS birth_date,
-               {_phone_sql("r.phone")} AS phone, l.room_id, l.building_id
-        FROM person_records_valid r
-        JOIN person_keys k USING (record_id)
-        LEFT JOIN record_links l ON l.record_id = r.record_id AND l.address_kind = 'residence'
+        SELECT 'k' || row_number() OVER () AS unique_id, *
+        FROM (
+            SELECT DISTINCT k.person_id, f.name, f.surname, f.name_sound, r.id_sex AS sex,
+                   k.id18 AS id_number, strftime(r.id_birth_date, '%Y-%m-%d') AS birth_date,
+                   {_phone_sql("r.phone")} AS phone, l.room_id, l.building_id
+            FROM person_records_valid r
+            JOIN person_keys k USING (record_id)
+            LEFT JOIN name_forms f ON f.raw = r.name
+            LEFT JOIN record_links l
+                ON l.record_id = r.record_id AND l.address_kind = 'residence'
+        )
     """
 
 
@@ -123,34 +133,38 @@ def _sound_table(names: pd.Series) -> dict[int, str]:
     return {ord(c): r[0] + " " for c, r in zip(chars, readings, strict=True)}
 
 
-def prepare(frame: pd.DataFrame, sound: dict[int, str]) -> pd.DataFrame:
-    """Names normalised and split into surname and sound; ids, phones and rooms as text.
+def name_forms(names: pd.Series) -> pd.DataFrame:
+    """Each distinct name as written (``raw``) normalised, with its surname and its sound.
 
     A name of surname + form of address (王先生) keeps only its surname, and gives the sex.
 
     Examples
     --------
-    >>> f = pd.DataFrame({"person_id": [None, None], "name": ["王先生", "张　三"],
-    ...                   "sex": [None, "F"], "id_number": [None, "1"], "birth_date": [None, None],
-    ...                   "phone": [None, None], "room_id": [None, None],
-    ...                   "building_id": [None, None]})
-    >>> out = prepare(f, {ord("张"): "zhang ", ord("三"): "san "})
-    >>> out[["name", "surname", "name_sound", "sex"]].values.tolist()
-    [[None, '王', None, 'M'], ['张三', '张', 'zhang san', 'F']]
+    >>> forms = name_forms(pd.Series(["王先生", "张 三", "张三"]))
+    >>> forms[["name", "surname", "name_sound", "sex"]].values.tolist()
+    [[None, '王', None, 'M'], ['张三', '张', 'zhang san', None], ['张三', '张', 'zhang san', None]]
     """
-    out = frame.copy()
-    name = normalize_names(out["name"])["name_norm"]
+    raw = pd.Series(names.dropna().astype(str).unique(), dtype=object)
+    # A name of basic Han characters only is its own normal form: only the rest are read.
+    plain = raw.str.fullmatch("[\u4e00-\u9fff]+").fillna(False).astype(bool)
+    name = raw.copy()
+    name[~plain] = normalize_names(raw[~plain])["name_norm"]
     polite = name.str.len().eq(3) & name.str[1:].isin(list(POLITE_FORMS))
-    out["sex"] = out["sex"].where(~polite, name.str[1:].map(POLITE_FORMS))
-    out["surname"] = name.str[:1].where(name.str.len() > 0)
-    out["name"] = name.where(~polite & name.str.len().gt(0))
-    out["name_sound"] = out["name"].map(
-        lambda n: n.translate(sound).strip() if isinstance(n, str) else None
+    sound = _sound_table(name)
+    out = pd.DataFrame(
+        {
+            "raw": raw,
+            "name": name.where(~polite & name.str.len().gt(0)),
+            "surname": name.str[:1].where(name.str.len() > 0),
+            "name_sound": None,
+            "sex": name.str[1:].map(POLITE_FORMS).where(polite),
+        },
+        dtype=object,
     )
-    if "unique_id" not in out:
-        out["unique_id"] = [f"k{i}" for i in range(len(out))]
-    out = out[COLUMNS].astype(object)
-    return out.where(out.notna(), None)
+    out["name_sound"] = [
+        n.translate(sound).strip() if isinstance(n, str) else None for n in out["name"]
+    ]
+    return out.astype(object).where(out.notna(), None)
 
 
 def _settings(persons: int, resolution: ResolutionConfig) -> Any:
@@ -212,17 +226,19 @@ def _settings(persons: int, resolution: ResolutionConfig) -> Any:
             cl.ExactMatch("phone"),
             room,
         ],
-        # One mistyped digit leaves the first or the last twelve characters intact, or,
-        # when it falls in the birth date, the area code beside the name. A name alone
-        # finds the caller who gave nothing else; the sound finds 周倩燕 for 周倩艳.
+        # One mistyped digit leaves the area code and birth date (the first fourteen
+        # characters) or the birth date and sequence (the last twelve) intact, or, when it
+        # falls in the birth date, the area code beside the name. The sound finds 周倩燕
+        # for 周倩艳. A name alone is no block: at a million persons it pairs each row
+        # with hundreds, and a name alone never reaches the review band.
         blocking_rules_to_generate_predictions=[
             block_on("phone"),
-            block_on("name"),
             block_on("name_sound", "birth_date"),
-            block_on("substr(id_number, 1, 12)"),
+            block_on("substr(id_number, 1, 14)"),
             block_on("substr(id_number, 7, 12)"),
             block_on("name", "substr(id_number, 1, 6)"),
             block_on("surname", "room_id"),
+            block_on("name", "building_id"),
         ],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
@@ -230,9 +246,7 @@ def _settings(persons: int, resolution: ResolutionConfig) -> Any:
     )
 
 
-def predict_pairs(
-    unknown: pd.DataFrame, known: pd.DataFrame, resolution: ResolutionConfig
-) -> pd.DataFrame:
+def predict_pairs(unknown: pa.Table, known: pa.Table, resolution: ResolutionConfig) -> pd.DataFrame:
     """Scored pairs ``record_id, person_id, pair_probability`` (above :data:`PAIR_FLOOR`).
 
     Runs in its own in-memory DuckDB so the model's working tables never reach the build.
@@ -245,19 +259,15 @@ def predict_pairs(
         {"record_id": pd.Series(dtype=object), "person_id": pd.Series(dtype=object),
          "pair_probability": pd.Series(dtype=float)}
     )  # fmt: skip
-    if unknown.empty or known.empty:
+    if unknown.num_rows == 0 or known.num_rows == 0:
         return empty
     con = duckdb.connect()
     try:
         con.execute("SET threads TO 2")
         api = DuckDBAPI(connection=con)
-        left = api.register(
-            pa.Table.from_pandas(unknown, preserve_index=False), dataset_display_name="unknown"
-        )
-        right = api.register(
-            pa.Table.from_pandas(known, preserve_index=False), dataset_display_name="known"
-        )
-        persons = int(known["person_id"].nunique())
+        left = api.register(unknown, dataset_display_name="unknown")
+        right = api.register(known, dataset_display_name="known")
+        persons = int(pc.count_distinct(known["person_id"]).as_py())
         linker = Linker([left, right], _settings(persons, resolution), log_level=logging.ERROR)
         pairs = float(resolution.training_pairs)
         linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=1, num_chunks=1)
@@ -335,21 +345,21 @@ def link_unknown_records(ctx: BuildContext) -> dict[str, int]:
     """
     db = ctx.db
     resolution = ctx.project.config.resolution
-    unknown = db.query_df(unknown_records_sql(parse_date_sql("r.birth_date"), sex_sql("r.sex")))
-    unknown = unknown.drop_duplicates("unique_id")  # a row has at most one residence link
-    candidates = len(unknown)
+    forms = name_forms(
+        db.query_df(
+            f"SELECT DISTINCT name FROM person_records WHERE record_id IN ({UNKNOWN_IDS}) "
+            "UNION SELECT DISTINCT name FROM person_records_valid"
+        )["name"]
+    )
+    db.put("name_forms", forms)
+    unknown = db.query_arrow(unknown_records_sql(parse_date_sql("r.birth_date"), sex_sql("r.sex")))
+    candidates = unknown.num_rows
     decided = pd.DataFrame(columns=DECISION_COLUMNS)
-    names = pd.DataFrame(columns=NAMES.names)
     if resolution.probabilistic and candidates:
-        known = db.query_df(known_records_sql())
-        sound = _sound_table(pd.concat([unknown["name"], known["name"]]))
-        left = prepare(unknown, sound)
-        names = pd.DataFrame({"record_id": left["unique_id"], "name": left["name"]})
-        pairs = predict_pairs(left, prepare(known, sound), resolution)
+        pairs = predict_pairs(unknown, db.query_arrow(known_records_sql()), resolution)
         if not pairs.empty:
             decided = decide(pairs, resolution)
     db.put("probable_links", pa.Table.from_pandas(decided, DECISIONS, preserve_index=False))
-    db.put("probable_link_names", pa.Table.from_pandas(names, NAMES, preserve_index=False))
     db.execute(
         """
         CREATE OR REPLACE TABLE review_queue AS
@@ -376,8 +386,9 @@ def link_unknown_records(ctx: BuildContext) -> dict[str, int]:
     )
     # The name as read for the model (normalised; 王先生 kept as written).
     db.execute(
-        "UPDATE person_records_valid SET name = n.name FROM probable_link_names n "
-        "WHERE person_records_valid.record_id = n.record_id AND n.name IS NOT NULL"
+        f"UPDATE person_records_valid SET name = f.name FROM name_forms f "
+        f"WHERE person_records_valid.name = f.raw AND f.name IS NOT NULL "
+        f"AND person_records_valid.record_id IN ({linked})"
     )
     db.execute(
         "INSERT INTO person_keys BY NAME SELECT record_id, CAST(NULL AS VARCHAR) AS id18, "
