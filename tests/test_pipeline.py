@@ -661,3 +661,24 @@ def test_pairwise_scores_equal_a_brute_force_count_of_pairs(
     expected = _brute_force(predicted, truth)
     got = pairwise_scores(pd.Series(predicted, dtype=object), pd.Series(truth, dtype=object))
     assert got == pytest.approx(expected)
+
+
+def test_a_funeral_record_makes_its_person_deceased_and_no_resident(built_city: Path) -> None:
+    persons = base_table(
+        built_city,
+        "SELECT DISTINCT p.person_id, p.status, p.room_id FROM persons p "
+        "JOIN record_outcomes o USING (person_id) "
+        "WHERE o.source = 'civil_affairs' AND o.outcome IN ('accepted', 'merged')",
+    )
+    events = pd.read_csv(built_city / "sources" / "civil_affairs.csv", dtype=str)
+    funerals = set(events.loc[events["业务类型"] == "殡葬服务", "记录编号"])
+    assert funerals  # the sample's civil affairs hold funeral records
+    dead = base_table(
+        built_city,
+        "SELECT DISTINCT p.person_id, p.status, p.room_id FROM persons p "
+        "JOIN record_outcomes o USING (person_id) WHERE o.source = 'civil_affairs' "
+        f"AND o.record_no IN ({', '.join(repr(f) for f in sorted(funerals))})",
+    )
+    assert len(dead) > 0 and (dead["status"] == "deceased").all()
+    assert dead["room_id"].isna().all()
+    assert (persons["status"] == "alive").any()

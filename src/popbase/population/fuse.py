@@ -3,7 +3,8 @@
 Sex and birth date come from the ID number itself (GB 11643 encodes both), with the
 record that gave the ID (``id_source``, ``id_record``); the name from the most trusted,
 most recent record that has one (``name_source``, ``name_record``, ``name_as_of``). A
-person is deceased when a source says so in its status column (死亡, 已故, 注销-死亡 …).
+person is deceased when a source says so in its status column (死亡, 已故, 注销-死亡 …)
+or records an event only the dead are the subject of (殡葬服务, 火化, 死亡登记 …).
 Records that disagree with the ID on sex or birth date are counted as conflicts.
 """
 
@@ -15,11 +16,14 @@ if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
 DECEASED_WORDS = ("死亡", "已故", "去世", "死亡注销", "注销（死亡）", "注销(死亡)")
+# Business events only the dead are the subject of (民政 funeral and death registrations).
+DEATH_EVENTS = ("殡葬服务", "殡葬", "火化", "死亡登记", "死亡医学证明", "丧葬补助")
 
 
 def golden_persons_sql() -> str:
     """Golden person rows with per-attribute provenance."""
     words = ", ".join(f"'{w}'" for w in DECEASED_WORDS)
+    events = ", ".join(f"'{w}'" for w in DEATH_EVENTS)
     return f"""
         CREATE OR REPLACE TABLE persons_golden AS
         WITH ranked AS (
@@ -39,7 +43,10 @@ def golden_persons_sql() -> str:
                    arg_min(source, rank_in_person) FILTER (WHERE id18 IS NOT NULL) AS id_source,
                    arg_min(record_id, rank_in_person) FILTER (WHERE id18 IS NOT NULL)
                        AS id_record,
-                   bool_or(coalesce(trim(person_status), '') IN ({words})) AS deceased,
+                   bool_or(
+                       coalesce(trim(person_status), '') IN ({words})
+                       OR coalesce(trim(event_type), '') IN ({events})
+                   ) AS deceased,
                    count(*) AS records,
                    count(DISTINCT source) AS sources,
                    count(*) FILTER (WHERE sex_norm <> id_sex) AS sex_conflicts,
