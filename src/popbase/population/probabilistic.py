@@ -112,7 +112,9 @@ def unknown_records_sql(birth_date_sql: str, sex_sql: str) -> str:
 def known_records_sql() -> str:
     """What the persons resolved by ID are known by: one row per distinct combination."""
     return f"""
-        SELECT 'k' || row_number() OVER () AS unique_id, *
+        SELECT 'k' || row_number() OVER (
+                   ORDER BY person_id, name, id_number, birth_date, phone, room_id, building_id
+               ) AS unique_id, *
         FROM (
             SELECT DISTINCT k.person_id, f.name, f.surname, f.name_sound, r.id_sex AS sex,
                    k.id18 AS id_number, strftime(r.id_birth_date, '%Y-%m-%d') AS birth_date,
@@ -123,6 +125,8 @@ def known_records_sql() -> str:
             LEFT JOIN record_links l
                 ON l.record_id = r.record_id AND l.address_kind = 'residence'
         )
+        -- A fixed order and fixed ids: the model's samples, so its decisions, repeat.
+        ORDER BY person_id, name, id_number, birth_date, phone, room_id, building_id
     """
 
 
@@ -246,6 +250,63 @@ def _settings(persons: int, resolution: ResolutionConfig) -> Any:
     )
 
 
+# Columns whose exact-match level's u is counted, not sampled (see :func:`exact_u`).
+EXACT_COLUMNS = ("name", "name_sound", "sex", "birth_date", "phone", "room_id", "building_id")
+
+
+def equal_share(
+    con: duckdb.DuckDBPyConnection, left: pa.Table, right: pa.Table, column: str
+) -> float:
+    """The share of left × right pairs, both values present, whose ``column`` is equal.
+
+    Counted from the values' frequencies on each side, so it is exact however rare.
+    """
+    con.register("__left", left.select([column]))
+    con.register("__right", right.select([column]))
+    try:
+        row = con.execute(
+            f"""
+            WITH l AS (SELECT {column} AS v, count(*) AS n FROM __left
+                       WHERE {column} IS NOT NULL GROUP BY 1),
+                 r AS (SELECT {column} AS v, count(*) AS n FROM __right
+                       WHERE {column} IS NOT NULL GROUP BY 1)
+            SELECT (SELECT sum(l.n * r.n) FROM l JOIN r USING (v)),
+                   (SELECT sum(n) FROM l), (SELECT sum(n) FROM r)
+            """
+        ).fetchone()
+    finally:
+        con.unregister("__left")
+        con.unregister("__right")
+    same, n_left, n_right = (float(x or 0) for x in (row or (0, 0, 0)))
+    return same / (n_left * n_right) if n_left and n_right else 0.0
+
+
+def exact_u(model: dict[str, Any], share: dict[str, float], sampled_pairs: float) -> None:
+    """Set ``u`` of exact-match levels from counted shares; floor the rest ``model`` lacks.
+
+    Random pairs seldom share a phone or a room in a city of a million (u near 1e-6): a
+    sample of a million pairs finds none, and Splink would fall back to a default. The
+    exact share is counted instead; a level below an exact one gets the difference (same
+    sound but not the same name; same building but not the same room). A level no sampled
+    pair showed and none counted gets the bound a sample of that size allows.
+    """
+    floor = 1.0 / sampled_pairs
+    below = {"name_sound": "name", "building_id": "room_id"}
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            sql = str(level.get("sql_condition", ""))
+            column = next(
+                (c for c in EXACT_COLUMNS if sql.replace('"', "") == f"{c}_l = {c}_r"), None
+            )
+            if column is not None:
+                u = share[column] - share.get(below.get(column, ""), 0.0)
+                level["u_probability"] = max(u, floor)
+            elif level.get("u_probability") is None:
+                level["u_probability"] = floor
+
+
 def predict_pairs(unknown: pa.Table, known: pa.Table, resolution: ResolutionConfig) -> pd.DataFrame:
     """Scored pairs ``record_id, person_id, pair_probability`` (above :data:`PAIR_FLOOR`).
 
@@ -271,6 +332,9 @@ def predict_pairs(unknown: pa.Table, known: pa.Table, resolution: ResolutionConf
         linker = Linker([left, right], _settings(persons, resolution), log_level=logging.ERROR)
         pairs = float(resolution.training_pairs)
         linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=1, num_chunks=1)
+        model = linker.misc.save_model_to_json()
+        exact_u(model, {c: equal_share(con, unknown, known, c) for c in EXACT_COLUMNS}, pairs)
+        linker = Linker([left, right], model, log_level=logging.ERROR)
         # m of every comparison from blocks that leave it free: phone leaves name, ID, birth
         # date and room; name + birth date leaves phone. A level no training pair shows
         # keeps Splink's prior (m = 0.95 for the exact level, the rest shared).
