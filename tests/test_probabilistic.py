@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +16,13 @@ from popbase.config import ResolutionConfig, load_project
 from popbase.errors import ConfigError
 from popbase.ops.snapshot import current_snapshot
 from popbase.pipeline import run
-from popbase.population.probabilistic import decide, name_forms
+from popbase.population.probabilistic import (
+    EXACT_COLUMNS,
+    decide,
+    equal_share,
+    exact_u,
+    name_forms,
+)
 from test_pipeline import assert_every_row_accounted, edit_yaml
 
 
@@ -185,3 +192,40 @@ def test_person_ids_stay_the_same_across_deliveries(copy_city: Callable[..., Pat
     assert len(both) > 0.8 * len(after)
     changed = (before[both] != after[both]).sum()
     assert changed == 0
+
+
+def test_the_share_of_equal_pairs_is_counted_exactly() -> None:
+    left = pa.table({"phone": ["1", "1", "2", None]})
+    right = pa.table({"phone": ["1", "2", "2", "3", None]})
+    con = duckdb.connect()
+    try:
+        # Pairs with both present: 3 x 4 = 12; equal: 2 x 1 ("1") + 1 x 2 ("2") = 4.
+        assert equal_share(con, left, right, "phone") == pytest.approx(4 / 12)
+    finally:
+        con.close()
+
+
+def test_exact_levels_take_the_counted_u_and_unseen_levels_a_floor() -> None:
+    model = {
+        "comparisons": [
+            {
+                "comparison_levels": [
+                    {"sql_condition": '"room_id_l" IS NULL', "is_null_level": True},
+                    {"sql_condition": '"room_id_l" = "room_id_r"', "u_probability": None},
+                    {"sql_condition": '"building_id_l" = "building_id_r"', "u_probability": None},
+                    {"sql_condition": "ELSE", "u_probability": 0.99},
+                ]
+            },
+            {
+                "comparison_levels": [
+                    {"sql_condition": "damerau_levenshtein(a_l, a_r) <= 1", "u_probability": None}
+                ]
+            },
+        ]
+    }
+    share = dict.fromkeys(EXACT_COLUMNS, 0.0) | {"room_id": 1e-6, "building_id": 5e-6}
+    exact_u(model, share, 1e6)
+    room, other = model["comparisons"]
+    u = [level.get("u_probability") for level in room["comparison_levels"]]
+    assert u[1:] == [1e-6, pytest.approx(4e-6), 0.99]
+    assert other["comparison_levels"][0]["u_probability"] == 1e-6
