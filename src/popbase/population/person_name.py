@@ -30,6 +30,7 @@ _LATIN_GAP = re.compile(r"(?<=[A-Za-z])\s+(?=[A-Za-z])")
 _VALID = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134fA-Za-z·]+(?: [A-Za-z·]+)*$")
 
 NAME_FIXES = ("width", "spaces", "middle_dot")
+_PLAIN_HAN = re.compile("[\u4e00-\u9fff]+")
 
 
 def _nfkc_bmp(text: str) -> str:
@@ -84,7 +85,12 @@ def normalize_names(names: pd.Series) -> pd.DataFrame:
     Missing names stay missing.
     """
     values = names.astype(object).tolist()
-    done = {v: normalize_name(str(v)) for v in dict.fromkeys(values) if isinstance(v, str)}
+    # A name of basic Han characters only is its own normal form: the rest are read.
+    done = {
+        v: (v, ()) if _PLAIN_HAN.fullmatch(v) else normalize_name(v)
+        for v in dict.fromkeys(values)
+        if isinstance(v, str)
+    }
     return pd.DataFrame(
         {
             "name_norm": [done[v][0] if isinstance(v, str) else None for v in values],

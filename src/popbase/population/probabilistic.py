@@ -39,22 +39,13 @@ import pyarrow.compute as pc
 from pypinyin import Style, pinyin
 
 from popbase.population.person_name import normalize_names
+from popbase.population.resident_id import ID_REASONS
 from popbase.population.validate import parse_date_sql, sex_sql
 
 if TYPE_CHECKING:
     from popbase.config import ResolutionConfig
     from popbase.pipeline import BuildContext
 
-# The validate stage's reasons for setting a person row aside for its ID number.
-ID_REASONS = (
-    "id_missing",
-    "id_bad_length",
-    "id_bad_chars",
-    "id_bad_checksum",
-    "id_bad_birth_date",
-    "id_future_birth_date",
-    "id_unknown_area",
-)
 # A caller named only by surname and a form of address (王先生, 李女士).
 POLITE_FORMS = {"先生": "M", "女士": "F", "小姐": "F", "阿姨": "F", "师傅": None}
 DECISIONS = pa.schema(
@@ -83,28 +74,24 @@ def _phone_sql(column: str) -> str:
     return f"nullif(CASE WHEN length({digits}) >= 11 THEN right({digits}, 11) END, '')"
 
 
-def unknown_records_sql(birth_date_sql: str, sex_sql: str) -> str:
+def unknown_records_sql() -> str:
     """Person rows set aside for their ID number, with their residence link.
 
-    ``birth_date_sql`` and ``sex_sql`` read the row's own birth-date and sex fields (see
-    :func:`popbase.population.validate.parse_date_sql` and ``sex_sql``); the name's forms
-    come from ``name_forms`` (see :func:`name_forms`), whose form of address gives the sex
-    when the row does not.
+    Sex and birth date are the row's own; the name's forms come from ``name_forms`` (see
+    :func:`name_forms`), whose form of address gives the sex when the row does not.
     """
-    reasons = ", ".join(f"'{r}'" for r in ID_REASONS)
     return f"""
         SELECT DISTINCT ON (r.record_id)
                r.record_id AS unique_id, CAST(NULL AS VARCHAR) AS person_id,
-               f.name, f.surname, f.name_sound, coalesce({sex_sql}, f.sex) AS sex,
+               f.name, f.surname, f.name_sound, coalesce({sex_sql("r.sex")}, f.sex) AS sex,
                nullif(upper(regexp_replace(coalesce(r.id_number, ''), '\\s', '', 'g')), '')
                    AS id_number,
-               strftime({birth_date_sql}, '%Y-%m-%d') AS birth_date,
+               strftime({parse_date_sql("r.birth_date")}, '%Y-%m-%d') AS birth_date,
                {_phone_sql("r.phone")} AS phone, l.room_id, l.building_id
         FROM person_records r
-        JOIN quarantine q ON q.record_id = r.record_id AND q.stage = 'validate'
-             AND q.reason IN ({reasons})
         LEFT JOIN name_forms f ON f.raw = r.name
         LEFT JOIN record_links l ON l.record_id = r.record_id AND l.address_kind = 'residence'
+        WHERE r.record_id IN ({UNKNOWN_IDS})
         ORDER BY r.record_id
     """
 
@@ -149,10 +136,7 @@ def name_forms(names: pd.Series) -> pd.DataFrame:
     [[None, '王', None, 'M'], ['张三', '张', 'zhang san', None], ['张三', '张', 'zhang san', None]]
     """
     raw = pd.Series(names.dropna().astype(str).unique(), dtype=object)
-    # A name of basic Han characters only is its own normal form: only the rest are read.
-    plain = raw.str.fullmatch("[\u4e00-\u9fff]+").fillna(False).astype(bool)
-    name = raw.copy()
-    name[~plain] = normalize_names(raw[~plain])["name_norm"]
+    name = normalize_names(raw)["name_norm"]
     polite = name.str.len().eq(3) & name.str[1:].isin(list(POLITE_FORMS))
     sound = _sound_table(name)
     out = pd.DataFrame(
@@ -416,7 +400,7 @@ def link_unknown_records(ctx: BuildContext) -> dict[str, int]:
         )["name"]
     )
     db.put("name_forms", forms)
-    unknown = db.query_arrow(unknown_records_sql(parse_date_sql("r.birth_date"), sex_sql("r.sex")))
+    unknown = db.query_arrow(unknown_records_sql())
     candidates = unknown.num_rows
     decided = pd.DataFrame(columns=DECISION_COLUMNS)
     if resolution.probabilistic and candidates:
