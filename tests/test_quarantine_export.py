@@ -14,7 +14,7 @@ import pytest
 
 from popbase.config import load_project
 from popbase.ops.quarantine import work_database, write_quarantine
-from popbase.ops.snapshot import current_snapshot
+from popbase.ops.snapshot import current_snapshot, raw_rows_file
 from test_cli import assert_clean_failure, invoke
 
 
@@ -50,7 +50,8 @@ def _raw_row(work_db: Path, source: str, file: str, row_number: int) -> dict[str
             [source, file, row_number],
         ).fetchone()
         assert record_id is not None
-        result = con.execute(f'SELECT * FROM "raw_{source}" WHERE record_id = ?', record_id)
+        raw = raw_rows_file(work_db.parent, source)
+        result = con.execute(f"SELECT * FROM read_parquet('{raw}') WHERE record_id = ?", record_id)
         values = result.fetchone()
         assert values is not None
         return dict(zip([d[0] for d in result.description], values, strict=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +37,9 @@ class Backend(Protocol):
 
     def has_table(self, name: str) -> bool:
         """Whether table ``name`` exists."""
+
+    def registered(self, name: str, data: pd.DataFrame | pa.Table) -> AbstractContextManager[None]:
+        """Make ``data`` readable as table ``name`` inside a ``with`` block, without a copy."""
 
     def to_parquet(self, sql: str, path: Path) -> None:
         """Write a query's result to a Parquet file."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,19 @@ class DuckDBBackend:
             self._run(f'INSERT INTO "{name}" BY NAME SELECT * FROM __incoming', None)
         finally:
             self.con.unregister("__incoming")
+
+    @contextmanager
+    def registered(self, name: str, data: pd.DataFrame | pa.Table) -> Iterator[None]:
+        """Make ``data`` readable as table ``name`` inside a ``with`` block, without a copy.
+
+        Statements in the block scan ``data`` where it lies, which saves storing a table
+        that is read once or twice.
+        """
+        self.con.register(name, data)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
 
     def has_table(self, name: str) -> bool:
         """Whether table ``name`` exists."""

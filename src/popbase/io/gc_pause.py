@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+# Pauses in progress (threads may overlap), and whether collection was on before the first.
+_pauses = 0
+_was_enabled = False
 
 
 @contextmanager
@@ -13,12 +19,19 @@ def gc_paused() -> Iterator[None]:
 
     Reading or writing a workbook creates millions of cells, tuples and strings and no
     cycles; with a large heap, every collection they trigger scans it all, which made
-    workbook writing about 5× slower.
+    workbook writing about 5× slower. Pauses may overlap across threads: collection
+    resumes when the last one ends, and only if it was on before the first began.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _pauses, _was_enabled
+    with _lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()

@@ -2,23 +2,27 @@
 
 Per kind, one table of canonical records (``person_records``, ``enterprise_records``,
 ``room_records``, ``signaling_records``) with the source's department, priority and
-as-of date; per source, its original rows (``raw_<source>``); rows that could not be
-parsed go to ``quarantine`` and files that could not be read to ``source_files``.
+as-of date; per source, its original rows (a Parquet file in the working folder, read
+only by the quarantine export); rows that could not be parsed go to ``quarantine`` and
+files that could not be read to ``source_files``.
 
-Each source's tables are written while the next source is read: DuckDB writes on one
-thread without holding the interpreter, so reading and writing overlap.
+Each source's tables are written while the next source is read: DuckDB and Parquet
+writes run on one thread without holding the interpreter, so reading and writing overlap.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from popbase.config import CANONICAL_FIELDS
 from popbase.io.sources import META_COLUMNS, read_source
+from popbase.ops.snapshot import raw_rows_file, work_folder
 
 if TYPE_CHECKING:
     from popbase.backends import Backend
@@ -69,6 +73,11 @@ def _typed(records: pd.DataFrame, fields: tuple[str, ...]) -> pa.Table:
     return pa.Table.from_pandas(records, preserve_index=False).cast(schema)
 
 
+def _write_parquet(path: Path, data: pa.Table) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(data, path, compression="zstd", compression_level=1)
+
+
 class _Writes:
     """Table writes run in order on one background thread; ``wait`` raises their errors."""
 
@@ -82,6 +91,9 @@ class _Writes:
 
     def append(self, name: str, data: pd.DataFrame | pa.Table) -> None:
         self._pending.append(self._pool.submit(self._db.append, name, data))
+
+    def parquet(self, path: Path, data: pa.Table) -> None:
+        self._pending.append(self._pool.submit(_write_parquet, path, data))
 
     def wait(self) -> None:
         try:
@@ -102,6 +114,7 @@ def ingest_sources(ctx: BuildContext) -> dict[str, Any]:
 
 def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
     config = ctx.project.config
+    work = work_folder(ctx.folder)
     db.put(
         "quarantine",
         pa.schema(
@@ -123,7 +136,7 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
         records.insert(1, "department", source.department)
         records.insert(2, "priority", source.priority)
         as_of = source.as_of or config.project.as_of
-        records.insert(3, "as_of", pd.to_datetime(pd.Series([as_of] * len(records), dtype=object)))
+        records.insert(3, "as_of", pd.Timestamp(as_of))
         table = RECORD_TABLES[source.kind]
         data = _typed(records, CANONICAL_FIELDS[source.kind])
         if table in created:
@@ -131,7 +144,9 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
         else:
             db.put(table, data)
             created.add(table)
-        db.put(f"raw_{source.name}", pa.Table.from_pandas(rows.raw, preserve_index=False))
+        db.parquet(
+            raw_rows_file(work, source.name), pa.Table.from_pandas(rows.raw, preserve_index=False)
+        )
         if len(rows.malformed):
             bad = rows.malformed
             db.append(

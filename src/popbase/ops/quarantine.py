@@ -29,7 +29,7 @@ import duckdb
 
 from popbase.errors import SnapshotError
 from popbase.io.xlsx import Cell, Sheet, write_xlsx
-from popbase.ops.snapshot import Snapshot
+from popbase.ops.snapshot import Snapshot, raw_rows_file
 
 # Leading columns of every quarantined row, in the file.
 META_COLUMNS = ("source", "file", "row_number", "stage", "reason", "detail")
@@ -52,24 +52,25 @@ def summary_sql() -> str:
     """
 
 
-def rows_sql(raw_table: str | None) -> str:
-    """A source's quarantined rows, with the original row's columns if ``raw_table``.
+def rows_sql(raw_rows: Path | None) -> str:
+    """A source's quarantined rows, with the original row's columns if ``raw_rows``.
 
     Parameters
     ----------
-    raw_table
-        The table of the source's rows as delivered (``raw_<source>``), or None when
-        none was kept (a file that could not be read at all).
+    raw_rows
+        The Parquet file of the source's rows as delivered, or None when none was kept
+        (a file that could not be read at all).
     """
     meta = ", ".join(f"q.{c}" for c in META_COLUMNS)
-    if raw_table is None:
+    if raw_rows is None:
         return (
             f"SELECT {meta} FROM quarantine q WHERE q.source = $source "
             "ORDER BY q.file, q.row_number"
         )
+    path = str(raw_rows).replace("'", "''")
     return f"""
         SELECT {meta}, r.* EXCLUDE (record_id)
-        FROM quarantine q LEFT JOIN "{raw_table}" r USING (record_id)
+        FROM quarantine q LEFT JOIN read_parquet('{path}') r USING (record_id)
         WHERE q.source = $source ORDER BY q.file, q.row_number
     """
 
@@ -86,10 +87,10 @@ def work_database(snapshot: Snapshot) -> Path:
 
 
 def _source_rows(
-    con: duckdb.DuckDBPyConnection, source: str, tables: set[str]
+    con: duckdb.DuckDBPyConnection, source: str, work: Path
 ) -> tuple[list[str], list[tuple[object, ...]]]:
-    raw = f"raw_{source}"
-    result = con.execute(rows_sql(raw if raw in tables else None), {"source": source})
+    raw = raw_rows_file(work, source)
+    result = con.execute(rows_sql(raw if raw.is_file() else None), {"source": source})
     columns = [d[0] for d in result.description]
     return columns, result.fetchall()
 
@@ -120,7 +121,7 @@ def write_quarantine(work_db: Path, out: Path) -> dict[str, int]:
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
         summary = con.execute(summary_sql()).fetchall()
         sources = sorted({str(r[0]) for r in summary})
-        per_source = {s: _source_rows(con, s, tables) for s in sources}
+        per_source = {s: _source_rows(con, s, work_db.parent) for s in sources}
         review = (
             con.execute("SELECT * EXCLUDE (record_id) FROM review_queue")
             if "review_queue" in tables

@@ -32,6 +32,8 @@ SNAPSHOTS = "snapshots"
 CURRENT = "current"
 BASE_DB = "base.duckdb"
 WORK_DB = "work.duckdb"
+# Each source's rows as delivered, one Parquet file per source, beside the working database.
+RAW_ROWS = "raw"
 WORK = "work"
 GRAPH_DB = "graph.lbug"
 REPORT = "report.json"
@@ -104,6 +106,11 @@ def work_folder(building: Path) -> Path:
     folder = building.parent.parent / WORK / snapshot_id
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def raw_rows_file(work: Path, source: str) -> Path:
+    """The Parquet file of ``source``'s rows as delivered, in the working folder ``work``."""
+    return work / RAW_ROWS / f"{source}.parquet"
 
 
 def finish_build(building: Path, keep: int = 3) -> Snapshot:
