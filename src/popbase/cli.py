@@ -224,6 +224,39 @@ def serve(
     run_server(proj.output_dir, host=host, port=port)
 
 
+@app.command()
+def cypher(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    query: Annotated[str, typer.Argument(help='Read-only Cypher, e.g. "MATCH (d:Division) …"')],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Query parameter name=value ($name in the query)"),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Run a read-only Cypher query on the current snapshot's graph and print the rows."""
+    from popbase.config import load_project
+    from popbase.ops.cypher import parse_params, run_cypher
+
+    if output not in ("table", "csv", "json"):
+        raise _fail(ValueError(f"--format {output!r}: use table, csv or json"))
+    try:
+        rows = run_cypher(load_project(project).output_dir, query, parse_params(param or []))
+    except (PopbaseError, ValueError) as exc:
+        raise _fail(exc) from None
+    if output == "csv":
+        sys.stdout.write(rows.to_csv(index=False))
+    elif output == "json":
+        sys.stdout.write(rows.to_json(orient="records", force_ascii=False, date_format="iso"))
+        sys.stdout.write("\n")
+    else:
+        table = Table(*[str(c) for c in rows.columns])
+        for values in rows.itertuples(index=False):
+            table.add_row(*["" if v is None or v != v else escape(str(v)) for v in values])
+        Console().print(table)
+        console.print(f"{len(rows):,} rows")
+
+
 check_app = typer.Typer(help="Check a project's inputs before a build.", no_args_is_help=True)
 app.add_typer(check_app, name="check")
 

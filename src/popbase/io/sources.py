@@ -87,7 +87,7 @@ def _relative(project: Project, path: Path) -> str:
         return str(path)
 
 
-def record_ids(prefix: str, row_numbers: npt.NDArray[np.int64]) -> pd.api.extensions.ExtensionArray:
+def record_ids(prefix: str, row_numbers: npt.NDArray[np.int64]) -> pd.Series:
     """``prefix`` + each row number, as an Arrow-backed text column.
 
     >>> list(record_ids("ledger:a.xlsx:", np.array([3, 4])))
@@ -95,7 +95,7 @@ def record_ids(prefix: str, row_numbers: npt.NDArray[np.int64]) -> pd.api.extens
     """
     numbers = pc.cast(pa.array(row_numbers, type=pa.int64()), pa.string())
     joined = pc.binary_join_element_wise(prefix, numbers, "")
-    return pd.array(joined, dtype=pd.StringDtype("pyarrow", np.nan))
+    return pd.Series(pd.array(joined, dtype=pd.StringDtype("pyarrow", np.nan)))
 
 
 def _read_file(project: Project, source: SourceConfig, path: Path) -> RawTable | FileProblem:

@@ -136,7 +136,8 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
         records.insert(1, "department", source.department)
         records.insert(2, "priority", source.priority)
         as_of = source.as_of or config.project.as_of
-        records.insert(3, "as_of", pd.Timestamp(as_of))
+        stamp = pd.NaT if as_of is None else pd.Timestamp(as_of)
+        records.insert(3, "as_of", pd.Series(stamp, index=records.index, dtype="datetime64[us]"))
         table = RECORD_TABLES[source.kind]
         data = _typed(records, CANONICAL_FIELDS[source.kind])
         if table in created:

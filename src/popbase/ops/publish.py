@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import time
 from typing import TYPE_CHECKING, Any
 
 from popbase import __version__
 from popbase.ops.snapshot import BASE_DB, GRAPH_DB, MANIFEST
+from popbase.store.graph import NODES, RELS
+from popbase.store.graph_tables import EDGE_SQL, NODE_SQL
 from popbase.store.ladybug_store import LadybugStore
 
 if TYPE_CHECKING:
@@ -80,50 +83,37 @@ SERVED_TABLES: dict[str, str] = {
 }
 
 
-def _write_graph(ctx: BuildContext, folder: Path) -> dict[str, int]:
+def _write_graph(ctx: BuildContext, folder: Path) -> dict[str, Any]:
     """Export node and edge tables to Parquet and bulk-load them into LadybugDB."""
     db = ctx.db
     staging = folder / "graph_load"
     staging.mkdir(exist_ok=True)
-    exports = {
-        "Division": "SELECT code, name, level, parent_code, resident FROM served.units",
-        "Building": "SELECT building_id, address, use, CAST(floors AS BIGINT), division_code "
-        "FROM served.buildings",
-        "Room": "SELECT room_id, room_no, CAST(floor AS BIGINT), origin, division_code "
-        "FROM served.rooms",
-        "Person": "SELECT person_id, sex, birth_date, status = 'deceased', division_code "
-        "FROM served.persons",
-        "PART_OF_Division": "SELECT code, parent_code FROM served.units "
-        "WHERE parent_code IN (SELECT code FROM served.units)",
-        "PART_OF_Building": "SELECT building_id, community_code FROM served.buildings "
-        "WHERE community_code IN (SELECT code FROM served.units)",
-        "IN_BUILDING": "SELECT room_id, building_id FROM served.rooms",
-        "LIVES_IN": "SELECT l.person_id, l.room_id, l.source, l.record_id, CAST(l.as_of AS DATE) "
-        "FROM lives_in l JOIN served.rooms USING (room_id)",
-    }
-    files = {}
-    for name, sql in exports.items():
-        path = staging / f"{name}.parquet"
-        db.to_parquet(sql, path)
-        files[name] = path
+    start = time.perf_counter()
     graph_path = folder / GRAPH_DB
     store = LadybugStore(graph_path)
     try:
         store.create_schema()
-        for label in ("Division", "Building", "Room", "Person"):
-            store.load_nodes(label, files[label])
-        store.load_edges("PART_OF", "Division", "Division", files["PART_OF_Division"])
-        store.load_edges("PART_OF", "Building", "Division", files["PART_OF_Building"])
-        store.load_edges("IN_BUILDING", "Room", "Building", files["IN_BUILDING"])
-        store.load_edges("LIVES_IN", "Person", "Room", files["LIVES_IN"])
-        counts = {
+        # Nodes before edges: an edge's ends must exist when it is loaded.
+        for label, sql in NODE_SQL.items():
+            path = staging / f"{label}.parquet"
+            db.to_parquet(sql, path)
+            store.load_nodes(label, path)
+        for (rel, source, target), sql in EDGE_SQL.items():
+            path = staging / f"{rel}_{source}_{target}.parquet"
+            db.to_parquet(sql, path)
+            store.load_edges(rel, source, target, path)
+        nodes = {
             label: int(store.query(f"MATCH (n:{label}) RETURN count(n) AS n")["n"].iloc[0])
-            for label in ("Division", "Building", "Room", "Person")
+            for label in NODES
+        }
+        edges = {
+            rel: int(store.query(f"MATCH ()-[e:{rel}]->() RETURN count(e) AS n")["n"].iloc[0])
+            for rel in RELS
         }
     finally:
         store.close()
     shutil.rmtree(staging)
-    return counts
+    return {"nodes": nodes, "edges": edges, "seconds": round(time.perf_counter() - start, 2)}
 
 
 def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:

@@ -11,7 +11,11 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-# Node tables: label -> (primary key, [(property, type)]).
+_PLACE = ("division_code", "STRING")  # the code of the smallest unit holding the node
+_LINK = [("source", "STRING"), ("record_id", "STRING"), ("as_of", "DATE")]
+
+# Node tables: label -> (primary key, [(property, type)]). Properties, never labels, say
+# what a node is (labels are visible to anyone who can see the node).
 NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "Division": (
         "code",
@@ -21,6 +25,19 @@ NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("level", "STRING"),
             ("parent_code", "STRING"),
             ("resident", "INT64"),
+            ("households", "INT64"),
+            _PLACE,
+        ],
+    ),
+    "Grid": (
+        "code",
+        [
+            ("code", "STRING"),
+            ("name", "STRING"),
+            ("parent_code", "STRING"),
+            ("resident", "INT64"),
+            ("households", "INT64"),
+            _PLACE,
         ],
     ),
     "Building": (
@@ -30,7 +47,10 @@ NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("address", "STRING"),
             ("use", "STRING"),
             ("floors", "INT64"),
-            ("division_code", "STRING"),
+            ("resident", "INT64"),
+            ("lon", "DOUBLE"),
+            ("lat", "DOUBLE"),
+            _PLACE,
         ],
     ),
     "Room": (
@@ -40,7 +60,16 @@ NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("room_no", "STRING"),
             ("floor", "INT64"),
             ("origin", "STRING"),
-            ("division_code", "STRING"),
+            _PLACE,
+        ],
+    ),
+    "Household": (
+        "household_id",
+        [
+            ("household_id", "STRING"),
+            ("members", "INT64"),
+            ("head_person_id", "STRING"),
+            _PLACE,
         ],
     ),
     "Person": (
@@ -50,18 +79,46 @@ NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("sex", "STRING"),
             ("birth_date", "DATE"),
             ("deceased", "BOOLEAN"),
-            ("division_code", "STRING"),
+            _PLACE,
+        ],
+    ),
+    "Enterprise": (
+        "credit_code",
+        [
+            ("credit_code", "STRING"),
+            ("name", "STRING"),
+            ("industry", "STRING"),
+            ("status", "STRING"),
+            ("registered", "BOOLEAN"),
+            _PLACE,
+        ],
+    ),
+    "Facility": (
+        "facility_id",
+        [
+            ("facility_id", "STRING"),
+            ("name", "STRING"),
+            ("type", "STRING"),
+            ("capacity", "INT64"),
+            ("lon", "DOUBLE"),
+            ("lat", "DOUBLE"),
+            _PLACE,
         ],
     ),
 }
 # Relationship tables: type -> ([(from label, to label)], [(property, type)]).
 RELS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
-    "PART_OF": ([("Division", "Division"), ("Building", "Division")], []),
-    "IN_BUILDING": ([("Room", "Building")], []),
-    "LIVES_IN": (
-        [("Person", "Room")],
-        [("source", "STRING"), ("record_id", "STRING"), ("as_of", "DATE")],
+    "PART_OF": (
+        [("Division", "Division"), ("Grid", "Division"), ("Building", "Division")],
+        [],
     ),
+    "IN_GRID": ([("Building", "Grid")], []),
+    "IN_BUILDING": ([("Room", "Building")], []),
+    "LIVES_IN": ([("Person", "Room")], _LINK),
+    "HUKOU_AT": ([("Person", "Room"), ("Household", "Room")], _LINK),
+    "WORKS_AT": ([("Person", "Enterprise")], [("employer_name", "STRING"), *_LINK]),
+    "LOCATED_IN": ([("Enterprise", "Building"), ("Facility", "Building")], []),
+    "MEMBER_OF": ([("Person", "Household")], [("relation", "STRING"), *_LINK]),
 }
 
 
