@@ -1,4 +1,4 @@
-"""Benchmarks: sample generation, build and evaluation at 100k and 1M persons.
+"""Benchmarks: sample generation, build, evaluation and graph queries at 100k and 1M persons.
 
 Each step runs in its own Python process, which reports its wall time and peak resident
 memory (``ru_maxrss``), so steps do not share memory or caches. Results go to
@@ -24,6 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
+STEPS = ("sample", "build", "eval", "graph")
 
 
 def _step(name: str, persons: int, folder: Path) -> dict[str, object]:
@@ -48,6 +49,11 @@ def _step(name: str, persons: int, folder: Path) -> dict[str, object]:
 
         scores = evaluate_project(load_project(folder))
         extra["scores"] = {k: v for k, v in scores.items() if k != "snapshot"}
+    elif name == "graph":
+        sys.path.insert(0, str(HERE))
+        from graph import graph_figures
+
+        extra["graph"] = graph_figures(folder)
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -78,7 +84,7 @@ def main() -> None:
     """Run the benchmarks and write ``bench/results.json``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--child", choices=["sample", "build", "eval"])
+    parser.add_argument("--child", choices=[*STEPS])
     parser.add_argument("--persons", type=int)
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the generated projects")
@@ -90,7 +96,7 @@ def main() -> None:
     for persons in args.sizes:
         folder = OUT / f"city-{persons}"
         shutil.rmtree(folder, ignore_errors=True)
-        for step in ("sample", "build", "eval"):
+        for step in STEPS:
             r = _child(step, persons, folder)
             results.append(r)
             print(
@@ -106,6 +112,12 @@ def main() -> None:
         "system": platform.platform(),
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
     }
+    # A run of some sizes keeps the figures of the other sizes from the previous run.
+    previous = HERE / "results.json"
+    if previous.is_file():
+        kept = json.loads(previous.read_text(encoding="utf-8")).get("results", [])
+        results = [r for r in kept if r["persons"] not in args.sizes] + results
+        results.sort(key=lambda r: (r["persons"], STEPS.index(r["step"])))
     report = {"date": dt.date.today().isoformat(), "machine": machine, "results": results}
     (HERE / "results.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

@@ -509,43 +509,65 @@ def test_the_graph_gives_the_same_residents_per_committee_as_the_units_table(
 def test_rollups_equal_a_pandas_group_by_of_persons_rooms_and_buildings(
     built_city: Path,
 ) -> None:
-    persons = base_table(built_city, "SELECT person_id, status, room_id FROM persons")
-    rooms = base_table(built_city, "SELECT room_id, building_id FROM rooms")
-    buildings = base_table(
-        built_city, "SELECT building_id, community_code, grid_code, resident FROM buildings"
+    persons = base_table(
+        built_city,
+        "SELECT person_id, status, residency_status, room_id, hukou_room_id FROM persons",
     )
-    units = base_table(built_city, "SELECT code, level, parent_code, resident FROM units")
+    rooms = base_table(built_city, "SELECT room_id, building_id FROM rooms")
+    buildings = base_table(built_city, "SELECT * EXCLUDE (geometry) FROM buildings")
+    units = base_table(built_city, "SELECT * EXCLUDE (geometry) FROM units")
+    place = rooms.merge(
+        buildings[["building_id", "community_code", "grid_code"]], on="building_id", how="inner"
+    )
 
     housed = persons[persons["room_id"].notna()]
     assert (housed["status"] == "alive").all()  # the deceased live nowhere
-    residents = housed.merge(rooms, on="room_id", how="inner").merge(
-        buildings.drop(columns="resident"), on="building_id", how="inner"
-    )
-    assert len(residents) == len(housed) > 0  # every resident's room and building exist
-
-    expected = {
-        "grid": residents.groupby("grid_code").size(),
-        "community": residents.groupby("community_code").size(),
-        "street": residents.groupby(residents["community_code"].str[:9]).size(),
-        "district": residents.groupby(residents["community_code"].str[:6]).size(),
+    registered = persons[persons["hukou_room_id"].notna() & (persons["residency_status"] != "none")]
+    usual = ("present_registered", "present_resident")
+    members = {
+        "resident": housed,
+        "usual_resident": housed[housed["residency_status"].isin(usual)],
+        "floating": housed[housed["residency_status"] == "present_floating"],
+        "registered": registered,
+        "absent": registered[registered["residency_status"] == "absent_registered"],
     }
-    for level, counts in expected.items():
-        served = units[units["level"] == level].set_index("code")["resident"].astype(int)
-        assert set(counts.index) <= set(served.index), level
-        assert served.to_dict() == counts.reindex(served.index, fill_value=0).to_dict(), level
-    per_building = residents.groupby("building_id").size()
-    served_buildings = buildings.set_index("building_id")["resident"].astype(int)
-    assert (
-        served_buildings.to_dict()
-        == per_building.reindex(served_buildings.index, fill_value=0).to_dict()
-    )
+    for measure, who in members.items():
+        room = "hukou_room_id" if measure in ("registered", "absent") else "room_id"
+        counted = who.merge(place, left_on=room, right_on="room_id", how="inner")
+        assert len(counted) == len(who), measure  # every counted room and building exists
+        if measure in ("resident", "registered"):
+            assert len(counted) > 0, measure
+        expected = {
+            "grid": counted.groupby("grid_code").size(),
+            "community": counted.groupby("community_code").size(),
+            "street": counted.groupby(counted["community_code"].str[:9]).size(),
+            "district": counted.groupby(counted["community_code"].str[:6]).size(),
+        }
+        for level, counts in expected.items():
+            served = units[units["level"] == level].set_index("code")[measure].astype(int)
+            assert set(counts.index) <= set(served.index), (measure, level)
+            assert served.to_dict() == counts.reindex(served.index, fill_value=0).to_dict(), (
+                measure,
+                level,
+            )
+        per_building = counted.groupby("building_id").size()
+        served_buildings = buildings.set_index("building_id")[measure].astype(int)
+        assert (
+            served_buildings.to_dict()
+            == per_building.reindex(served_buildings.index, fill_value=0).to_dict()
+        ), measure
 
     # And each parent is the sum of its children in the served table itself.
     by_code = units.set_index("code")
-    for level, child in (("district", "street"), ("street", "community"), ("community", "grid")):
-        children = units[units["level"] == child].groupby("parent_code")["resident"].sum()
-        for code in units.loc[units["level"] == level, "code"]:
-            assert by_code.loc[code, "resident"] == children.get(code, 0), code
+    for measure in (*members, "households"):
+        for level, child in (
+            ("district", "street"),
+            ("street", "community"),
+            ("community", "grid"),
+        ):
+            children = units[units["level"] == child].groupby("parent_code")[measure].sum()
+            for code in units.loc[units["level"] == level, "code"]:
+                assert by_code.loc[code, measure] == children.get(code, 0), (measure, code)
 
 
 # ---- scoring ----
@@ -598,6 +620,18 @@ def test_eval_has_its_stable_shape(built_city: Path) -> None:
     # (Recall misses the few whose register row was set aside for its ID.)
     assert scores["household"]["precision"] >= 0.99
     assert scores["household"]["recall"] >= 0.95
+    # Residency status: scored over the built persons, with each true status's recall.
+    residency = scores["residency"]
+    assert residency["persons"] == fused["persons"]
+    assert 0.9 <= residency["accuracy"] <= 1.0
+    assert set(residency["recall_by_status"]) <= {
+        "present_registered",
+        "present_resident",
+        "present_floating",
+        "absent_registered",
+        "none",
+    }
+    assert residency["recall_by_status"]["absent_registered"] >= 0.95
 
 
 def test_each_household_has_its_members_head_and_register_room(built_city: Path) -> None:

@@ -144,6 +144,12 @@ class SourceConfig(_Strict):
     header_rows: int = Field(default=1, ge=1, le=5)
     as_of: dt.date | None = None
     priority: int = Field(default=50, description="Trust priority; higher wins in fusion")
+    presence: bool = Field(
+        default=False,
+        description="Rows show the person is in the city now (active social-security "
+        "contributions, recent clinic visits): someone registered here whom no residence "
+        "source lists, but who has such a row, lives at the hukou room",
+    )
     columns: dict[str, str]
 
     @field_validator("name")

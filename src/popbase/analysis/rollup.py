@@ -1,8 +1,22 @@
-"""The rollup stage: resident counts for every unit, consistent from room to district.
+"""The rollup stage: population counts for every unit, consistent from building to district.
 
-A resident is a living person with a residence room. Counts are made once per committee
-(from rooms' buildings) and summed upwards by division-code prefix, so a parent is always
-exactly the sum of its children; households are counted as occupied rooms.
+Each person is counted where the measure places them: living persons at their residence
+room, registered persons at their hukou room. Counts are made once per committee and per
+grid (from rooms' buildings) and summed upwards by division-code prefix, so a parent is
+always exactly the sum of its children. Households are counted as occupied rooms.
+
+Measures (see :mod:`popbase.population.residency` for the statuses):
+
+``resident``
+    实有人口: everyone living here.
+``usual_resident``
+    常住人口: 人在户在 and 人在户不在 of six months or more.
+``floating``
+    流动人口: 人在户不在 of less than six months.
+``registered``
+    户籍人口: the living registered here (counted at the hukou room).
+``absent``
+    人不在户在: registered here, living elsewhere (at the hukou room).
 """
 
 from __future__ import annotations
@@ -11,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
+
+MEASURES = ("resident", "usual_resident", "floating", "registered", "absent")
 
 
 def residents_sql() -> str:
@@ -24,47 +40,84 @@ def residents_sql() -> str:
     """
 
 
-def building_counts_sql() -> str:
-    """Residents and occupied rooms per building."""
+def unit_members_sql() -> str:
+    """One row per person and measure, with the room and units where it is counted."""
     return """
+        CREATE OR REPLACE TABLE unit_members AS
+        SELECT r.person_id, m.measure, r.room_id, r.building_id, r.community_code, r.grid_code
+        FROM residents r
+        JOIN residency s USING (person_id)
+        JOIN (VALUES ('resident'), ('usual_resident'), ('floating')) m(measure)
+          ON m.measure = 'resident'
+          OR (m.measure = 'usual_resident'
+              AND s.residency_status IN ('present_registered', 'present_resident'))
+          OR (m.measure = 'floating' AND s.residency_status = 'present_floating')
+        UNION ALL
+        SELECT h.person_id, m.measure, h.room_id, r.building_id, b.community_code, b.grid_code
+        FROM hukou_at h
+        JOIN residency s USING (person_id)
+        JOIN rooms r ON r.room_id = h.room_id
+        JOIN buildings b ON b.building_id = r.building_id
+        JOIN (VALUES ('registered'), ('absent')) m(measure)
+          ON (m.measure = 'registered' AND s.residency_status <> 'none')
+          OR (m.measure = 'absent' AND s.residency_status = 'absent_registered')
+    """
+
+
+def _measure_columns(prefix: str = "") -> str:
+    counts = [f"count(*) FILTER (WHERE {prefix}measure = '{m}')::BIGINT AS {m}" for m in MEASURES]
+    households = (
+        f"count(DISTINCT {prefix}room_id) FILTER (WHERE {prefix}measure = 'resident')::BIGINT "
+        "AS households"
+    )
+    return ", ".join([*counts, households])
+
+
+def building_counts_sql() -> str:
+    """Counts and occupied rooms per building."""
+    return f"""
         CREATE OR REPLACE TABLE building_counts AS
-        SELECT building_id, count(*) AS resident, count(DISTINCT room_id) AS households
-        FROM residents GROUP BY building_id
+        SELECT building_id, {_measure_columns()} FROM unit_members GROUP BY building_id
     """
 
 
 def unit_counts_sql() -> str:
-    """Residents per division, summed from committees by code prefix."""
-    return """
+    """Counts per division, summed from committees by code prefix, and per grid."""
+    sums = ", ".join(f"coalesce(sum(c.{m}), 0)::BIGINT AS {m}" for m in (*MEASURES, "households"))
+    grid = ", ".join(f"coalesce(p.{m}, 0)::BIGINT AS {m}" for m in (*MEASURES, "households"))
+    return f"""
         CREATE OR REPLACE TABLE unit_counts AS
         WITH per_community AS (
-            SELECT community_code, count(*) AS resident, count(DISTINCT room_id) AS households
-            FROM residents GROUP BY community_code
+            SELECT community_code, {_measure_columns()}
+            FROM unit_members GROUP BY community_code
         ),
         per_grid AS (
-            SELECT grid_code AS code, count(*) AS resident, count(DISTINCT room_id) AS households
-            FROM residents WHERE grid_code IS NOT NULL GROUP BY grid_code
-        ),
-        divisions_rolled AS (
-            SELECT d.code, coalesce(sum(c.resident), 0)::BIGINT AS resident,
-                   coalesce(sum(c.households), 0)::BIGINT AS households
-            FROM divisions d LEFT JOIN per_community c ON starts_with(c.community_code, d.code)
-            GROUP BY d.code
+            SELECT grid_code AS code, {_measure_columns()}
+            FROM unit_members WHERE grid_code IS NOT NULL GROUP BY grid_code
         )
-        SELECT * FROM divisions_rolled
+        SELECT d.code, {sums}
+        FROM divisions d LEFT JOIN per_community c ON starts_with(c.community_code, d.code)
+        GROUP BY d.code
         UNION ALL
-        SELECT g.grid_code AS code, coalesce(p.resident, 0)::BIGINT,
-               coalesce(p.households, 0)::BIGINT
+        SELECT g.grid_code AS code, {grid}
         FROM grids g LEFT JOIN per_grid p ON p.code = g.grid_code
     """
 
 
 def rollup_units(ctx: BuildContext) -> dict[str, Any]:
-    """Count residents for every room's building, grid, committee, street and district."""
+    """Count every measure for every building, grid, committee, street and district."""
     db = ctx.db
     db.execute(residents_sql())
+    db.execute(unit_members_sql())
     db.execute(building_counts_sql())
     db.execute(unit_counts_sql())
     total = int(db.scalar("SELECT count(*) FROM residents") or 0)
     unplaced = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - total
-    return {"residents": total, "residents_without_building": unplaced}
+    totals = db.query_df(
+        "SELECT measure, count(*) AS n FROM unit_members GROUP BY measure ORDER BY measure"
+    )
+    return {
+        "residents": total,
+        "residents_without_building": unplaced,
+        **{f"counted_{m}": int(n) for m, n in zip(totals["measure"], totals["n"], strict=True)},
+    }

@@ -6,7 +6,10 @@ percent)::
     {"link": {"precision", "recall", "linked", "truth_links", "by_kind", "by_source"},
      "person": {"precision", "recall", "records"},
      "community_residents": {"mean_abs_pct_error", "max_abs_pct_error", "communities",
-                             "resident_total", "truth_total"}}
+                             "resident_total", "truth_total"},
+     "fused": {"persons", "sex", "birth_date", "residence_room", "hukou_room", "employer", …},
+     "household": {"precision", "recall"},
+     "residency": {"accuracy", "persons", "recall_by_status"}}
 
 Records are matched to truth by (source, record number); a department's repeated export
 of one record counts once.
@@ -193,6 +196,39 @@ def household_scores(
     )
 
 
+def residency_scores(
+    built: pd.DataFrame, truth: pd.DataFrame, true_person: pd.Series
+) -> dict[str, Any]:
+    """Residency status accuracy over the built persons that stand for a true one.
+
+    Also, per true status, the share given that status (its recall).
+
+    Examples
+    --------
+    >>> built = pd.DataFrame({"person_id": ["P1", "P2"],
+    ...                       "residency_status": ["present_registered", "none"]})
+    >>> truth = pd.DataFrame({"person_id": ["T1", "T2"],
+    ...                       "residency_status": ["present_registered", "absent_registered"]})
+    >>> residency_scores(built, truth, pd.Series({"P1": "T1", "P2": "T2"}))["accuracy"]
+    0.5
+    """
+    both = built.assign(true_id=built["person_id"].map(true_person)).merge(
+        truth[["person_id", "residency_status"]].rename(
+            columns={"person_id": "true_id", "residency_status": "true_status"}
+        ),
+        on="true_id",
+    )
+    right = both["residency_status"].fillna("none") == both["true_status"]
+    return {
+        "accuracy": float(right.mean()) if len(both) else 0.0,
+        "persons": len(both),
+        "recall_by_status": {
+            str(status): float(right[both["true_status"] == status].mean())
+            for status in sorted(both["true_status"].unique())
+        },
+    }
+
+
 def _text_or_none(values: pd.Series) -> pd.Series:
     """Values as text, missing for none or empty, so both sides compare alike."""
     return values.astype(object).map(lambda v: None if pd.isna(v) or v == "" else str(v))
@@ -225,7 +261,7 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         built = con.execute(
             "SELECT person_id, sex, strftime(birth_date, '%Y-%m-%d') AS birth_date, "
             "room_id AS residence_room, hukou_room_id AS hukou_room, "
-            "employer_credit_code AS employer, household_id FROM persons"
+            "employer_credit_code AS employer, household_id, residency_status FROM persons"
         ).df()
     finally:
         con.close()
@@ -234,7 +270,7 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         truth_dir / "persons.parquet",
         columns=[
             "person_id", "presence", "community_code", "sex", "birth_date",
-            "residence_room_id", "hukou_room_id", "employer_credit_code",
+            "residence_room_id", "hukou_room_id", "employer_credit_code", "residency_status",
         ],
     )  # fmt: skip
     people = records[records["person_id"] != ""].drop_duplicates(["source", "record_no"])
@@ -253,6 +289,7 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         "community_residents": _community_scores(persons, units),
         "fused": fused_scores(built, persons, true_person, _told(project, records)),
         "household": household_scores(built, persons, true_person),
+        "residency": residency_scores(built, persons, true_person),
     }
 
 

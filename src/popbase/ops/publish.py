@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from popbase import __version__
+from popbase.analysis.rollup import MEASURES
 from popbase.ops.snapshot import BASE_DB, GRAPH_DB, MANIFEST
 from popbase.store.graph import NODES, RELS
 from popbase.store.graph_tables import EDGE_SQL, NODE_SQL
@@ -25,23 +26,23 @@ if TYPE_CHECKING:
 
     from popbase.pipeline import BuildContext
 
+# Every count of a unit or building (see popbase.analysis.rollup), 0 where none.
+_COUNTS = ", ".join(f"coalesce(c.{m}, 0) AS {m}" for m in (*MEASURES, "households"))
+
 SERVED_TABLES: dict[str, str] = {
-    "units": """
-        SELECT d.code, d.name, d.level, d.parent_code, coalesce(c.resident, 0) AS resident,
-               coalesce(c.households, 0) AS households, d.area_km2, d.geometry
+    "units": f"""
+        SELECT d.code, d.name, d.level, d.parent_code, {_COUNTS}, d.area_km2, d.geometry
         FROM divisions d LEFT JOIN unit_counts c USING (code)
     """,
-    "grid_units": """
+    "grid_units": f"""
         SELECT g.grid_code AS code, g.name, 'grid' AS level, g.community_code AS parent_code,
-               coalesce(c.resident, 0) AS resident, coalesce(c.households, 0) AS households,
-               g.area_km2, g.geometry
+               {_COUNTS}, g.area_km2, g.geometry
         FROM grids g LEFT JOIN unit_counts c ON c.code = g.grid_code
     """,
-    "buildings": """
+    "buildings": f"""
         SELECT b.building_id, b.address, b.use, b.floors, b.division_code, b.community_code,
                b.grid_code,
-               coalesce(c.resident, 0) AS resident, coalesce(c.households, 0) AS households,
-               b.lon, b.lat, b.geometry
+               {_COUNTS}, b.lon, b.lat, b.geometry
         FROM buildings b LEFT JOIN building_counts c USING (building_id)
     """,
     "rooms": """
@@ -51,11 +52,13 @@ SERVED_TABLES: dict[str, str] = {
     "persons": """
         SELECT g.person_id, g.sex, CAST(g.birth_date AS DATE) AS birth_date,
                CASE WHEN g.deceased THEN 'deceased' ELSE 'alive' END AS status,
+               s.residency_status, s.months AS months_here,
                r.division_code, l.room_id, h.room_id AS hukou_room_id,
                w.credit_code AS employer_credit_code, o.household_id, o.relation
         FROM persons_golden g
         LEFT JOIN lives_in l USING (person_id)
         LEFT JOIN residents r USING (person_id)
+        LEFT JOIN residency s USING (person_id)
         LEFT JOIN hukou_at h USING (person_id)
         LEFT JOIN member_of o USING (person_id)
         LEFT JOIN (

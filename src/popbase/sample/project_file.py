@@ -118,6 +118,7 @@ sources:
     kind: person
     path: sources/social_security.csv
     priority: 60
+    presence: true               # an active contribution here: the person is in the city
     as_of: {as_of}
     columns:
       record_no: 记录编号
@@ -126,6 +127,7 @@ sources:
       employer_credit_code: 单位统一社会信用代码
       employer_name: 单位名称
       event_date: 参保日期
+      person_status: 参保状态
 
   - name: hotline                # 12345 热线: caller, phone, free-text address, no ID
     department: 12345热线

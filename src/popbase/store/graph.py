@@ -13,6 +13,15 @@ import pandas as pd
 
 _PLACE = ("division_code", "STRING")  # the code of the smallest unit holding the node
 _LINK = [("source", "STRING"), ("record_id", "STRING"), ("as_of", "DATE")]
+# The counts of a unit (see popbase.analysis.rollup).
+_COUNTS = [
+    ("resident", "INT64"),
+    ("usual_resident", "INT64"),
+    ("floating", "INT64"),
+    ("registered", "INT64"),
+    ("absent", "INT64"),
+    ("households", "INT64"),
+]
 
 # Node tables: label -> (primary key, [(property, type)]). Properties, never labels, say
 # what a node is (labels are visible to anyone who can see the node).
@@ -24,8 +33,7 @@ NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("name", "STRING"),
             ("level", "STRING"),
             ("parent_code", "STRING"),
-            ("resident", "INT64"),
-            ("households", "INT64"),
+            *_COUNTS,
             _PLACE,
         ],
     ),
@@ -35,8 +43,7 @@ NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("code", "STRING"),
             ("name", "STRING"),
             ("parent_code", "STRING"),
-            ("resident", "INT64"),
-            ("households", "INT64"),
+            *_COUNTS,
             _PLACE,
         ],
     ),
@@ -79,6 +86,7 @@ NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("sex", "STRING"),
             ("birth_date", "DATE"),
             ("deceased", "BOOLEAN"),
+            ("residency_status", "STRING"),
             _PLACE,
         ],
     ),

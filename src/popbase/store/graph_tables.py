@@ -9,16 +9,19 @@ bulk load reads them.
 
 from __future__ import annotations
 
+from popbase.analysis.rollup import MEASURES
+
+_COUNTS = ", ".join((*MEASURES, "households"))
 _DIVISIONS = "SELECT code FROM served.units WHERE level <> 'grid'"
 _GRIDS = "SELECT code FROM served.units WHERE level = 'grid'"
 
 NODE_SQL: dict[str, str] = {
-    "Division": """
-        SELECT code, name, level, parent_code, resident, households, code AS division_code
+    "Division": f"""
+        SELECT code, name, level, parent_code, {_COUNTS}, code AS division_code
         FROM served.units WHERE level <> 'grid'
     """,
-    "Grid": """
-        SELECT code, name, parent_code, resident, households, code AS division_code
+    "Grid": f"""
+        SELECT code, name, parent_code, {_COUNTS}, code AS division_code
         FROM served.units WHERE level = 'grid'
     """,
     "Building": """
@@ -35,7 +38,7 @@ NODE_SQL: dict[str, str] = {
         FROM households h LEFT JOIN served.rooms r USING (room_id)
     """,
     "Person": """
-        SELECT person_id, sex, birth_date, status = 'deceased', division_code
+        SELECT person_id, sex, birth_date, status = 'deceased', residency_status, division_code
         FROM served.persons
     """,
     # Employers registered elsewhere are enterprises too: known by code and name only.

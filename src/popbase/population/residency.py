@@ -1,0 +1,178 @@
+"""The residency stage: each person's 人户 status, from where they live and are registered.
+
+The statuses follow the statistical definitions (国家统计局, 第七次全国人口普查 and the
+常住人口 definition of the annual population sample survey), with the township/street
+(乡镇街道, the first nine digits of a division code) as the unit of 人户一致:
+
+``present_registered`` (人在户在)
+    Lives in the street where their hukou is registered.
+``present_resident`` (人在户不在, 常住)
+    Lives here, registered elsewhere, and has lived here six months or more.
+``present_floating`` (人在户不在, 流动)
+    Lives here, registered elsewhere, for less than six months.
+``absent_registered`` (人不在户在, 外出)
+    Registered here but lives elsewhere: no residence here, or a record that says so.
+``none``
+    Neither lives nor is registered here (a deceased person, an employee living in
+    another district).
+
+Where a person lives is the LIVES_IN room (which already leaves out the deceased and
+rows that say the person is away); where they are registered, the HUKOU_AT room. A
+person registered here whom no residence source lists, but who has an active row in a
+source declared ``presence: true`` (social-security contributions in the city), lives
+at the hukou room: such a LIVES_IN link is added first, citing that row. No record may
+say the person is away (人不在户在, 外出), and a row whose status says it is suspended or
+ended (暂停, 停保, 终止, 注销) is not evidence. The
+months of residence come from the most trusted, most recent record that gives them
+(``residence_months``, or ``residence_since`` counted to the project's as-of date); when
+no record gives them, a status stated by a record (人在户不在（流动）) decides, and
+otherwise the person counts as 常住.
+
+Per unit: 常住人口 (``usual_resident``) = 人在户在 + 常住; 实有人口 (``resident``) = everyone
+living here; 户籍人口 (``registered``) = everyone registered here, living here or not,
+counted where the hukou is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from popbase.population.link import ABSENT_PREFIXES
+from popbase.population.validate import parse_date_sql
+
+if TYPE_CHECKING:
+    from popbase.pipeline import BuildContext
+
+STATUSES = (
+    "present_registered",
+    "present_resident",
+    "present_floating",
+    "absent_registered",
+    "none",
+)
+STATUS_LABELS = {
+    "present_registered": "人在户在",
+    "present_resident": "人在户不在（常住）",
+    "present_floating": "人在户不在（流动）",
+    "absent_registered": "人不在户在",
+    "none": "不在本地",
+}
+# Months of residence from which a person registered elsewhere counts as 常住.
+USUAL_RESIDENCE_MONTHS = 6
+# Digits of a division code that name the township or street (乡镇街道).
+STREET_DIGITS = 9
+
+
+# Row statuses that say a presence-source row is no longer active.
+INACTIVE_WORDS = ("暂停", "停保", "中断", "终止", "注销", "死亡", "迁出")
+
+
+def presence_at_hukou_sql(sources: list[str]) -> str:
+    """LIVES_IN at the hukou room for the registered whom only a presence source shows here."""
+    if not sources:
+        return "SELECT 1 WHERE false"
+    named = ", ".join(f"'{s}'" for s in sources)
+    inactive = " OR ".join(
+        f"contains(coalesce(r.person_status, ''), '{w}')" for w in INACTIVE_WORDS
+    )
+    away = " OR ".join(
+        f"starts_with(trim(coalesce(a.household_status, '')), '{w}')" for w in ABSENT_PREFIXES
+    )
+    return f"""
+        INSERT INTO lives_in
+        SELECT h.person_id, h.room_id, r.source, r.record_id, m.as_of
+        FROM hukou_at h
+        JOIN persons_golden g USING (person_id)
+        JOIN person_members m ON m.person_id = h.person_id
+        JOIN person_records_valid r ON r.record_id = m.record_id
+        WHERE r.source IN ({named}) AND NOT ({inactive}) AND NOT g.deceased
+          AND h.person_id NOT IN (SELECT person_id FROM lives_in)
+          AND h.person_id NOT IN (
+              SELECT m2.person_id FROM person_records_valid a
+              JOIN person_members m2 USING (record_id) WHERE {away}
+          )
+        QUALIFY row_number() OVER (
+            PARTITION BY h.person_id ORDER BY m.as_of DESC NULLS LAST, r.record_id
+        ) = 1
+    """
+
+
+def months_here_sql(as_of: dt.date | None) -> str:
+    """Months of residence per person, from the best record that gives them."""
+    since = parse_date_sql("r.residence_since")
+    until = f"DATE '{as_of.isoformat()}'" if as_of else "CAST(r.as_of AS DATE)"
+    return f"""
+        SELECT m.person_id,
+               coalesce(
+                   TRY_CAST(trim(r.residence_months) AS INTEGER),
+                   date_diff('month', {since}, {until})
+               ) AS months,
+               nullif(trim(r.household_status), '') AS stated
+        FROM person_records_valid r JOIN person_members m USING (record_id)
+        WHERE TRY_CAST(trim(r.residence_months) AS INTEGER) IS NOT NULL
+           OR {since} IS NOT NULL
+           OR nullif(trim(r.household_status), '') IS NOT NULL
+        QUALIFY row_number() OVER (
+            PARTITION BY m.person_id
+            ORDER BY (TRY_CAST(trim(r.residence_months) AS INTEGER) IS NOT NULL
+                      OR {since} IS NOT NULL) DESC,
+                     r.priority DESC, r.as_of DESC NULLS LAST, r.record_id
+        ) = 1
+    """
+
+
+def residency_sql(as_of: dt.date | None) -> str:
+    """``residency``: one row per person with status, months here and the streets."""
+    return f"""
+        CREATE OR REPLACE TABLE residency AS
+        WITH stay AS ({months_here_sql(as_of)}),
+        places AS (
+            SELECT g.person_id, g.deceased,
+                   lb.division_code AS live_code, hb.division_code AS hukou_code,
+                   s.months, s.stated
+            FROM persons_golden g
+            LEFT JOIN lives_in l USING (person_id)
+            LEFT JOIN rooms lr ON lr.room_id = l.room_id
+            LEFT JOIN buildings lb ON lb.building_id = lr.building_id
+            LEFT JOIN hukou_at h USING (person_id)
+            LEFT JOIN rooms hr ON hr.room_id = h.room_id
+            LEFT JOIN buildings hb ON hb.building_id = hr.building_id
+            LEFT JOIN stay s USING (person_id)
+        )
+        SELECT person_id, live_code, hukou_code, months,
+               CASE
+                   WHEN live_code IS NOT NULL AND hukou_code IS NOT NULL
+                        AND left(live_code, {STREET_DIGITS}) = left(hukou_code, {STREET_DIGITS})
+                       THEN 'present_registered'
+                   WHEN live_code IS NOT NULL AND months IS NOT NULL
+                       THEN CASE WHEN months >= {USUAL_RESIDENCE_MONTHS}
+                                 THEN 'present_resident' ELSE 'present_floating' END
+                   WHEN live_code IS NOT NULL
+                       THEN CASE WHEN contains(coalesce(stated, ''), '流动')
+                                 THEN 'present_floating' ELSE 'present_resident' END
+                   WHEN hukou_code IS NOT NULL AND NOT deceased THEN 'absent_registered'
+                   ELSE 'none'
+               END AS residency_status
+        FROM places
+    """
+
+
+def classify_residency(ctx: BuildContext) -> dict[str, Any]:
+    """Give every person a residency status; count each status."""
+    db = ctx.db
+    config = ctx.project.config
+    before = int(db.scalar("SELECT count(*) FROM lives_in") or 0)
+    db.execute(presence_at_hukou_sql([s.name for s in config.sources if s.presence]))
+    inferred = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - before
+    db.execute(residency_sql(config.project.as_of))
+    counts = db.query_df(
+        "SELECT residency_status, count(*) AS n FROM residency GROUP BY ALL ORDER BY ALL"
+    )
+    return {
+        "lives_at_hukou_by_presence": inferred,
+        **{
+            f"persons_{s}": int(counts.loc[counts["residency_status"] == s, "n"].sum())
+            for s in STATUSES
+        },
+    }

@@ -1,0 +1,178 @@
+"""Residency status (人户状态) on hand-made tables: each rule of the statistical definition."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from popbase.backends import DuckDBBackend
+from popbase.population.residency import presence_at_hukou_sql, residency_sql
+
+AS_OF = dt.date(2025, 6, 30)
+# Two streets of one district; rooms r1, r2 in street 001, r3 in street 002.
+ROOMS = [("r1", "b1"), ("r2", "b2"), ("r3", "b3")]
+BUILDINGS = [("b1", "310112001001001"), ("b2", "310112001002001"), ("b3", "310112002001001")]
+
+
+@pytest.fixture
+def db() -> DuckDBBackend:
+    backend = DuckDBBackend()
+    con = backend.con
+    con.execute("CREATE TABLE rooms (room_id VARCHAR, building_id VARCHAR)")
+    con.executemany("INSERT INTO rooms VALUES (?, ?)", ROOMS)
+    con.execute("CREATE TABLE buildings (building_id VARCHAR, division_code VARCHAR)")
+    con.executemany("INSERT INTO buildings VALUES (?, ?)", BUILDINGS)
+    con.execute("CREATE TABLE persons_golden (person_id VARCHAR, deceased BOOLEAN)")
+    link = "person_id VARCHAR, room_id VARCHAR, source VARCHAR, record_id VARCHAR, as_of TIMESTAMP"
+    con.execute(f"CREATE TABLE lives_in ({link})")
+    con.execute(f"CREATE TABLE hukou_at ({link})")
+    con.execute(
+        "CREATE TABLE person_records_valid (record_id VARCHAR, source VARCHAR, priority BIGINT, "
+        "as_of TIMESTAMP, residence_months VARCHAR, residence_since VARCHAR, "
+        "household_status VARCHAR, person_status VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE person_members (record_id VARCHAR, person_id VARCHAR, as_of TIMESTAMP)"
+    )
+    return backend
+
+
+def person(
+    db: DuckDBBackend,
+    pid: str,
+    *,
+    lives: str | None = None,
+    hukou: str | None = None,
+    deceased: bool = False,
+    records: list[tuple[str | None, str | None, str | None]] = (),  # type: ignore[assignment]
+) -> None:
+    con = db.con
+    con.execute("INSERT INTO persons_golden VALUES (?, ?)", [pid, deceased])
+    if lives:
+        con.execute("INSERT INTO lives_in VALUES (?, ?, 'ledger', ?, NULL)", [pid, lives, pid])
+    if hukou:
+        con.execute("INSERT INTO hukou_at VALUES (?, ?, 'police', ?, NULL)", [pid, hukou, pid])
+    for i, (months, since, stated) in enumerate(records):
+        add_record(db, pid, f"{pid}:{i}", "ledger", months=months, since=since, stated=stated)
+
+
+def add_record(
+    db: DuckDBBackend,
+    pid: str,
+    rid: str,
+    source: str,
+    *,
+    months: str | None = None,
+    since: str | None = None,
+    stated: str | None = None,
+    status: str | None = None,
+    priority: int = 1,
+) -> None:
+    db.con.execute(
+        "INSERT INTO person_records_valid VALUES (?, ?, ?, TIMESTAMP '2025-06-01', ?, ?, ?, ?)",
+        [rid, source, priority, months, since, stated, status],
+    )
+    db.con.execute("INSERT INTO person_members VALUES (?, ?, TIMESTAMP '2025-06-01')", [rid, pid])
+
+
+def statuses(db: DuckDBBackend) -> dict[str, str]:
+    db.execute(residency_sql(AS_OF))
+    rows = db.query_df("SELECT person_id, residency_status FROM residency")
+    return dict(zip(rows["person_id"], rows["residency_status"], strict=True))
+
+
+def test_each_rule(db: DuckDBBackend) -> None:
+    # Lives where registered: same room, or another room of the same street.
+    person(db, "same_room", lives="r1", hukou="r1")
+    person(db, "same_street", lives="r1", hukou="r2")
+    # Registered in another street of the district: 人在户不在, by months of residence.
+    person(db, "other_street_long", lives="r1", hukou="r3", records=[("24", None, None)])
+    person(db, "other_street_new", lives="r1", hukou="r3", records=[("3", None, None)])
+    # Registered elsewhere: months given, or counted from the residence start date.
+    person(db, "since_long", lives="r3", records=[(None, "2024-01-15", None)])
+    person(db, "since_new", lives="r3", records=[(None, "2025年3月1日", None)])
+    # No months anywhere: a stated 流动 decides; otherwise 常住.
+    person(db, "stated_floating", lives="r3", records=[(None, None, "人在户不在（流动）")])
+    person(db, "unknown_stay", lives="r3")
+    # Registered here, living elsewhere; dead; neither here.
+    person(db, "away", hukou="r2")
+    person(db, "dead", hukou="r2", deceased=True)
+    person(db, "worker_only")
+    assert statuses(db) == {
+        "same_room": "present_registered",
+        "same_street": "present_registered",
+        "other_street_long": "present_resident",
+        "other_street_new": "present_floating",
+        "since_long": "present_resident",
+        "since_new": "present_floating",
+        "stated_floating": "present_floating",
+        "unknown_stay": "present_resident",
+        "away": "absent_registered",
+        "dead": "none",
+        "worker_only": "none",
+    }
+
+
+def test_months_come_from_the_most_trusted_record_that_gives_them(db: DuckDBBackend) -> None:
+    person(db, "p", lives="r3", records=[("2", None, None), (None, None, "人在户不在（常住）")])
+    db.con.execute("UPDATE person_records_valid SET priority = 5 WHERE record_id = 'p:0'")
+    assert statuses(db) == {"p": "present_floating"}
+    db.con.execute("UPDATE person_records_valid SET priority = 0 WHERE record_id = 'p:0'")
+    add_record(db, "p", "p:2", "ledger", months="30", priority=3)
+    assert statuses(db) == {"p": "present_resident"}
+
+
+def test_an_active_presence_row_places_the_registered_at_their_hukou_room(
+    db: DuckDBBackend,
+) -> None:
+    person(db, "working", hukou="r2")
+    add_record(db, "working", "ss:1", "social", status="正常缴费")
+    person(db, "suspended", hukou="r2")
+    add_record(db, "suspended", "ss:2", "social", status="暂停缴费")
+    person(db, "said_away", hukou="r2")
+    add_record(db, "said_away", "ss:3", "social")
+    add_record(db, "said_away", "tz:3", "ledger", stated="人不在户在")
+    person(db, "other_source", hukou="r2")
+    add_record(db, "other_source", "hl:4", "hotline")
+    person(db, "already_housed", lives="r3", hukou="r2")
+    add_record(db, "already_housed", "ss:5", "social")
+    db.execute(presence_at_hukou_sql(["social"]))
+    placed = db.query_df("SELECT person_id, room_id, source, record_id FROM lives_in")
+    assert placed.sort_values("person_id").to_dict("records") == [
+        {"person_id": "already_housed", "room_id": "r3", "source": "ledger",
+         "record_id": "already_housed"},
+        {"person_id": "working", "room_id": "r2", "source": "social", "record_id": "ss:1"},
+    ]  # fmt: skip
+    assert statuses(db) == {
+        "working": "present_registered",
+        "suspended": "absent_registered",
+        "said_away": "absent_registered",
+        "other_source": "absent_registered",
+        "already_housed": "present_resident",
+    }
+
+
+def test_without_presence_sources_nothing_is_placed(db: DuckDBBackend) -> None:
+    person(db, "working", hukou="r2")
+    add_record(db, "working", "ss:1", "social")
+    db.execute(presence_at_hukou_sql([]))
+    assert db.scalar("SELECT count(*) FROM lives_in") == 0
+
+
+def test_every_person_gets_exactly_one_status(db: DuckDBBackend) -> None:
+    for i in range(20):
+        person(db, f"p{i}", lives="r1" if i % 2 else None, hukou="r3" if i % 3 else None)
+    db.execute(residency_sql(AS_OF))
+    assert db.scalar("SELECT count(*) FROM residency") == 20
+    result = statuses(db)
+    for i in range(20):
+        lives, registered = i % 2 == 1, i % 3 != 0
+        expected = (
+            "present_resident"  # lives in street 001, registered in 002 or elsewhere
+            if lives
+            else "absent_registered"
+            if registered
+            else "none"
+        )
+        assert result[f"p{i}"] == expected, i
