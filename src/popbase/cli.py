@@ -257,6 +257,31 @@ def cypher(
         console.print(f"{len(rows):,} rows")
 
 
+@app.command()
+def export(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    out: Annotated[Path, typer.Option("--out", help="File to write")],
+    level: Annotated[str, typer.Option(help="district, street, community or grid")] = "community",
+    fmt: Annotated[str, typer.Option("--format", help="gpkg, geoparquet or csv")] = "gpkg",
+    labels: Annotated[
+        str, typer.Option(help="Field names: en (code, resident …) or zh (区划代码, 实有人口 …)")
+    ] = "en",
+) -> None:
+    """Write one row per unit of a level, with its counts and boundary (EPSG:4490)."""
+    from popbase.config import load_project
+    from popbase.ops.export import ExportError, export_units
+
+    if labels not in ("en", "zh"):
+        raise _fail(ValueError(f"--labels {labels!r}: use en or zh"))
+    try:
+        rows = export_units(
+            load_project(project).output_dir, level, fmt, out, "zh" if labels == "zh" else "en"
+        )
+    except (PopbaseError, ExportError) as exc:
+        raise _fail(exc) from None
+    console.print(f"{rows:,} units ({level}) written to {out}")
+
+
 check_app = typer.Typer(help="Check a project's inputs before a build.", no_args_is_help=True)
 app.add_typer(check_app, name="check")
 
