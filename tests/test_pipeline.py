@@ -557,6 +557,38 @@ def test_rollups_equal_a_pandas_group_by_of_persons_rooms_and_buildings(
             == per_building.reindex(served_buildings.index, fill_value=0).to_dict()
         ), measure
 
+    # Residents by tag, and by sex and five-year age band, per unit.
+    living = housed.merge(place, on="room_id", how="inner")
+    tags = base_table(built_city, "SELECT person_id, tag FROM person_tags").merge(living)
+    as_of = load_project(built_city).config.project.as_of
+    born = base_table(built_city, "SELECT person_id, sex, birth_date FROM persons")
+    born["birth_date"] = pd.to_datetime(born["birth_date"])
+    age = as_of.year - born["birth_date"].dt.year - 1
+    age = age + (
+        (born["birth_date"].dt.month < as_of.month)
+        | ((born["birth_date"].dt.month == as_of.month) & (born["birth_date"].dt.day <= as_of.day))
+    ).astype(int)
+    born["age_band"] = [
+        "85+" if a >= 85 else f"{a // 5 * 5}-{a // 5 * 5 + 4}" for a in age.astype(int)
+    ]
+    pyramid = born.merge(living, on="person_id")
+    for table, frame, keys in (
+        ("unit_tags", tags, ["tag"]),
+        ("unit_pyramids", pyramid, ["sex", "age_band"]),
+    ):
+        served = base_table(built_city, f"SELECT * FROM {table}")
+        served = served.set_index(["code", *keys])["persons"].astype(int)
+        expected_parts = [
+            frame.groupby(["grid_code", *keys]).size(),
+            frame.groupby(["community_code", *keys]).size(),
+            frame.groupby([frame["community_code"].str[:9], *keys]).size(),
+            frame.groupby([frame["community_code"].str[:6], *keys]).size(),
+        ]
+        expected = pd.concat(expected_parts)
+        expected.index = expected.index.set_names(["code", *keys])
+        assert len(expected) > 0, table
+        assert served.sort_index().to_dict() == expected.sort_index().to_dict(), table
+
     # And each parent is the sum of its children in the served table itself.
     by_code = units.set_index("code")
     for measure in (*members, "households"):
@@ -632,6 +664,11 @@ def test_eval_has_its_stable_shape(built_city: Path) -> None:
         "none",
     }
     assert residency["recall_by_status"]["absent_registered"] >= 0.95
+    # Tags the truth knows: ages come from ID numbers, so age tags are exact.
+    tags = scores["tags"]
+    assert {"minor", "elderly", "disabled", "low_income", "hypertension"} <= set(tags)
+    assert tags["elderly"]["accuracy"] == tags["minor"]["accuracy"] == 1.0
+    assert all(0.9 <= t["accuracy"] <= 1.0 for t in tags.values())
 
 
 def test_each_household_has_its_members_head_and_register_room(built_city: Path) -> None:

@@ -221,6 +221,15 @@ class ResolutionConfig(_Strict):
         return self
 
 
+class PortraitConfig(_Strict):
+    """The "1+9+X" portrait rules."""
+
+    rules: Path | None = Field(
+        default=None,
+        description="A YAML file of tag rules; the shipped defaults when omitted",
+    )
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
@@ -229,6 +238,7 @@ class ProjectConfig(_Strict):
     sources: list[SourceConfig]
     output: OutputConfig = OutputConfig()
     resolution: ResolutionConfig = ResolutionConfig()
+    portraits: PortraitConfig = PortraitConfig()
 
     @field_validator("sources")
     @classmethod

@@ -23,6 +23,7 @@ from popbase.config import Project
 from popbase.errors import PopbaseError, StageError
 from popbase.ops import accounting, ingest, publish, snapshot
 from popbase.population import fuse, link, residency, resolve, validate
+from popbase.portraits import tagging
 from popbase.space import basemap
 
 Progress = Callable[[str, int, int], None]
@@ -85,6 +86,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("fuse", "one golden record per person", fuse.fuse_persons),
     Stage("link", "link persons to rooms, hukou and employers", link.link_persons),
     Stage("residency", "each person's 人户 status", residency.classify_residency),
+    Stage("portrait", "1+9+X tags from facts and events", tagging.tag_persons),
     Stage("rollup", "count residents for every unit", rollup.rollup_units),
     Stage("account", "record accounting: every row ends somewhere", accounting.account_records),
     Stage("publish", "write the graph and the served tables", publish.publish_snapshot),

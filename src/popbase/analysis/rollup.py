@@ -17,6 +17,9 @@ Measures (see :mod:`popbase.population.residency` for the statuses):
     户籍人口: the living registered here (counted at the hukou room).
 ``absent``
     人不在户在: registered here, living elsewhere (at the hukou room).
+
+Residents are also broken down per unit by tag (``unit_tags``) and by sex and five-year
+age band (``unit_pyramids``), summed upwards the same way.
 """
 
 from __future__ import annotations
@@ -104,6 +107,33 @@ def unit_counts_sql() -> str:
     """
 
 
+def breakdown_sql(table: str, keys: tuple[str, ...], members: str) -> str:
+    """Residents per unit and ``keys`` (a tag; a sex and age band), summed by prefix.
+
+    ``members`` selects ``person_id`` and the ``keys`` of the persons to count; each is
+    counted where it lives, like ``resident``.
+    """
+    cols = ", ".join(keys)
+    k = ", ".join(f"c.{key}" for key in keys)
+    return f"""
+        CREATE OR REPLACE TABLE {table} AS
+        WITH counted AS (
+            SELECT u.community_code, u.grid_code, {", ".join(f"x.{key}" for key in keys)}
+            FROM unit_members u JOIN ({members}) x USING (person_id)
+            WHERE u.measure = 'resident'
+        ),
+        per_community AS (
+            SELECT community_code, {cols}, count(*) AS persons FROM counted GROUP BY ALL
+        )
+        SELECT d.code, {k}, sum(c.persons)::BIGINT AS persons
+        FROM divisions d JOIN per_community c ON starts_with(c.community_code, d.code)
+        GROUP BY ALL
+        UNION ALL
+        SELECT grid_code AS code, {cols}, count(*)::BIGINT AS persons
+        FROM counted WHERE grid_code IS NOT NULL GROUP BY ALL
+    """
+
+
 def rollup_units(ctx: BuildContext) -> dict[str, Any]:
     """Count every measure for every building, grid, committee, street and district."""
     db = ctx.db
@@ -111,6 +141,14 @@ def rollup_units(ctx: BuildContext) -> dict[str, Any]:
     db.execute(unit_members_sql())
     db.execute(building_counts_sql())
     db.execute(unit_counts_sql())
+    db.execute(breakdown_sql("unit_tags", ("tag",), "SELECT person_id, tag FROM person_tags"))
+    db.execute(
+        breakdown_sql(
+            "unit_pyramids",
+            ("sex", "age_band"),
+            "SELECT person_id, sex, age_band FROM person_facts WHERE age_band IS NOT NULL",
+        )
+    )
     total = int(db.scalar("SELECT count(*) FROM residents") or 0)
     unplaced = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - total
     totals = db.query_df(

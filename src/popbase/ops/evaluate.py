@@ -9,7 +9,8 @@ percent)::
                              "resident_total", "truth_total"},
      "fused": {"persons", "sex", "birth_date", "residence_room", "hukou_room", "employer", …},
      "household": {"precision", "recall"},
-     "residency": {"accuracy", "persons", "recall_by_status"}}
+     "residency": {"accuracy", "persons", "recall_by_status"},
+     "tags": {tag: {"accuracy", "precision", "recall", "true", "tagged"}}}
 
 Records are matched to truth by (source, record number); a department's repeated export
 of one record counts once.
@@ -229,6 +230,59 @@ def residency_scores(
     }
 
 
+def _truth_tags(truth: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each tag the truth can score, as a flag per true person."""
+    chronic = truth["chronic_disease"].fillna("")
+    return {
+        "minor": truth["age"] < 18,
+        "elderly": truth["age"] >= 60,
+        "oldest_old": truth["age"] >= 80,
+        "floating": truth["residency_status"] == "present_floating",
+        "registered_absent": truth["residency_status"] == "absent_registered",
+        "hypertension": chronic.str.contains("高血压"),
+        "diabetes": chronic.str.contains("糖尿病"),
+        "family_doctor": truth["family_doctor"].astype(bool),
+        "pregnant": truth["pregnant"].astype(bool),
+        "disabled": truth["disabled"].astype(bool),
+        "low_income": truth["low_income"].astype(bool),
+        "elderly_care_subsidy": truth["elderly_care"].astype(bool),
+    }
+
+
+def tag_scores(
+    built_tags: pd.DataFrame,
+    defined: set[str],
+    persons: pd.Series,
+    truth: pd.DataFrame,
+    true_person: pd.Series,
+) -> dict[str, Any]:
+    """Accuracy, precision and recall of each defined tag the truth knows, over the living.
+
+    ``built_tags`` holds ``person_id, tag``; ``defined`` the tags of the rules in use;
+    ``persons`` the built person ids. A built person is scored against the true person
+    it stands for, if that one is alive.
+    """
+    flags = _truth_tags(truth)
+    truth_ids = truth["person_id"].to_numpy()
+    living = set(truth_ids[(truth["presence"] != "deceased").to_numpy()])
+    ids = persons[persons.map(true_person).isin(living)]
+    true_of = ids.map(true_person)
+    scores: dict[str, Any] = {}
+    for tag in sorted(defined & set(flags)):
+        flag = pd.Series(flags[tag].to_numpy(), index=truth_ids)
+        expected = true_of.map(flag).fillna(False).astype(bool).to_numpy()
+        tagged = ids.isin(set(built_tags.loc[built_tags["tag"] == tag, "person_id"])).to_numpy()
+        hits = int((expected & tagged).sum())
+        scores[tag] = {
+            "accuracy": float((expected == tagged).mean()) if len(ids) else 0.0,
+            "precision": hits / max(int(tagged.sum()), 1),
+            "recall": hits / max(int(expected.sum()), 1),
+            "true": int(expected.sum()),
+            "tagged": int(tagged.sum()),
+        }
+    return scores
+
+
 def _text_or_none(values: pd.Series) -> pd.Series:
     """Values as text, missing for none or empty, so both sides compare alike."""
     return values.astype(object).map(lambda v: None if pd.isna(v) or v == "" else str(v))
@@ -263,6 +317,8 @@ def evaluate_project(project: Project) -> dict[str, Any]:
             "room_id AS residence_room, hukou_room_id AS hukou_room, "
             "employer_credit_code AS employer, household_id, residency_status FROM persons"
         ).df()
+        built_tags = con.execute("SELECT person_id, tag FROM person_tags").df()
+        defined = {str(r[0]) for r in con.execute("SELECT tag FROM tags").fetchall()}
     finally:
         con.close()
     records = pd.read_parquet(truth_dir / "records.parquet")
@@ -271,6 +327,8 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         columns=[
             "person_id", "presence", "community_code", "sex", "birth_date",
             "residence_room_id", "hukou_room_id", "employer_credit_code", "residency_status",
+            "age", "chronic_disease", "family_doctor", "pregnant", "disabled", "low_income",
+            "elderly_care",
         ],
     )  # fmt: skip
     people = records[records["person_id"] != ""].drop_duplicates(["source", "record_no"])
@@ -290,6 +348,7 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         "fused": fused_scores(built, persons, true_person, _told(project, records)),
         "household": household_scores(built, persons, true_person),
         "residency": residency_scores(built, persons, true_person),
+        "tags": tag_scores(built_tags, defined, built["person_id"], persons, true_person),
     }
 
 

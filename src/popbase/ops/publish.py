@@ -69,6 +69,12 @@ SERVED_TABLES: dict[str, str] = {
             ) = 1
         ) w USING (person_id)
     """,
+    "tags": "SELECT * FROM tags",
+    "unit_tags": "SELECT * FROM unit_tags",
+    "unit_pyramids": "SELECT * FROM unit_pyramids",
+    "person_tags": """
+        SELECT person_id, tag, source, record_id, valid_from, valid_to FROM person_tags
+    """,
     "record_outcomes": """
         SELECT o.source, o.record_id, o.file, o.row_number, p.record_no, o.kind, o.outcome,
                o.quarantine_stage, o.reason, o.person_id

@@ -248,7 +248,10 @@ def health_records(
         )
     q = pd.concat(parts, ignore_index=True)
     n = len(q)
-    event = np.datetime64(as_of) - rng.integers(1, 1000, n).astype("timedelta64[D]")
+    days = rng.integers(1, 1000, n)
+    # Pregnancies are registered early (weeks 6-12): the pregnant now registered lately.
+    days = np.where(q["_kind"].to_numpy() == "孕产妇建册", days % 240 + 1, days)
+    event = np.datetime64(as_of) - days.astype("timedelta64[D]")
     newborn = (q["_kind"] == "出生登记").to_numpy()
     ids = _ids(q, rng, typo=0.005, missing=0.003, legacy=0.002)
     return pd.DataFrame(

@@ -113,6 +113,10 @@ NODES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             _PLACE,
         ],
     ),
+    "Tag": (
+        "tag",
+        [("tag", "STRING"), ("label", "STRING"), ("label_en", "STRING"), ("dimension", "STRING")],
+    ),
 }
 # Relationship tables: type -> ([(from label, to label)], [(property, type)]).
 RELS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
@@ -127,6 +131,16 @@ RELS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
     "WORKS_AT": ([("Person", "Enterprise")], [("employer_name", "STRING"), *_LINK]),
     "LOCATED_IN": ([("Enterprise", "Building"), ("Facility", "Building")], []),
     "MEMBER_OF": ([("Person", "Household")], [("relation", "STRING"), *_LINK]),
+    # Tags are relationships to Tag nodes, never labels: a label shows on every node.
+    "HAS_TAG": (
+        [("Person", "Tag")],
+        [
+            ("source", "STRING"),
+            ("record_id", "STRING"),
+            ("valid_from", "DATE"),
+            ("valid_to", "DATE"),
+        ],
+    ),
 }
 
 

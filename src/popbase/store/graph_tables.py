@@ -54,6 +54,7 @@ NODE_SQL: dict[str, str] = {
                CAST(f.lon AS DOUBLE), CAST(f.lat AS DOUBLE), b.division_code
         FROM facilities f LEFT JOIN served.buildings b USING (building_id)
     """,
+    "Tag": "SELECT tag, label, label_en, dimension FROM served.tags",
 }
 
 EDGE_SQL: dict[tuple[str, str, str], str] = {
@@ -104,5 +105,9 @@ EDGE_SQL: dict[tuple[str, str, str], str] = {
         SELECT m.person_id, m.household_id, m.relation, m.source, m.record_id,
                CAST(m.as_of AS DATE)
         FROM member_of m JOIN served.persons USING (person_id)
+    """,
+    ("HAS_TAG", "Person", "Tag"): """
+        SELECT t.person_id, t.tag, t.source, t.record_id, t.valid_from, t.valid_to
+        FROM served.person_tags t JOIN served.persons USING (person_id)
     """,
 }
