@@ -282,6 +282,30 @@ def export(
     console.print(f"{rows:,} units ({level}) written to {out}")
 
 
+@app.command()
+def quality(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for quality.html and quality.json")
+    ] = None,
+) -> None:
+    """Write the data quality report of the current snapshot (HTML and JSON)."""
+    from popbase.config import load_project
+    from popbase.ops.quality import write_quality
+
+    try:
+        proj = load_project(project)
+        folder = out or proj.root / "quality"
+        report = write_quality(proj, folder)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    flagged = report["flagged"]
+    console.print(
+        f"quality report written to {folder}: {flagged['sources']} source(s) and "
+        f"{flagged['communities']} communit(y/ies) below a threshold"
+    )
+
+
 check_app = typer.Typer(help="Check a project's inputs before a build.", no_args_is_help=True)
 app.add_typer(check_app, name="check")
 

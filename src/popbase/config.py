@@ -230,6 +230,19 @@ class PortraitConfig(_Strict):
     )
 
 
+class QualityConfig(_Strict):
+    """Thresholds of the quality report: a value beyond one is flagged."""
+
+    min_validation_rate: float = Field(default=0.95, ge=0, le=1)
+    min_link_rate: float = Field(default=0.95, ge=0, le=1)
+    min_completeness: float = Field(default=0.9, ge=0, le=1)
+    min_consistency: float = Field(default=0.98, ge=0, le=1)
+    max_age_days: int = Field(default=90, ge=0, description="Days since a source's as-of date")
+    max_change_pct: float = Field(
+        default=5.0, ge=0, description="Change in a community's residents since the last build"
+    )
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
@@ -239,6 +252,7 @@ class ProjectConfig(_Strict):
     output: OutputConfig = OutputConfig()
     resolution: ResolutionConfig = ResolutionConfig()
     portraits: PortraitConfig = PortraitConfig()
+    quality: QualityConfig = QualityConfig()
 
     @field_validator("sources")
     @classmethod

@@ -21,7 +21,7 @@ from popbase.backends import DuckDBBackend
 from popbase.backends.base import Backend
 from popbase.config import Project
 from popbase.errors import PopbaseError, StageError
-from popbase.ops import accounting, ingest, publish, snapshot
+from popbase.ops import accounting, ingest, publish, quality, snapshot
 from popbase.population import fuse, link, residency, resolve, validate
 from popbase.portraits import tagging
 from popbase.space import basemap
@@ -89,6 +89,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("portrait", "1+9+X tags from facts and events", tagging.tag_persons),
     Stage("rollup", "count residents for every unit", rollup.rollup_units),
     Stage("account", "record accounting: every row ends somewhere", accounting.account_records),
+    Stage("quality", "data quality per source and community", quality.measure_quality),
     Stage("publish", "write the graph and the served tables", publish.publish_snapshot),
 )
 

@@ -70,6 +70,8 @@ SERVED_TABLES: dict[str, str] = {
         ) w USING (person_id)
     """,
     "tags": "SELECT * FROM tags",
+    "quality_sources": "SELECT * FROM quality_sources",
+    "quality_units": "SELECT * FROM quality_units",
     "unit_tags": "SELECT * FROM unit_tags",
     "unit_pyramids": "SELECT * FROM unit_pyramids",
     "person_tags": """

@@ -41,11 +41,22 @@ MANIFEST = "manifest.json"
 
 # Tables every snapshot's base.duckdb holds, for readers (API, eval, export).
 TABLES = {
-    "units": "code, name, level, parent_code, resident, households, area_km2, geometry (WKB)",
+    "units": "code, name, level, parent_code, resident, usual_resident, floating, registered, "
+    "absent, households, area_km2, geometry (WKB)",
     "buildings": "building_id, address, use, floors, division_code, community_code, grid_code, "
-    "resident, households, lon, lat, geometry (WKB)",
+    "resident, usual_resident, floating, registered, absent, households, lon, lat, "
+    "geometry (WKB)",
     "rooms": "room_id, building_id, room_no, floor, origin ('housing'|'rebuilt'), division_code",
-    "persons": "person_id, sex, birth_date, status, division_code, room_id, hukou_room_id",
+    "persons": "person_id, sex, birth_date, status, residency_status, months_here, "
+    "division_code, room_id, hukou_room_id, employer_credit_code, household_id, relation",
+    "tags": "tag, label, label_en, dimension, dimension_label, kind",
+    "person_tags": "person_id, tag, source, record_id, valid_from, valid_to",
+    "unit_tags": "code, tag, persons",
+    "unit_pyramids": "code, sex, age_band, persons",
+    "quality_sources": "source, rows_in, validation_rate, link_rate, as_of, age_days, "
+    "consistency, completeness, fields (JSON)",
+    "quality_units": "code, resident, residence_consistency, ethnicity_known, household_known, "
+    "rebuilt_share",
     "record_outcomes": "source, record_id, file, row_number, record_no, kind, outcome, "
     "quarantine_stage, reason, person_id",
     "record_links": "source, record_id, address_kind, building_id, room_id, reason",
