@@ -88,18 +88,30 @@ def test_placed_nodes_carry_the_code_of_their_smallest_unit(graph: LadybugStore)
     assert all(g.startswith(d) for g, d in zip(grids["g"], grids["d"], strict=True))
 
 
-def test_links_keep_their_source_and_date(graph: LadybugStore) -> None:
+def test_links_keep_their_source_and_date(built_city: Path, graph: LadybugStore) -> None:
     for rel, target in (
         ("LIVES_IN", "Room"),
         ("WORKS_AT", "Enterprise"),
         ("MEMBER_OF", "Household"),
     ):
         rows = graph.query(
-            f"MATCH (:Person)-[e:{rel}]->(:{target}) "
-            "RETURN e.source AS source, e.record_id AS record_id, e.as_of AS as_of"
+            f"MATCH (:Person)-[e:{rel}]->(:{target}) RETURN e.source AS source, e.as_of AS as_of"
         )
-        assert rows["source"].notna().all() and rows["record_id"].notna().all(), rel
-        assert rows["as_of"].notna().all(), rel
+        assert rows["source"].notna().all() and rows["as_of"].notna().all(), rel
+    # The record behind a residence link is in the served tables.
+    lives = graph.query(
+        "MATCH (p:Person)-[e:LIVES_IN]->(r:Room) "
+        "RETURN p.person_id AS person_id, r.room_id AS room_id, e.source AS source"
+    )
+    behind = base(
+        built_city,
+        "SELECT o.person_id, k.room_id, k.source FROM record_links k "
+        "JOIN record_outcomes o USING (record_id) WHERE k.address_kind = 'residence'",
+    )
+    found = lives.merge(behind, on=["person_id", "room_id", "source"]).drop_duplicates("person_id")
+    # Every link but those placed at the hukou room by a presence source.
+    presence = {s.name for s in load_project(built_city).config.sources if s.presence}
+    assert len(found) == int((~lives["source"].isin(presence)).sum())
 
 
 def test_a_persons_household_and_room_in_one_query(built_city: Path, graph: LadybugStore) -> None:

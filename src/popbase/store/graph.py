@@ -12,7 +12,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 _PLACE = ("division_code", "STRING")  # the code of the smallest unit holding the node
-_LINK = [("source", "STRING"), ("record_id", "STRING"), ("as_of", "DATE")]
+# A link's source and date. The record behind it is in the served tables (record_links,
+# person_tags): record ids are long strings, and on edges they doubled the load time.
+_LINK = [("source", "STRING"), ("as_of", "DATE")]
 # The counts of a unit (see popbase.analysis.rollup).
 _COUNTS = [
     ("resident", "INT64"),
@@ -134,12 +136,7 @@ RELS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
     # Tags are relationships to Tag nodes, never labels: a label shows on every node.
     "HAS_TAG": (
         [("Person", "Tag")],
-        [
-            ("source", "STRING"),
-            ("record_id", "STRING"),
-            ("valid_from", "DATE"),
-            ("valid_to", "DATE"),
-        ],
+        [("source", "STRING"), ("valid_from", "DATE"), ("valid_to", "DATE")],
     ),
 }
 

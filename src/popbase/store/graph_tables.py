@@ -75,22 +75,21 @@ EDGE_SQL: dict[tuple[str, str, str], str] = {
     """,
     ("IN_BUILDING", "Room", "Building"): "SELECT room_id, building_id FROM served.rooms",
     ("LIVES_IN", "Person", "Room"): """
-        SELECT l.person_id, l.room_id, l.source, l.record_id, CAST(l.as_of AS DATE)
+        SELECT l.person_id, l.room_id, l.source, CAST(l.as_of AS DATE)
         FROM lives_in l JOIN served.rooms USING (room_id)
     """,
     ("HUKOU_AT", "Person", "Room"): """
-        SELECT h.person_id, h.room_id, h.source, h.record_id, CAST(h.as_of AS DATE)
+        SELECT h.person_id, h.room_id, h.source, CAST(h.as_of AS DATE)
         FROM hukou_at h JOIN served.rooms USING (room_id)
     """,
     # A household's register room; its id begins with the register it comes from.
     ("HUKOU_AT", "Household", "Room"): """
         SELECT h.household_id, h.room_id, split_part(h.household_id, ':', 1),
-               CAST(NULL AS VARCHAR), CAST(NULL AS DATE)
+               CAST(NULL AS DATE)
         FROM households h JOIN served.rooms USING (room_id)
     """,
     ("WORKS_AT", "Person", "Enterprise"): """
-        SELECT w.person_id, w.credit_code, w.employer_name, w.source, w.record_id,
-               CAST(w.as_of AS DATE)
+        SELECT w.person_id, w.credit_code, w.employer_name, w.source, CAST(w.as_of AS DATE)
         FROM works_at w JOIN served.persons USING (person_id)
     """,
     ("LOCATED_IN", "Enterprise", "Building"): """
@@ -102,12 +101,11 @@ EDGE_SQL: dict[tuple[str, str, str], str] = {
         WHERE building_id IN (SELECT building_id FROM served.buildings)
     """,
     ("MEMBER_OF", "Person", "Household"): """
-        SELECT m.person_id, m.household_id, m.relation, m.source, m.record_id,
-               CAST(m.as_of AS DATE)
+        SELECT m.person_id, m.household_id, m.relation, m.source, CAST(m.as_of AS DATE)
         FROM member_of m JOIN served.persons USING (person_id)
     """,
     ("HAS_TAG", "Person", "Tag"): """
-        SELECT t.person_id, t.tag, t.source, t.record_id, t.valid_from, t.valid_to
+        SELECT t.person_id, t.tag, t.source, t.valid_from, t.valid_to
         FROM served.person_tags t JOIN served.persons USING (person_id)
     """,
 }
