@@ -45,7 +45,7 @@ def person(
     lives: str | None = None,
     hukou: str | None = None,
     deceased: bool = False,
-    records: list[tuple[str | None, str | None, str | None]] = (),  # type: ignore[assignment]
+    records: tuple[tuple[str | None, str | None, str | None], ...] = (),
 ) -> None:
     con = db.con
     con.execute("INSERT INTO persons_golden VALUES (?, ?)", [pid, deceased])
@@ -87,13 +87,13 @@ def test_each_rule(db: DuckDBBackend) -> None:
     person(db, "same_room", lives="r1", hukou="r1")
     person(db, "same_street", lives="r1", hukou="r2")
     # Registered in another street of the district: 人在户不在, by months of residence.
-    person(db, "other_street_long", lives="r1", hukou="r3", records=[("24", None, None)])
-    person(db, "other_street_new", lives="r1", hukou="r3", records=[("3", None, None)])
+    person(db, "other_street_long", lives="r1", hukou="r3", records=(("24", None, None),))
+    person(db, "other_street_new", lives="r1", hukou="r3", records=(("3", None, None),))
     # Registered elsewhere: months given, or counted from the residence start date.
-    person(db, "since_long", lives="r3", records=[(None, "2024-01-15", None)])
-    person(db, "since_new", lives="r3", records=[(None, "2025年3月1日", None)])
+    person(db, "since_long", lives="r3", records=((None, "2024-01-15", None),))
+    person(db, "since_new", lives="r3", records=((None, "2025年3月1日", None),))
     # No months anywhere: a stated 流动 decides; otherwise 常住.
-    person(db, "stated_floating", lives="r3", records=[(None, None, "人在户不在（流动）")])
+    person(db, "stated_floating", lives="r3", records=((None, None, "人在户不在（流动）"),))
     person(db, "unknown_stay", lives="r3")
     # Registered here, living elsewhere; dead; neither here.
     person(db, "away", hukou="r2")
@@ -115,7 +115,15 @@ def test_each_rule(db: DuckDBBackend) -> None:
 
 
 def test_months_come_from_the_most_trusted_record_that_gives_them(db: DuckDBBackend) -> None:
-    person(db, "p", lives="r3", records=[("2", None, None), (None, None, "人在户不在（常住）")])
+    person(
+        db,
+        "p",
+        lives="r3",
+        records=(
+            ("2", None, None),
+            (None, None, "人在户不在（常住）"),
+        ),
+    )
     db.con.execute("UPDATE person_records_valid SET priority = 5 WHERE record_id = 'p:0'")
     assert statuses(db) == {"p": "present_floating"}
     db.con.execute("UPDATE person_records_valid SET priority = 0 WHERE record_id = 'p:0'")

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from popbase.config import Project, SourceConfig
 from popbase.errors import MissingColumnError, SourceFileError, UndecodableFileError
-from popbase.io.tables import RawTable, read_table
+from popbase.io.tables import ARROW_TEXT, RawTable, read_table
 
 META_COLUMNS = ("source", "file", "row_number", "record_id")
 # Files of one source read at once.
@@ -95,7 +95,7 @@ def record_ids(prefix: str, row_numbers: npt.NDArray[np.int64]) -> pd.Series:
     """
     numbers = pc.cast(pa.array(row_numbers, type=pa.int64()), pa.string())
     joined = pc.binary_join_element_wise(prefix, numbers, "")
-    return pd.Series(pd.array(joined, dtype=pd.StringDtype("pyarrow", np.nan)))
+    return pd.Series(pd.array(joined, dtype=ARROW_TEXT))
 
 
 def _read_file(project: Project, source: SourceConfig, path: Path) -> RawTable | FileProblem:

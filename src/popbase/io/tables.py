@@ -47,6 +47,9 @@ _FORMATS: dict[str, TableFormat] = {
     ".parquet": "parquet",
 }
 
+# pandas text backed by Arrow, missing as NaN: what readers hand on, without Python strings.
+ARROW_TEXT = pd.StringDtype("pyarrow", np.nan)
+
 
 @dataclass(frozen=True, eq=False)
 class RawTable:
@@ -110,7 +113,7 @@ def _assemble(
         if pc.any(empty).as_py():
             table = table.filter(pc.invert(empty))
             row_numbers = row_numbers[~np.asarray(empty)]
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", np.nan)}.get)
+    frame = table.to_pandas(types_mapper={pa.string(): ARROW_TEXT}.get)
     frame.columns = pd.Index(names, dtype=object)
     return RawTable(path, frame, names, row_numbers, encoding, bad_rows or [])
 

@@ -36,18 +36,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+from popbase.ops.ingest import RECORD_TABLES
 from popbase.ops.snapshot import SNAPSHOTS, Snapshot, current_snapshot
 
 if TYPE_CHECKING:
     from popbase.config import Project, QualityConfig, SourceConfig
     from popbase.pipeline import BuildContext
-
-RECORD_TABLES = {
-    "person": "person_records",
-    "enterprise": "enterprise_records",
-    "room": "room_records",
-    "signaling": "signaling_records",
-}
 
 
 def completeness_sql(source: SourceConfig) -> str:

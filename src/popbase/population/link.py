@@ -24,6 +24,15 @@ if TYPE_CHECKING:
 ABSENT_PREFIXES = ("人不在户在", "外出", "人户分离（外出）")
 
 
+def says_away_sql(status: str) -> str:
+    """SQL true when the household status ``status`` says the person lives elsewhere.
+
+    >>> says_away_sql("r.household_status").count("starts_with")
+    3
+    """
+    return " OR ".join(f"starts_with(trim(coalesce({status}, '')), '{w}')" for w in ABSENT_PREFIXES)
+
+
 def _best(partition: str, alias: str) -> str:
     """Keep the most trusted, then most recent, then first record per ``partition``."""
     return (
@@ -38,9 +47,10 @@ def room_link_sql(table: str, kind: str) -> str:
     A residence needs a living person and a record that does not itself say the person
     lives elsewhere (人不在户在, 外出): such a ledger row lists the registered home.
     """
-    absent = " OR ".join([f"starts_with(trim(r.household_status), '{w}')" for w in ABSENT_PREFIXES])
     residence = (
-        f"AND NOT g.deceased AND NOT coalesce({absent}, false)" if kind == "residence" else ""
+        f"AND NOT g.deceased AND NOT ({says_away_sql('r.household_status')})"
+        if kind == "residence"
+        else ""
     )
     return f"""
         CREATE OR REPLACE TABLE {table} AS

@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from popbase.population.link import ABSENT_PREFIXES
+from popbase.population.link import says_away_sql
 from popbase.population.validate import parse_date_sql
 
 if TYPE_CHECKING:
@@ -76,9 +76,7 @@ def presence_at_hukou_sql(sources: list[str]) -> str:
     inactive = " OR ".join(
         f"contains(coalesce(r.person_status, ''), '{w}')" for w in INACTIVE_WORDS
     )
-    away = " OR ".join(
-        f"starts_with(trim(coalesce(a.household_status, '')), '{w}')" for w in ABSENT_PREFIXES
-    )
+    away = says_away_sql("a.household_status")
     return f"""
         INSERT INTO lives_in
         SELECT h.person_id, h.room_id, r.source, r.record_id, m.as_of
@@ -100,24 +98,22 @@ def presence_at_hukou_sql(sources: list[str]) -> str:
 
 def months_here_sql(as_of: dt.date | None) -> str:
     """Months of residence per person, from the best record that gives them."""
-    since = parse_date_sql("r.residence_since")
-    until = f"DATE '{as_of.isoformat()}'" if as_of else "CAST(r.as_of AS DATE)"
+    until = f"DATE '{as_of.isoformat()}'" if as_of else "CAST(as_of AS DATE)"
     return f"""
-        SELECT m.person_id,
-               coalesce(
-                   TRY_CAST(trim(r.residence_months) AS INTEGER),
-                   date_diff('month', {since}, {until})
-               ) AS months,
-               nullif(trim(r.household_status), '') AS stated
-        FROM person_records_valid r JOIN person_members m USING (record_id)
-        WHERE TRY_CAST(trim(r.residence_months) AS INTEGER) IS NOT NULL
-           OR {since} IS NOT NULL
-           OR nullif(trim(r.household_status), '') IS NOT NULL
+        SELECT person_id, coalesce(months_given, date_diff('month', since, {until})) AS months,
+               stated
+        FROM (
+            SELECT m.person_id, r.priority, r.as_of, r.record_id,
+                   TRY_CAST(trim(r.residence_months) AS INTEGER) AS months_given,
+                   {parse_date_sql("r.residence_since")} AS since,
+                   nullif(trim(r.household_status), '') AS stated
+            FROM person_records_valid r JOIN person_members m USING (record_id)
+        )
+        WHERE months_given IS NOT NULL OR since IS NOT NULL OR stated IS NOT NULL
         QUALIFY row_number() OVER (
-            PARTITION BY m.person_id
-            ORDER BY (TRY_CAST(trim(r.residence_months) AS INTEGER) IS NOT NULL
-                      OR {since} IS NOT NULL) DESC,
-                     r.priority DESC, r.as_of DESC NULLS LAST, r.record_id
+            PARTITION BY person_id
+            ORDER BY (months_given IS NOT NULL OR since IS NOT NULL) DESC,
+                     priority DESC, as_of DESC NULLS LAST, record_id
         ) = 1
     """
 

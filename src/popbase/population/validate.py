@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from popbase.io.tables import ARROW_TEXT
 from popbase.ops.ingest import quarantine_rows
 from popbase.population.credit_code import validate_credit_codes
 from popbase.population.person_name import NAME_FIXES, is_valid_name, normalize_names
@@ -48,7 +49,6 @@ ID_DETAIL = {
 }
 
 
-_ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow", np.nan)}
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
 
 
@@ -121,7 +121,7 @@ def _validate_persons(ctx: BuildContext) -> dict[str, int]:
     db = ctx.db
     ids = db.query_arrow("SELECT rowid AS row_key, id_number FROM person_records")
     check = validate_id_numbers(
-        ids.column("id_number").to_pandas(types_mapper=_ARROW_TEXT.get),
+        ids.column("id_number").to_pandas(types_mapper={pa.string(): ARROW_TEXT}.get),
         as_of=ctx.project.config.project.as_of,
     )
     checks = id_checks_table(ids.column("row_key"), check)
