@@ -468,6 +468,11 @@ RESIDENTS_PER_DIVISION = """
 MATCH (p:Person)-[:LIVES_IN]->(:Room)-[:IN_BUILDING]->(:Building)-[:PART_OF]->(d:Division)
 RETURN d.code AS code, d.level AS level, count(DISTINCT p) AS resident
 """
+# Residents with no known room stay in a grid of the committee.
+STAYING_PER_DIVISION = """
+MATCH (p:Person)-[:STAYS_IN]->(:Grid)-[:PART_OF]->(d:Division)
+RETURN d.code AS code, d.level AS level, count(DISTINCT p) AS resident
+"""
 
 
 def test_the_graph_gives_the_same_residents_per_committee_as_the_units_table(
@@ -476,7 +481,11 @@ def test_the_graph_gives_the_same_residents_per_committee_as_the_units_table(
     project = load_project(built_city)
     store = LadybugStore(current_snapshot(project.output_dir).graph_db, read_only=True)
     try:
-        per_division = store.query(RESIDENTS_PER_DIVISION)
+        housed = store.query(RESIDENTS_PER_DIVISION)
+        staying = store.query(STAYING_PER_DIVISION)
+        assert len(staying) > 0  # the sample's operator data places some
+        both = pd.concat([housed, staying])
+        per_division = both.groupby(["code", "level"], as_index=False)["resident"].sum()
         roots = store.query(
             "MATCH (d:Division) WHERE NOT EXISTS { MATCH (d)-[:PART_OF]->(:Division) } "
             "RETURN d.code AS code"
@@ -511,13 +520,34 @@ def test_rollups_equal_a_pandas_group_by_of_persons_rooms_and_buildings(
 ) -> None:
     persons = base_table(
         built_city,
-        "SELECT person_id, status, residency_status, room_id, hukou_room_id FROM persons",
+        "SELECT person_id, status, residency_status, room_id, hukou_room_id, division_code "
+        "FROM persons",
     )
     rooms = base_table(built_city, "SELECT room_id, building_id FROM rooms")
     buildings = base_table(built_city, "SELECT * EXCLUDE (geometry) FROM buildings")
     units = base_table(built_city, "SELECT * EXCLUDE (geometry) FROM units")
     place = rooms.merge(
         buildings[["building_id", "community_code", "grid_code"]], on="building_id", how="inner"
+    )
+    # Residents with no known room stay in a grid (or committee): a place of their own.
+    grid_codes = set(units.loc[units["level"] == "grid", "code"])
+    roomless = persons[persons["room_id"].isna() & persons["division_code"].notna()]
+    assert roomless["residency_status"].str.startswith("present").all()
+    assert len(roomless) > 0  # the sample's operator data places some
+    stays = pd.DataFrame(
+        {
+            "room_id": "stay:" + roomless["person_id"],
+            "building_id": None,
+            "community_code": roomless["division_code"].str[:12],
+            "grid_code": roomless["division_code"].where(
+                roomless["division_code"].isin(grid_codes)
+            ),
+        }
+    )
+    place = pd.concat([place, stays], ignore_index=True)
+    persons["room_id"] = persons["room_id"].where(
+        persons["room_id"].notna() | persons["division_code"].isna(),
+        "stay:" + persons["person_id"],
     )
 
     housed = persons[persons["room_id"].notna()]

@@ -7,7 +7,12 @@ import datetime as dt
 import pytest
 
 from popbase.backends import DuckDBBackend
-from popbase.population.residency import presence_at_hukou_sql, residency_sql
+from popbase.population.residency import (
+    drop_residence_of_away_sql,
+    presence_at_hukou_sql,
+    residency_sql,
+    stays_in_sql,
+)
 
 AS_OF = dt.date(2025, 6, 30)
 # Two streets of one district; rooms r1, r2 in street 001, r3 in street 002.
@@ -30,7 +35,16 @@ def db() -> DuckDBBackend:
     con.execute(
         "CREATE TABLE person_records_valid (record_id VARCHAR, source VARCHAR, priority BIGINT, "
         "as_of TIMESTAMP, residence_months VARCHAR, residence_since VARCHAR, "
-        "household_status VARCHAR, person_status VARCHAR)"
+        "household_status VARCHAR, person_status VARCHAR, lon VARCHAR, lat VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE presence_places (person_id VARCHAR, source VARCHAR, record_id VARCHAR, "
+        "as_of TIMESTAMP, priority BIGINT, place VARCHAR, division_code VARCHAR, "
+        "community_code VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE stays_in (person_id VARCHAR, division_code VARCHAR, "
+        "community_code VARCHAR, source VARCHAR, record_id VARCHAR, as_of TIMESTAMP)"
     )
     con.execute(
         "CREATE TABLE person_members (record_id VARCHAR, person_id VARCHAR, as_of TIMESTAMP)"
@@ -68,10 +82,13 @@ def add_record(
     stated: str | None = None,
     status: str | None = None,
     priority: int = 1,
+    at: tuple[str, str] | None = None,
 ) -> None:
+    lon, lat = at or (None, None)
     db.con.execute(
-        "INSERT INTO person_records_valid VALUES (?, ?, ?, TIMESTAMP '2025-06-01', ?, ?, ?, ?)",
-        [rid, source, priority, months, since, stated, status],
+        "INSERT INTO person_records_valid VALUES "
+        "(?, ?, ?, TIMESTAMP '2025-06-01', ?, ?, ?, ?, ?, ?)",
+        [rid, source, priority, months, since, stated, status, lon, lat],
     )
     db.con.execute("INSERT INTO person_members VALUES (?, ?, TIMESTAMP '2025-06-01')", [rid, pid])
 
@@ -184,3 +201,102 @@ def test_every_person_gets_exactly_one_status(db: DuckDBBackend) -> None:
             else "none"
         )
         assert result[f"p{i}"] == expected, i
+
+
+# ---- located presence rows (an operator's night-time residence) ----
+
+# Smallest units: grid g1 in committee c1 (street 001), grid g3 in committee c3 (street 002).
+G1, C1 = "310112001001001", "310112001001"
+G3, C3 = "310112002001001", "310112002001"
+
+
+def located(
+    db: DuckDBBackend, pid: str, rid: str, place: str, unit: tuple[str, str] | None = None
+) -> None:
+    """A presence row with coordinates, already placed ``here`` (in ``unit``) or ``away``."""
+    add_record(db, pid, rid, "operator", at=("121.4", "31.1"))
+    code, community = unit or (None, None)
+    db.con.execute(
+        "INSERT INTO presence_places VALUES (?, 'operator', ?, TIMESTAMP '2025-06-01', 1, ?, ?, ?)",
+        [pid, rid, place, code, community],
+    )
+
+
+def settle(db: DuckDBBackend, sources: list[str]) -> dict[str, str]:
+    """Run the residency steps after placing, in the stage's order; return statuses."""
+    db.execute(drop_residence_of_away_sql())
+    db.execute(presence_at_hukou_sql(sources))
+    db.execute(stays_in_sql())
+    return statuses(db)
+
+
+def test_a_person_observed_only_away_loses_a_stale_listing(db: DuckDBBackend) -> None:
+    person(db, "moved_local", lives="r1", hukou="r1")
+    located(db, "moved_local", "op:1", "away")
+    person(db, "moved_outsider", lives="r3")
+    located(db, "moved_outsider", "op:2", "away")
+    # Two phones, one of them here: not away.
+    person(db, "two_phones", lives="r3")
+    located(db, "two_phones", "op:3", "away")
+    located(db, "two_phones", "op:4", "here", (G3, C3))
+    # A row near the edge says nothing.
+    person(db, "at_the_edge", lives="r3")
+    located(db, "at_the_edge", "op:5", "unsure")
+    assert settle(db, ["operator"]) == {
+        "moved_local": "absent_registered",
+        "moved_outsider": "none",
+        "two_phones": "present_resident",
+        "at_the_edge": "present_resident",
+    }
+    assert db.scalar("SELECT count(*) FROM stays_in") == 0  # all housed or away
+
+
+def test_a_located_row_places_the_registered_at_home_only_in_the_hukou_street(
+    db: DuckDBBackend,
+) -> None:
+    person(db, "home", hukou="r1")  # r1 lies in street 001, like grid g1
+    located(db, "home", "op:1", "here", (G1, C1))
+    person(db, "other_street", hukou="r1", records=(("12", None, None),))
+    located(db, "other_street", "op:2", "here", (G3, C3))
+    person(db, "away", hukou="r1")
+    located(db, "away", "op:3", "away")
+    # Observed away, though social security still shows a contribution: away wins.
+    person(db, "away_but_insured", hukou="r1")
+    located(db, "away_but_insured", "op:4", "away")
+    add_record(db, "away_but_insured", "ss:4", "social", status="正常缴费")
+    assert settle(db, ["operator", "social"]) == {
+        "home": "present_registered",
+        "other_street": "present_resident",
+        "away": "absent_registered",
+        "away_but_insured": "absent_registered",
+    }
+    housed = db.query_df("SELECT person_id, room_id, record_id FROM lives_in")
+    assert housed.to_dict("records") == [
+        {"person_id": "home", "room_id": "r1", "record_id": "op:1"}
+    ]
+    stays = db.query_df("SELECT person_id, division_code, community_code FROM stays_in")
+    assert stays.to_dict("records") == [
+        {"person_id": "other_street", "division_code": G3, "community_code": C3}
+    ]
+
+
+def test_a_person_with_no_room_stays_in_the_unit_of_the_best_row(db: DuckDBBackend) -> None:
+    person(db, "newcomer", records=(("3", None, None),))
+    located(db, "newcomer", "op:1", "here", (G1, C1))
+    located(db, "newcomer", "op:2", "here", (G3, C3))
+    db.con.execute("UPDATE presence_places SET priority = 5 WHERE record_id = 'op:2'")
+    person(db, "dead", deceased=True)
+    located(db, "dead", "op:3", "here", (G1, C1))
+    person(db, "housed", lives="r1")
+    located(db, "housed", "op:4", "here", (G3, C3))
+    assert settle(db, ["operator"]) == {
+        "newcomer": "present_floating",
+        "dead": "none",
+        "housed": "present_resident",
+    }
+    stays = db.query_df("SELECT person_id, division_code, record_id FROM stays_in")
+    assert stays.to_dict("records") == [
+        {"person_id": "newcomer", "division_code": G3, "record_id": "op:2"}
+    ]
+    codes = db.query_df("SELECT person_id, live_code FROM residency ORDER BY person_id")
+    assert dict(zip(codes["person_id"], codes["live_code"], strict=True))["newcomer"] == G3

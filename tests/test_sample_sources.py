@@ -12,6 +12,7 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 import yaml
 
 from popbase.config import load_project
@@ -30,6 +31,7 @@ PERSON_SOURCES = (
     "civil_affairs",
     "social_security",
     "hotline",
+    "operator_presence",
 )
 RECORD_SOURCES = (*PERSON_SOURCES, "enterprise_registry", "housing")
 ID_COLUMNS = {
@@ -38,6 +40,7 @@ ID_COLUMNS = {
     "health": "身份证号",
     "civil_affairs": "身份证号",
     "social_security": "身份证号",
+    "operator_presence": "证件号码",
 }
 # Where people write the address they live at.
 RESIDENCE_ADDRESSES = {
@@ -204,6 +207,32 @@ def test_valid_ids_in_sources_are_the_persons_true_ids(
     valid = checked["valid"].to_numpy()
     assert valid.mean() > 0.9
     assert (checked.loc[valid, "normalized"].to_numpy() == true_id[valid].to_numpy()).all()
+
+
+def test_operator_points_lie_near_the_home_of_residents_and_far_for_the_rest(
+    sample_city: SampleCity,
+) -> None:
+    frame = sample_city.source("operator_presence")
+    persons = sample_city.persons.set_index("person_id")
+    who = persons.reindex(frame["序号"].map(person_ids(sample_city, "operator_presence")))
+    assert set(who["presence"]) <= {"resident", "absent", "moved_out"}
+    assert (who["age"] >= 12).all()
+    lon = frame["夜间常驻经度"].astype(float).to_numpy()
+    lat = frame["夜间常驻纬度"].astype(float).to_numpy()
+    grids = sample_city.grids.to_crs("EPSG:4326")
+    inside = shapely.contains_xy(shapely.union_all(grids.geometry.values), lon, lat)
+    here = (who["presence"] == "resident").to_numpy()
+    assert not inside[~here].any()  # those living elsewhere are far away
+    # Residents lie within the area but for a few at its edge, most in their own grid.
+    assert inside[here].mean() > 0.99
+    tree = shapely.STRtree(grids.geometry.values)
+    at, grid = tree.query(shapely.points(lon[here], lat[here]), predicate="within")
+    found = pd.Series(grids["grid_code"].to_numpy()[grid], index=at)
+    home = who["home_room_id"].to_numpy()[here]
+    building = pd.Series(home).str.rsplit("-", n=1).str[0]
+    truth = building.map(sample_city.buildings.set_index("building_id")["grid_code"])
+    assert (found.groupby(level=0).first() == truth.reindex(found.index.unique())).mean() > 0.8
+    assert frame.loc[~here, "本地驻留月数"].fillna("").eq("").all()
 
 
 # --- dirt -------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
         "event_date",
         "community_name",
         "text",
+        "lon",
+        "lat",
     ),
     "enterprise": (
         "credit_code",
@@ -148,7 +150,20 @@ class SourceConfig(_Strict):
         default=False,
         description="Rows show the person is in the city now (active social-security "
         "contributions, recent clinic visits): someone registered here whom no residence "
-        "source lists, but who has such a row, lives at the hukou room",
+        "source lists, but who has such a row, lives at the hukou room. With `lon`/`lat` "
+        "mapped (an operator's night-time residence), a row places the person in the grid "
+        "its point lies in, or away when the point lies outside the area",
+    )
+    hukou_register: bool = Field(
+        default=False,
+        description="The source is the area's complete hukou register (公安户籍): a person "
+        "it does not list is not registered here, whatever hukou address another source "
+        "gives (such an address predates a move)",
+    )
+    crs: str = Field(
+        default="EPSG:4490",
+        description="CRS of the `lon`/`lat` columns: an EPSG code (EPSG:4326 for GPS and "
+        "operator data) or GCJ-02/BD-09 for internet-map coordinates",
     )
     columns: dict[str, str]
 
@@ -159,6 +174,23 @@ class SourceConfig(_Strict):
             raise ValueError(
                 f"was {v!r}, expected ASCII letters, digits and '_' (e.g. 'police_hukou')"
             )
+        return v
+
+    @field_validator("crs")
+    @classmethod
+    def _readable_crs(cls, v: str) -> str:
+        # Imported here: reading a project file should not load PROJ unless needed.
+        import pyproj
+
+        from popbase.space.offsets import offset_crs_name
+
+        if offset_crs_name(v) is None:
+            try:
+                pyproj.CRS.from_user_input(v)
+            except pyproj.exceptions.CRSError:
+                raise ValueError(
+                    f"was {v!r}, expected a CRS such as 'EPSG:4326', 'EPSG:4490' or 'GCJ-02'"
+                ) from None
         return v
 
     @field_validator("columns")
@@ -179,6 +211,8 @@ class SourceConfig(_Strict):
         for field in REQUIRED_FIELDS[kind]:
             if field not in columns:
                 problems.append(f"{kind} sources must map {field!r} under `columns:`")
+        if ("lon" in columns) != ("lat" in columns):
+            problems.append("map both 'lon' and 'lat' under `columns:`, or neither")
         if problems:
             raise ValueError("; ".join(problems))
         return columns

@@ -1,7 +1,8 @@
 """The rollup stage: population counts for every unit, consistent from building to district.
 
 Each person is counted where the measure places them: living persons at their residence
-room, registered persons at their hukou room. Counts are made once per committee and per
+room (or the grid they stay in, when no room is known), registered persons at their hukou
+room. Counts are made once per committee and per
 grid (from rooms' buildings) and summed upwards by division-code prefix, so a parent is
 always exactly the sum of its children. Households are counted as occupied rooms.
 
@@ -33,13 +34,22 @@ MEASURES = ("resident", "usual_resident", "floating", "registered", "absent")
 
 
 def residents_sql() -> str:
-    """Each resident with the room, building and units it lives in."""
+    """Each resident with the room, building and units it lives in.
+
+    A person who stays in a unit without a known room (``stays_in``) has no room or
+    building, and counts in the grid and committee only.
+    """
     return """
         CREATE OR REPLACE TABLE residents AS
         SELECT l.person_id, l.room_id, r.building_id, b.community_code, b.grid_code, b.division_code
         FROM lives_in l
         JOIN rooms r USING (room_id)
         JOIN buildings b USING (building_id)
+        UNION ALL
+        SELECT s.person_id, NULL, NULL, s.community_code,
+               CASE WHEN s.division_code <> s.community_code THEN s.division_code END,
+               s.division_code
+        FROM stays_in s
     """
 
 
@@ -80,7 +90,8 @@ def building_counts_sql() -> str:
     """Counts and occupied rooms per building."""
     return f"""
         CREATE OR REPLACE TABLE building_counts AS
-        SELECT building_id, {_measure_columns()} FROM unit_members GROUP BY building_id
+        SELECT building_id, {_measure_columns()} FROM unit_members
+        WHERE building_id IS NOT NULL GROUP BY building_id
     """
 
 
@@ -150,12 +161,14 @@ def rollup_units(ctx: BuildContext) -> dict[str, Any]:
         )
     )
     total = int(db.scalar("SELECT count(*) FROM residents") or 0)
-    unplaced = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - total
+    roomless = int(db.scalar("SELECT count(*) FROM residents WHERE room_id IS NULL") or 0)
+    unplaced = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - (total - roomless)
     totals = db.query_df(
         "SELECT measure, count(*) AS n FROM unit_members GROUP BY measure ORDER BY measure"
     )
     return {
         "residents": total,
         "residents_without_building": unplaced,
+        "residents_without_room": roomless,
         **{f"counted_{m}": int(n) for m, n in zip(totals["measure"], totals["n"], strict=True)},
     }

@@ -99,6 +99,7 @@ def _community_scores(persons: pd.DataFrame, units: pd.DataFrame) -> dict[str, A
     return {
         "mean_abs_pct_error": float(err.mean()) if len(err) else 0.0,
         "max_abs_pct_error": float(err.max()) if len(err) else 0.0,
+        "share_within_0_5_pct": float((err <= 0.5).mean()) if len(err) else 0.0,
         "communities": len(err),
         "resident_total": int(p.sum()),
         "truth_total": int(t.sum()),
@@ -231,21 +232,27 @@ def residency_scores(
 
 
 def _truth_tags(truth: pd.DataFrame) -> dict[str, pd.Series]:
-    """Each tag the truth can score, as a flag per true person."""
+    """Each tag the truth can score, as a flag per true person.
+
+    Services (a family-doctor sign-up, chronic-disease management, pregnancy care,
+    assistance) are delivered where a person lives, and the sample's departments serve
+    the people living here: someone who lives elsewhere has none of them here.
+    """
     chronic = truth["chronic_disease"].fillna("")
+    served_here = truth["presence"] == "resident"
     return {
         "minor": truth["age"] < 18,
         "elderly": truth["age"] >= 60,
         "oldest_old": truth["age"] >= 80,
         "floating": truth["residency_status"] == "present_floating",
         "registered_absent": truth["residency_status"] == "absent_registered",
-        "hypertension": chronic.str.contains("高血压"),
-        "diabetes": chronic.str.contains("糖尿病"),
-        "family_doctor": truth["family_doctor"].astype(bool),
-        "pregnant": truth["pregnant"].astype(bool),
-        "disabled": truth["disabled"].astype(bool),
-        "low_income": truth["low_income"].astype(bool),
-        "elderly_care_subsidy": truth["elderly_care"].astype(bool),
+        "hypertension": chronic.str.contains("高血压") & served_here,
+        "diabetes": chronic.str.contains("糖尿病") & served_here,
+        "family_doctor": truth["family_doctor"].astype(bool) & served_here,
+        "pregnant": truth["pregnant"].astype(bool) & served_here,
+        "disabled": truth["disabled"].astype(bool) & served_here,
+        "low_income": truth["low_income"].astype(bool) & served_here,
+        "elderly_care_subsidy": truth["elderly_care"].astype(bool) & served_here,
     }
 
 

@@ -5,7 +5,8 @@ household of the register's household number (户号, with the relation to its h
 LOCATED_IN enterprises to buildings; each link keeps its source record and date.
 
 Where several records give a person's residence, the most trusted source wins, then the
-most recent; the deceased live nowhere.
+most recent; the deceased live nowhere. Where a source is declared the hukou register
+(``hukou_register: true``), only persons it lists are registered here.
 """
 
 from __future__ import annotations
@@ -179,11 +180,32 @@ def households_sql() -> str:
     """
 
 
+def unregistered_hukou_sql(registers: list[str]) -> str:
+    """Drop HUKOU_AT of persons whom no hukou-register source lists.
+
+    >>> unregistered_hukou_sql([])
+    'SELECT 1 WHERE false'
+    """
+    if not registers:
+        return "SELECT 1 WHERE false"
+    named = ", ".join(f"'{s}'" for s in registers)
+    return f"""
+        DELETE FROM hukou_at WHERE person_id NOT IN (
+            SELECT m.person_id FROM person_members m
+            JOIN person_records_valid r USING (record_id) WHERE r.source IN ({named})
+        )
+    """
+
+
 def link_persons(ctx: BuildContext) -> dict[str, Any]:
     """Create the link tables."""
     db = ctx.db
     db.execute(room_link_sql("lives_in", "residence"))
     db.execute(room_link_sql("hukou_at", "hukou"))
+    linked = int(db.scalar("SELECT count(*) FROM hukou_at") or 0)
+    registers = [s.name for s in ctx.project.config.sources if s.hukou_register]
+    db.execute(unregistered_hukou_sql(registers))
+    dropped = linked - int(db.scalar("SELECT count(*) FROM hukou_at") or 0)
     db.execute(enterprises_sql())
     code_counts = _employer_codes(ctx)
     db.execute(works_at_sql())
@@ -194,6 +216,7 @@ def link_persons(ctx: BuildContext) -> dict[str, Any]:
         for t in ("lives_in", "hukou_at", "enterprises", "works_at", "member_of", "households")
     }
     counts.update(code_counts)
+    counts["hukou_dropped_not_in_register"] = dropped
     counts["works_at_registered"] = int(
         db.scalar("SELECT count(*) FROM works_at WHERE registered") or 0
     )

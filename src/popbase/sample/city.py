@@ -343,6 +343,8 @@ def _truth_persons(p: pd.DataFrame) -> pd.DataFrame:
     ]
     out = p[cols].copy()
     out["community_code"] = np.where(out["presence"] == "resident", out["community_code"], "")
+    # Moving out of the district takes the hukou along; only stale rows keep the old one.
+    out["hukou_room_id"] = np.where(out["presence"] == "moved_out", "", out["hukou_room_id"])
     return out
 
 
@@ -364,6 +366,7 @@ def _generate_district(
     )
     comm_names = dict(zip(d.communities["code"], d.communities["name"], strict=True))
     grid_of_building = d.buildings.set_index("building_id")["grid_code"]
+    building_xy = d.buildings.set_index("building_id")[["x", "y"]]
     grid_res: list[pd.Series] = []
     grid_work: list[pd.Series] = []
     start, next_id = 0, 1
@@ -401,6 +404,10 @@ def _generate_district(
             dept.hotline_tickets(
                 p, plan.code, d.buildings, d.rooms, d.write_rooms, opts.as_of, srng
             ),
+        )
+        w.source(
+            "operator_presence",
+            dept.operator_presence(p, plan.code, building_xy, SHANGHAI_PROJECTED, opts.as_of, srng),
         )
         res = p[p["presence"] == "resident"]
         grid_res.append(

@@ -26,6 +26,7 @@ from popbase.sample.dirt import (
     typo_ids,
 )
 from popbase.sample.residence import RESIDENCY_LABELS
+from popbase.space.crs import transformer
 
 AddressWriter = Callable[[np.ndarray, AddressStyle], np.ndarray]
 
@@ -444,6 +445,66 @@ def hotline_tickets(
             "_room_id": np.where(about_place, "", room),
             # A ticket's address is the caller's home, or a place (no room to link).
             "_address_kind": "residence",
+        },
+        dtype=object,
+    )
+
+
+# Positioning error of an operator's night-time residence (metres, per axis).
+NIGHT_POSITION_ERROR_M = 50.0
+# Share of people aged twelve and over whom the operators' comparison finds.
+OPERATOR_COVERAGE = 0.9
+# Months of history an operator keeps: longer stays show as this many months.
+OPERATOR_HISTORY_MONTHS = 24
+
+
+def operator_presence(
+    p: pd.DataFrame,
+    street: str,
+    building_xy: pd.DataFrame,
+    projected_crs: str,
+    as_of: dt.date,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Operators' real-name night-time residence (运营商实名信令夜间常驻地), per person.
+
+    The district sends the people it knows of (ledger and hukou register) and the
+    operators add everyone who sleeps in the district; a row gives where its phone
+    spent the nights of the last month. Residents are positioned near their building;
+    people registered here who live elsewhere, and those who moved away, far from it.
+    """
+    presence = p["presence"].to_numpy()
+    keep = (
+        np.isin(presence, ["resident", "absent", "moved_out"])
+        & (p["age"].to_numpy() >= 12)
+        & mask(len(p), OPERATOR_COVERAGE, rng)
+    )
+    q = p[keep]
+    n = len(q)
+    here = (q["presence"] == "resident").to_numpy()
+    building = pd.Series(q["home_room_id"].to_numpy(), dtype=object).str.rsplit("-", n=1).str[0]
+    xy = building_xy.reindex(building.to_numpy())
+    x = xy["x"].to_numpy(dtype=float) + rng.normal(0, NIGHT_POSITION_ERROR_M, n)
+    y = xy["y"].to_numpy(dtype=float) + rng.normal(0, NIGHT_POSITION_ERROR_M, n)
+    lon, lat = transformer(projected_crs, "EPSG:4326").transform(x, y)
+    # Elsewhere in China: west of Shanghai, well outside any Shanghai district.
+    lon = np.where(here, lon, 121.4 - rng.uniform(1.2, 12.0, n))
+    lat = np.where(here, lat, 31.2 + rng.uniform(-6.0, 6.0, n))
+    months = np.minimum(q["months_here"].to_numpy(dtype=int), OPERATOR_HISTORY_MONTHS)
+    return pd.DataFrame(
+        {
+            "序号": _record_numbers("YY", street, n),
+            "证件号码": _ids(q, rng, typo=0.002, missing=0.0, legacy=0.01),
+            "姓名": dirty_names(q["name"].to_numpy(), rng, spaces=0.002),
+            "手机号码": q["phone"].to_numpy(),
+            "夜间常驻经度": np.char.mod("%.6f", lon),
+            "夜间常驻纬度": np.char.mod("%.6f", lat),
+            "近30日夜间驻留天数": np.where(here, rng.integers(18, 31, n), rng.integers(20, 31, n)),
+            "本地驻留月数": np.where(here, months.astype(str), ""),
+            "统计月份": (as_of - dt.timedelta(days=as_of.day)).strftime("%Y-%m"),
+            "_person_id": q["person_id"].to_numpy(),
+            "_room_id": "",
+            "_address_kind": "",
         },
         dtype=object,
     )

@@ -41,6 +41,7 @@ sources:
     encoding: auto
     priority: 90
     as_of: {as_of}
+    hukou_register: true         # the complete register: only people it lists are registered here
     columns:
       record_no: 记录号
       id_number: 公民身份号码
@@ -143,6 +144,23 @@ sources:
       event_date: 受理时间
       event_type: 诉求类型
       text: 诉求内容
+
+  - name: operator_presence      # 运营商: real-name night-time residence, per person
+    department: 运营商
+    kind: person
+    path: sources/operator_night_residence.csv
+    priority: 30
+    presence: true               # a point here: sleeps in that grid; far away: lives elsewhere
+    crs: EPSG:4326               # operators give GPS (WGS84) coordinates
+    as_of: {as_of}
+    columns:
+      record_no: 序号
+      id_number: 证件号码
+      name: 姓名
+      phone: 手机号码
+      lon: 夜间常驻经度
+      lat: 夜间常驻纬度
+      residence_months: 本地驻留月数
 
   - name: enterprise_registry    # 市场监管: registered enterprises
     department: 市场监管

@@ -32,6 +32,7 @@ CSV_SOURCES: dict[str, tuple[str, str, str]] = {
     "civil_affairs": ("sources/civil_affairs.csv", "utf-8", "记录编号"),
     "social_security": ("sources/social_security.csv", "utf-8", "记录编号"),
     "hotline": ("sources/hotline_tickets.csv", "utf-8", "工单编号"),
+    "operator_presence": ("sources/operator_night_residence.csv", "utf-8", "序号"),
     "enterprise_registry": ("sources/enterprise_registry.csv", "utf-8", "统一社会信用代码"),
     "housing": ("sources/housing_rooms.csv", "utf-8-sig", "房屋编号"),
     "signaling": ("sources/signaling_grid_hour.csv", "utf-8", ""),

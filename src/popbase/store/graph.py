@@ -129,6 +129,8 @@ RELS: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {
     "IN_GRID": ([("Building", "Grid")], []),
     "IN_BUILDING": ([("Room", "Building")], []),
     "LIVES_IN": ([("Person", "Room")], _LINK),
+    # Living in a grid (or committee) with no known room: placed by presence evidence.
+    "STAYS_IN": ([("Person", "Grid"), ("Person", "Division")], _LINK),
     "HUKOU_AT": ([("Person", "Room"), ("Household", "Room")], _LINK),
     "WORKS_AT": ([("Person", "Enterprise")], [("employer_name", "STRING"), *_LINK]),
     "LOCATED_IN": ([("Enterprise", "Building"), ("Facility", "Building")], []),

@@ -78,6 +78,15 @@ EDGE_SQL: dict[tuple[str, str, str], str] = {
         SELECT l.person_id, l.room_id, l.source, CAST(l.as_of AS DATE)
         FROM lives_in l JOIN served.rooms USING (room_id)
     """,
+    ("STAYS_IN", "Person", "Grid"): f"""
+        SELECT s.person_id, s.division_code, s.source, CAST(s.as_of AS DATE)
+        FROM stays_in s WHERE s.division_code IN ({_GRIDS})
+    """,
+    ("STAYS_IN", "Person", "Division"): f"""
+        SELECT s.person_id, s.division_code, s.source, CAST(s.as_of AS DATE)
+        FROM stays_in s
+        WHERE s.division_code NOT IN ({_GRIDS}) AND s.division_code IN ({_DIVISIONS})
+    """,
     ("HUKOU_AT", "Person", "Room"): """
         SELECT h.person_id, h.room_id, h.source, CAST(h.as_of AS DATE)
         FROM hukou_at h JOIN served.rooms USING (room_id)
