@@ -41,7 +41,7 @@ from popbase.errors import (
 )
 from popbase.io.tables import read_table
 from popbase.ops import publish
-from popbase.ops.evaluate import evaluate_project, pairwise_scores
+from popbase.ops.evaluate import evaluate_project, pairwise_scores, true_person_of
 from popbase.ops.snapshot import SNAPSHOTS, current_snapshot
 from popbase.pipeline import STAGES, BuildContext, run, run_stages
 from popbase.store.ladybug_store import LadybugStore
@@ -444,8 +444,11 @@ def test_stages_up_to_match_run_alone_on_a_fresh_context(built_city: Path, tmp_p
 
         [resolve] = [s for s in STAGES if s.name == "resolve"]
         run_stages(ctx, (resolve,))
+        # A person per distinct ID, and one per listed resident known by no usable ID.
         assert ctx.report["resolve"]["persons"] == ctx.db.scalar(
             "SELECT count(DISTINCT id18) FROM person_records_valid"
+        ) + ctx.db.scalar(
+            "SELECT count(DISTINCT person_id) FROM person_keys WHERE person_id LIKE 'U%'"
         )
         assert ctx.db.has_table("person_members")
     finally:
@@ -762,6 +765,37 @@ def test_pairwise_scores_equal_a_brute_force_count_of_pairs(
     expected = _brute_force(predicted, truth)
     got = pairwise_scores(pd.Series(predicted, dtype=object), pd.Series(truth, dtype=object))
     assert got == pytest.approx(expected)
+
+
+def test_residents_listed_without_a_usable_id_are_persons_of_their_own(
+    built_city: Path,
+) -> None:
+    persons = base_table(
+        built_city, "SELECT person_id, room_id, residency_status, sex, birth_date FROM persons"
+    )
+    unidentified = persons[persons["person_id"].str.startswith("U")]
+    assert len(unidentified) > 0  # the sample's ledgers miss some IDs of people no one knows
+    # Each lives in a room, with the sex and birth date its row states.
+    assert unidentified["room_id"].notna().all()
+    assert unidentified["residency_status"].str.startswith("present").all()
+    assert unidentified["sex"].notna().all() and unidentified["birth_date"].notna().all()
+    outcomes = base_table(
+        built_city,
+        "SELECT source, record_no, person_id, outcome FROM record_outcomes "
+        "WHERE person_id LIKE 'U%'",
+    )
+    assert set(outcomes["outcome"]) <= {"accepted", "merged"}
+    records = pd.read_parquet(built_city / "truth" / "records.parquet")
+    truth = outcomes.merge(records, on=["source", "record_no"], suffixes=("", "_true"))
+    assert len(truth) == len(outcomes)
+    # All rows of one such person are about one true person, whom no ID-known person is.
+    assert (truth.groupby("person_id")["person_id_true"].nunique() == 1).all()
+    true_of = true_person_of(
+        base_table(built_city, "SELECT source, record_no, person_id FROM record_outcomes"),
+        records,
+    )
+    known = set(true_of[~true_of.index.str.startswith("U")])
+    assert not set(truth["person_id_true"]) & known
 
 
 def test_a_funeral_record_makes_its_person_deceased_and_no_resident(built_city: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from popbase.backends import DuckDBBackend
 from popbase.population.residency import (
+    child_at_home_sql,
     drop_residence_of_away_sql,
     presence_at_hukou_sql,
     residency_sql,
@@ -28,7 +29,13 @@ def db() -> DuckDBBackend:
     con.executemany("INSERT INTO rooms VALUES (?, ?)", ROOMS)
     con.execute("CREATE TABLE buildings (building_id VARCHAR, division_code VARCHAR)")
     con.executemany("INSERT INTO buildings VALUES (?, ?)", BUILDINGS)
-    con.execute("CREATE TABLE persons_golden (person_id VARCHAR, deceased BOOLEAN)")
+    con.execute(
+        "CREATE TABLE persons_golden (person_id VARCHAR, deceased BOOLEAN, birth_date DATE)"
+    )
+    con.execute(
+        "CREATE TABLE member_of (person_id VARCHAR, household_id VARCHAR, relation VARCHAR, "
+        "source VARCHAR, record_id VARCHAR, as_of TIMESTAMP)"
+    )
     link = "person_id VARCHAR, room_id VARCHAR, source VARCHAR, record_id VARCHAR, as_of TIMESTAMP"
     con.execute(f"CREATE TABLE lives_in ({link})")
     con.execute(f"CREATE TABLE hukou_at ({link})")
@@ -60,9 +67,15 @@ def person(
     hukou: str | None = None,
     deceased: bool = False,
     records: tuple[tuple[str | None, str | None, str | None], ...] = (),
+    born: str = "1980-05-01",
+    household: str | None = None,
 ) -> None:
     con = db.con
-    con.execute("INSERT INTO persons_golden VALUES (?, ?)", [pid, deceased])
+    con.execute("INSERT INTO persons_golden VALUES (?, ?, ?)", [pid, deceased, born])
+    if household:
+        con.execute(
+            "INSERT INTO member_of VALUES (?, ?, '子女', 'police', ?, NULL)", [pid, household, pid]
+        )
     if lives:
         con.execute("INSERT INTO lives_in VALUES (?, ?, 'ledger', ?, NULL)", [pid, lives, pid])
     if hukou:
@@ -300,3 +313,30 @@ def test_a_person_with_no_room_stays_in_the_unit_of_the_best_row(db: DuckDBBacke
     ]
     codes = db.query_df("SELECT person_id, live_code FROM residency ORDER BY person_id")
     assert dict(zip(codes["person_id"], codes["live_code"], strict=True))["newcomer"] == G3
+
+
+def test_a_young_child_lives_at_the_hukou_room_where_its_household_lives(
+    db: DuckDBBackend,
+) -> None:
+    person(db, "mother", lives="r1", hukou="r1", household="h1")
+    person(db, "child", hukou="r1", born="2019-03-01", household="h1")  # six
+    person(db, "teenager", hukou="r1", born="2010-03-01", household="h1")  # fifteen
+    # The household lives in another room than the child's hukou.
+    person(db, "father", lives="r2", hukou="r3", household="h2")
+    person(db, "child_elsewhere", hukou="r3", born="2019-03-01", household="h2")
+    # A record says the child is away.
+    person(db, "child_away", hukou="r1", born="2020-03-01", household="h1")
+    add_record(db, "child_away", "tz:1", "ledger", stated="人不在户在")
+    # Alone in its household.
+    person(db, "child_alone", hukou="r2", born="2020-03-01", household="h3")
+    db.execute(child_at_home_sql(AS_OF))
+    housed = db.query_df("SELECT person_id, room_id, record_id FROM lives_in ORDER BY ALL")
+    assert housed.to_dict("records") == [
+        {"person_id": "child", "room_id": "r1", "record_id": "child"},
+        {"person_id": "father", "room_id": "r2", "record_id": "father"},
+        {"person_id": "mother", "room_id": "r1", "record_id": "mother"},
+    ]
+    result = statuses(db)
+    assert result["child"] == "present_registered"
+    for absent in ("teenager", "child_elsewhere", "child_away", "child_alone"):
+        assert result[absent] == "absent_registered", absent

@@ -231,7 +231,8 @@ class ResolutionConfig(_Strict):
     A record set aside for its ID (missing, mistyped, impossible) joins the known person
     whose records it most probably belongs to when that probability reaches
     ``match_threshold`` and no other person reaches ``review_threshold``; between the two
-    it waits in the review queue; below, it stays in quarantine.
+    it waits in the review queue; below, it founds a person of its own when it lists a
+    resident (``unidentified_residents``), or stays in quarantine.
     """
 
     probabilistic: bool = Field(
@@ -243,6 +244,12 @@ class ResolutionConfig(_Strict):
         default=1_000_000,
         ge=10_000,
         description="Record pairs sampled for training (u by random pairs, m by EM)",
+    )
+    unidentified_residents: bool = Field(
+        default=True,
+        description="A row without a usable ID that matches no known person, with a name, "
+        "a birth date and a residence linked to a room, founds a person of its own "
+        "(身份待核实); false keeps such rows in quarantine",
     )
 
     @model_validator(mode="after")

@@ -1,7 +1,9 @@
 """The fuse stage: one golden record per person, each value traceable to its source.
 
 Sex and birth date come from the ID number itself (GB 11643 encodes both), with the
-record that gave the ID (``id_source``, ``id_record``); the name from the most trusted,
+record that gave the ID (``id_source``, ``id_record``) — for a person known by no ID (see
+:mod:`popbase.population.unidentified`), from the most trusted record that states them;
+the name from the most trusted,
 most recent record that has one (``name_source``, ``name_record``, ``name_as_of``). A
 person is deceased when a source says so in its status column (死亡, 已故, 注销-死亡 …)
 or records an event only the dead are the subject of (殡葬服务, 火化, 死亡登记 …).
@@ -38,8 +40,16 @@ def golden_persons_sql() -> str:
             FROM ranked WHERE name IS NOT NULL AND trim(name) <> '' GROUP BY person_id
         ),
         base AS (
-            SELECT person_id, any_value(id18) AS id18, any_value(id_sex) AS sex,
-                   any_value(id_birth_date) AS birth_date,
+            SELECT person_id, any_value(id18) AS id18,
+                   coalesce(
+                       any_value(id_sex),
+                       arg_min(sex_norm, rank_in_person) FILTER (WHERE sex_norm IS NOT NULL)
+                   ) AS sex,
+                   coalesce(
+                       any_value(id_birth_date),
+                       arg_min(CAST(birth_date_norm AS DATE), rank_in_person)
+                           FILTER (WHERE birth_date_norm IS NOT NULL)
+                   ) AS birth_date,
                    arg_min(source, rank_in_person) FILTER (WHERE id18 IS NOT NULL) AS id_source,
                    arg_min(record_id, rank_in_person) FILTER (WHERE id18 IS NOT NULL)
                        AS id_record,

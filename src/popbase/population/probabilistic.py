@@ -385,6 +385,32 @@ def decide(pairs: pd.DataFrame, resolution: ResolutionConfig) -> pd.DataFrame:
     return decided
 
 
+def admit_records_sql(keys: str) -> list[str]:
+    """Statements that make quarantined rows records of the persons ``keys`` gives them.
+
+    ``keys`` selects ``record_id, person_id``. The rows join ``person_records_valid``
+    (without ID facts, the name as the model read it) and ``person_keys``, and leave the
+    quarantine.
+    """
+    records = f"SELECT record_id FROM ({keys})"
+    return [
+        f"""
+        INSERT INTO person_records_valid BY NAME
+        SELECT r.*, CAST(NULL AS VARCHAR) AS id18, {sex_sql("r.sex")} AS sex_norm,
+               {parse_date_sql("r.birth_date")} AS birth_date_norm,
+               false AS id_historical_area, false AS id_upgraded
+        FROM person_records r WHERE r.record_id IN ({records})
+        """,
+        # The name as read for the model (normalised; 王先生 kept as written).
+        f"UPDATE person_records_valid SET name = f.name FROM name_forms f "
+        f"WHERE person_records_valid.name = f.raw AND f.name IS NOT NULL "
+        f"AND person_records_valid.record_id IN ({records})",
+        f"INSERT INTO person_keys BY NAME SELECT record_id, CAST(NULL AS VARCHAR) AS id18, "
+        f"person_id FROM ({keys})",
+        f"DELETE FROM quarantine WHERE stage = 'validate' AND record_id IN ({records})",
+    ]
+
+
 def link_unknown_records(ctx: BuildContext) -> dict[str, int]:
     """Link the records without a reliable ID; fill ``probable_links`` and ``review_queue``.
 
@@ -422,27 +448,10 @@ def link_unknown_records(ctx: BuildContext) -> dict[str, int]:
         ORDER BY p.match_probability DESC, p.record_id
         """
     )
-    linked = "SELECT record_id FROM probable_links WHERE decision = 'linked'"
-    db.execute(
-        f"""
-        INSERT INTO person_records_valid BY NAME
-        SELECT r.*, CAST(NULL AS VARCHAR) AS id18, {sex_sql("r.sex")} AS sex_norm,
-               {parse_date_sql("r.birth_date")} AS birth_date_norm,
-               false AS id_historical_area, false AS id_upgraded
-        FROM person_records r WHERE r.record_id IN ({linked})
-        """
-    )
-    # The name as read for the model (normalised; 王先生 kept as written).
-    db.execute(
-        f"UPDATE person_records_valid SET name = f.name FROM name_forms f "
-        f"WHERE person_records_valid.name = f.raw AND f.name IS NOT NULL "
-        f"AND person_records_valid.record_id IN ({linked})"
-    )
-    db.execute(
-        "INSERT INTO person_keys BY NAME SELECT record_id, CAST(NULL AS VARCHAR) AS id18, "
-        "person_id FROM probable_links WHERE decision = 'linked'"
-    )
-    db.execute(f"DELETE FROM quarantine WHERE stage = 'validate' AND record_id IN ({linked})")
+    for sql in admit_records_sql(
+        "SELECT record_id, person_id FROM probable_links WHERE decision = 'linked'"
+    ):
+        db.execute(sql)
     counts = decided["decision"].value_counts()
     return {
         "records_without_id": candidates,

@@ -29,7 +29,10 @@ declared ``presence: true`` then add what listings miss, in this order:
    with a point in the hukou's street — lives at the hukou room: such a LIVES_IN link is
    added, citing that row. No record may say the person is away (人不在户在, 外出), and a
    row whose status says it is suspended or ended (暂停, 停保, 终止, 注销) is not evidence.
-3. A living person who still has no room, but whose presence row places them here,
+3. A child under twelve (no phone or insurance of its own, so no presence row) registered
+   here whom no source lists and no record says is away lives at the hukou room when
+   another member of its register household (户号) lives in that room.
+4. A living person who still has no room, but whose presence row places them here,
    stays in that grid (``stays_in``): they count as living in the grid and its
    committee, with no room (有人无房, to be visited).
 
@@ -127,6 +130,40 @@ def presence_at_hukou_sql(sources: list[str]) -> str:
     """
 
 
+# Below this age a child has no phone or insurance of its own: no presence row shows it.
+CHILD_AGE = 12
+
+
+def child_at_home_sql(as_of: dt.date | None) -> str:
+    """LIVES_IN at the hukou room for young children whose household lives there.
+
+    A child under :data:`CHILD_AGE` registered here whom no source lists, and whom no
+    record or located row says is away, lives at the hukou room when another member of
+    its register household (户号) lives in that same room. The link cites the child's
+    hukou record.
+    """
+    on = f"DATE '{as_of.isoformat()}'" if as_of else "current_date"
+    away = says_away_sql("a.household_status")
+    return f"""
+        INSERT INTO lives_in
+        SELECT DISTINCT ON (h.person_id) h.person_id, h.room_id, h.source, h.record_id, h.as_of
+        FROM hukou_at h
+        JOIN persons_golden g USING (person_id)
+        JOIN member_of c ON c.person_id = h.person_id
+        JOIN member_of o ON o.household_id = c.household_id AND o.person_id <> c.person_id
+        JOIN lives_in l ON l.person_id = o.person_id AND l.room_id = h.room_id
+        WHERE NOT g.deceased
+          AND date_sub('year', CAST(g.birth_date AS DATE), {on}) < {CHILD_AGE}
+          AND h.person_id NOT IN (SELECT person_id FROM lives_in)
+          AND h.person_id NOT IN ({away_sql()})
+          AND h.person_id NOT IN (
+              SELECT m2.person_id FROM person_records_valid a
+              JOIN person_members m2 USING (record_id) WHERE {away}
+          )
+        ORDER BY h.person_id
+    """
+
+
 def stays_in_sql() -> str:
     """``stays_in``: the unit where presence rows place a person no source gives a room.
 
@@ -215,6 +252,8 @@ def classify_residency(ctx: BuildContext) -> dict[str, Any]:
     before = int(db.scalar("SELECT count(*) FROM lives_in") or 0)
     db.execute(presence_at_hukou_sql([s.name for s in config.sources if s.presence]))
     inferred = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - before
+    db.execute(child_at_home_sql(config.project.as_of))
+    children = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - before - inferred
     db.execute(stays_in_sql())
     db.execute(residency_sql(config.project.as_of))
     counts = db.query_df(
@@ -224,6 +263,7 @@ def classify_residency(ctx: BuildContext) -> dict[str, Any]:
         **placed,
         "residence_dropped_as_away": listed - before,
         "lives_at_hukou_by_presence": inferred,
+        "children_at_home_with_household": children,
         "stays_in_unit_by_presence": int(db.scalar("SELECT count(*) FROM stays_in") or 0),
         **{
             f"persons_{s}": int(counts.loc[counts["residency_status"] == s, "n"].sum())

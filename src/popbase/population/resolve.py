@@ -4,9 +4,10 @@ Every record with a valid resident ID belongs to the person with that ID; the pe
 is a keyed pseudonym of the ID number (see :mod:`popbase.security.pseudonym`), so it is
 the same in every build. Records without a reliable ID then join the person they most
 probably belong to (see :mod:`popbase.population.probabilistic`), taking that person's
-id, so ids stay stable as deliveries come and go. Within a person, records are ranked by
-source trust priority, then recency: the first is *accepted* (it founds the person), the
-rest are *merged*.
+id, so ids stay stable as deliveries come and go; a listed resident whom none matches
+founds a person of its own (see :mod:`popbase.population.unidentified`). Within a
+person, records are ranked by source trust priority, then recency: the first is
+*accepted* (it founds the person), the rest are *merged*.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from popbase.population.probabilistic import link_unknown_records
+from popbase.population.unidentified import found_unidentified
 from popbase.security.pseudonym import pseudonym_key
 
 if TYPE_CHECKING:
@@ -73,7 +75,13 @@ def resolve_persons(ctx: BuildContext) -> dict[str, Any]:
     with db.registered("id_pseudonyms", pseudonyms):
         db.execute(person_keys_sql())
     probable = link_unknown_records(ctx)
+    unidentified = found_unidentified(ctx)
     db.execute(members_sql())
     persons = int(db.scalar("SELECT count(DISTINCT person_id) FROM person_members") or 0)
     merged = int(db.scalar("SELECT count(*) FROM person_members WHERE rank_in_person > 1") or 0)
-    return {"persons": persons, "records_merged": merged, **probable}
+    return {
+        "persons": persons,
+        "records_merged": merged,
+        **probable,
+        "records_of_unidentified_residents": unidentified,
+    }
