@@ -210,6 +210,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
 ) -> None:
     """Serve the API and the map dashboard for the current snapshot."""
+    from popbase.api.gate import Gate
     from popbase.api.server import serve as run_server
     from popbase.config import load_project
 
@@ -221,7 +222,7 @@ def serve(
         f"[bold green]popbase[/] serving {proj.config.project.name} on http://{host}:{port}"
     )
     console.print(f"  map: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    run_server(proj.output_dir, host=host, port=port)
+    run_server(proj.output_dir, host=host, port=port, gate=Gate.for_project(proj))
 
 
 @app.command()
@@ -448,3 +449,145 @@ def _address_scores(result: dict[str, Any]) -> Table:
 def main() -> None:
     """Entry point for ``python -m popbase``."""
     app()
+
+
+users_app = typer.Typer(
+    help="Manage the API's users (roles, scopes, passwords).", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+
+
+def _user_store(project: Path) -> Any:
+    from popbase.config import load_project
+    from popbase.security.access import load_roles
+    from popbase.security.users import UserStore, hasher_for
+
+    proj = load_project(project)
+    access = proj.config.access
+    roles = load_roles(proj.path(access.roles) if access.roles else None)
+    cost = access.password_hash
+    hasher = hasher_for(cost.time_cost, cost.memory_kib, cost.parallelism)
+    return UserStore(proj.path(access.users), roles, hasher)
+
+
+def _new_password(from_stdin: bool) -> tuple[str, bool]:
+    """The password to set: from standard input, or a generated one (shown once)."""
+    import secrets
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n"), False
+    return secrets.token_urlsafe(12), True
+
+
+@users_app.command("add")
+def users_add(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    name: Annotated[str, typer.Argument(help="User name")],
+    role: Annotated[str, typer.Option(help="Role id (see `popbase users roles`)")],
+    scope: Annotated[str, typer.Option(help="Division-code prefix the user serves")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Add a user; without --password-stdin a password is generated and shown once."""
+    try:
+        store = _user_store(project)
+        password, generated = _new_password(password_stdin)
+        user = store.add(name, role, scope, password)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    console.print(f"added {user.name}: role {user.role}, scope {user.scope}")
+    if generated:
+        sys.stdout.write(f"password: {password}\n")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    name: Annotated[str, typer.Argument(help="User name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Give a user a new password (generated and shown once without --password-stdin)."""
+    try:
+        store = _user_store(project)
+        password, generated = _new_password(password_stdin)
+        store.set_password(name, password)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    console.print(f"new password set for {name}")
+    if generated:
+        sys.stdout.write(f"password: {password}\n")
+
+
+@users_app.command("remove")
+def users_remove(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    name: Annotated[str, typer.Argument(help="User name")],
+) -> None:
+    """Remove a user; their tokens stop working at once."""
+    try:
+        _user_store(project).remove(name)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    console.print(f"removed {name}")
+
+
+@users_app.command("list")
+def users_list(project: Annotated[Path, typer.Argument(help="Project folder")]) -> None:
+    """List users with their role and scope (never their password hashes)."""
+    try:
+        users = _user_store(project).users()
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    for user in sorted(users.values(), key=lambda u: u.name):
+        sys.stdout.write(f"{user.name}\t{user.role}\t{user.scope}\t{user.created}\n")
+
+
+@users_app.command("roles")
+def users_roles(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    table: Annotated[
+        bool, typer.Option(help="Print the whole decision table (role × field class × action)")
+    ] = False,
+) -> None:
+    """List the roles, or print the decision table as CSV."""
+    from popbase.security.access import decision_table
+
+    try:
+        roles = _user_store(project).roles
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    if table:
+        sys.stdout.write("role,field_class,action,decision,audit\n")
+        for cell in decision_table(roles):
+            sys.stdout.write(",".join(cell.values()) + "\n")
+        return
+    for role in roles.roles:
+        sys.stdout.write(f"{role.id}\t{role.level}\t{','.join(role.actions)}\t{role.label}\n")
+
+
+audit_app = typer.Typer(help="The API's hash-chained audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(project: Annotated[Path, typer.Argument(help="Project folder")]) -> None:
+    """Check the audit log's chain; exit 1 and say where if any entry was changed."""
+    from popbase.config import load_project
+    from popbase.security.audit import verify_chain
+
+    try:
+        proj = load_project(project)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    path = proj.path(proj.config.access.audit_log)
+    entries, findings = verify_chain(path)
+    if not findings:
+        sys.stdout.write(f"{path}: {entries} entries, chain intact\n")
+        return
+    sys.stdout.write(f"{path}: {entries} entries, {len(findings)} problem(s)\n")
+    for finding in findings:
+        sys.stdout.write(f"  {finding}\n")
+    raise typer.Exit(code=1)

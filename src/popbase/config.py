@@ -284,6 +284,39 @@ class QualityConfig(_Strict):
     )
 
 
+class PasswordHashConfig(_Strict):
+    """Argon2id cost: RFC 9106's second recommended setting by default.
+
+    Lower costs suit only machines that cannot spare 64 MiB per sign-in; OWASP's floor is
+    ``memory_kib: 19456, time_cost: 2, parallelism: 1``.
+    """
+
+    time_cost: int = Field(default=3, ge=2, le=20)
+    memory_kib: int = Field(default=65536, ge=19456, le=4 * 1024 * 1024)
+    parallelism: int = Field(default=4, ge=1, le=16)
+
+
+class AccessConfig(_Strict):
+    """Who may use the API: users, roles, tokens and the audit trail."""
+
+    users: Path = Field(
+        default=Path("users.json"),
+        description="The users file that `popbase users` keeps (Argon2id password hashes)",
+    )
+    roles: Path | None = Field(
+        default=None, description="A roles file; the shipped security/roles.yaml when unset"
+    )
+    token_hours: float = Field(default=8.0, gt=0, le=24 * 30, description="Bearer token life")
+    password_hash: PasswordHashConfig = Field(
+        default_factory=lambda: PasswordHashConfig(),
+        description="Argon2id cost of new password hashes",
+    )
+    audit_log: Path = Field(
+        default=Path("audit/audit.log"),
+        description="The hash-chained audit log of every API request",
+    )
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
@@ -294,6 +327,7 @@ class ProjectConfig(_Strict):
     resolution: ResolutionConfig = ResolutionConfig()
     portraits: PortraitConfig = PortraitConfig()
     quality: QualityConfig = QualityConfig()
+    access: AccessConfig = AccessConfig()
 
     @field_validator("sources")
     @classmethod

@@ -18,6 +18,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from popbase import __version__
+from popbase.api import people, statistics
+from popbase.api.audit import audit_middleware
+from popbase.api.gate import Gate
 from popbase.api.geojson import parse_bbox, unit_properties
 from popbase.api.models import (
     BuildingCollection,
@@ -30,7 +33,9 @@ from popbase.api.models import (
     UnitLevel,
 )
 from popbase.api.served import UNIT_COLUMNS, ServedBase, ServedSnapshot
+from popbase.config import AccessConfig
 from popbase.errors import SnapshotError
+from popbase.security.audit import AuditLog
 from popbase.web import missing_vendor_files, static_dir
 
 log = logging.getLogger(__name__)
@@ -164,7 +169,7 @@ async def _no_snapshot(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=503)
 
 
-def create_app(output_dir: Path) -> FastAPI:
+def create_app(output_dir: Path, gate: Gate | None = None) -> FastAPI:
     """Create the API and dashboard app serving the base under ``output_dir``.
 
     Parameters
@@ -172,6 +177,9 @@ def create_app(output_dir: Path) -> FastAPI:
     output_dir
         The project's output folder: it holds ``snapshots/`` and the ``current``
         pointer. It need not have a snapshot yet (the API then answers 503).
+    gate
+        Users, roles and the audit trail (:meth:`Gate.for_project`); without it, the
+        defaults of an ``access:`` section with paths under ``output_dir``.
 
     Returns
     -------
@@ -199,8 +207,12 @@ def create_app(output_dir: Path) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.base = base
+    app.state.gate = gate or Gate(Path(output_dir), AccessConfig(), Path(output_dir))
+    app.middleware("http")(audit_middleware(app.state.gate, AuditLog(app.state.gate.audit_path)))
     app.add_exception_handler(SnapshotError, _no_snapshot)
     app.include_router(router)
+    app.include_router(people.router, responses=NO_SNAPSHOT)
+    app.include_router(statistics.router, responses=NO_SNAPSHOT)
     app.mount("/static", StaticFiles(directory=static), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -8,9 +8,12 @@ from pathlib import Path
 import uvicorn
 
 from popbase.api.app import create_app
+from popbase.api.gate import Gate
 
 
-def serve(output_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    output_dir: Path, host: str = "127.0.0.1", port: int = 8000, gate: Gate | None = None
+) -> None:
     """Serve the base under ``output_dir`` until interrupted.
 
     Parameters
@@ -21,8 +24,10 @@ def serve(output_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
         Address to listen on; the default keeps the server to this machine.
     port
         TCP port to listen on.
+    gate
+        Users, roles and the audit trail of the project (defaults under ``output_dir``).
     """
-    uvicorn.run(create_app(output_dir), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(output_dir, gate), host=host, port=port, log_level="warning")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,9 +14,15 @@ import shutil
 import time
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from popbase import __version__
 from popbase.analysis.rollup import MEASURES
 from popbase.ops.snapshot import BASE_DB, GRAPH_DB, MANIFEST
+from popbase.population.probabilistic import phone_sql
+from popbase.security.masking import mask_id_number, mask_name, mask_phone
+from popbase.security.pseudonym import pseudonym_key
+from popbase.security.sealing import seal, seal_key
 from popbase.store.graph import NODES, RELS
 from popbase.store.graph_tables import EDGE_SQL, NODE_SQL
 from popbase.store.ladybug_store import LadybugStore
@@ -51,15 +57,20 @@ SERVED_TABLES: dict[str, str] = {
     """,
     "persons": """
         SELECT g.person_id, g.sex, CAST(g.birth_date AS DATE) AS birth_date,
+               f.age, f.age_band, f.ethnicity,
                CASE WHEN g.deceased THEN 'deceased' ELSE 'alive' END AS status,
                s.residency_status, s.months AS months_here,
                r.division_code, l.room_id, h.room_id AS hukou_room_id,
+               hb.division_code AS hukou_division_code,
                w.credit_code AS employer_credit_code, o.household_id, o.relation
         FROM persons_golden g
+        LEFT JOIN person_facts f USING (person_id)
         LEFT JOIN lives_in l USING (person_id)
         LEFT JOIN residents r USING (person_id)
         LEFT JOIN residency s USING (person_id)
         LEFT JOIN hukou_at h USING (person_id)
+        LEFT JOIN rooms hr ON hr.room_id = h.room_id
+        LEFT JOIN buildings hb ON hb.building_id = hr.building_id
         LEFT JOIN member_of o USING (person_id)
         LEFT JOIN (
             -- The current employer: the most recent employment record.
@@ -92,6 +103,56 @@ SERVED_TABLES: dict[str, str] = {
         SELECT source, record_id, address_kind, building_id, room_id, reason FROM record_links
     """,
 }
+
+
+def identifiers_sql() -> str:
+    """Each person's ID number, name and mobile number (the most trusted record's)."""
+    return f"""
+        SELECT g.person_id, g.id18, g.name, p.phone
+        FROM persons_golden g LEFT JOIN (
+            SELECT m.person_id, {phone_sql("r.phone")} AS phone
+            FROM person_records_valid r JOIN person_members m USING (record_id)
+            WHERE {phone_sql("r.phone")} IS NOT NULL
+            QUALIFY row_number() OVER (
+                PARTITION BY m.person_id
+                ORDER BY r.priority DESC, r.as_of DESC NULLS LAST, r.record_id
+            ) = 1
+        ) p USING (person_id)
+    """
+
+
+def identities_table(identifiers: pa.Table, key: bytes) -> pa.Table:
+    """``person_id, name, name_masked, id_masked, id_sealed, phone_masked, phone_sealed``.
+
+    No raw ID or phone number is served: each is masked, and sealed for the roles that
+    may see it whole (see :mod:`popbase.security.sealing`).
+    """
+    ids = identifiers.column("id18").to_pylist()
+    phones = identifiers.column("phone").to_pylist()
+    names = identifiers.column("name").to_pylist()
+    text = pa.string()
+    return pa.table(
+        {
+            "person_id": identifiers.column("person_id"),
+            "name": pa.array(names, text),
+            "name_masked": pa.array([mask_name(n) for n in names], text),
+            "id_masked": pa.array([mask_id_number(i) for i in ids], text),
+            "id_sealed": pa.array(seal(ids, key), text),
+            "phone_masked": pa.array([mask_phone(p) for p in phones], text),
+            "phone_sealed": pa.array(seal(phones, key), text),
+        }
+    )
+
+
+def _write_identities(ctx: BuildContext) -> int:
+    """``served.identities``: names, and ID and phone numbers masked and sealed."""
+    key = seal_key(pseudonym_key(ctx.project.output_dir))
+    table = identities_table(ctx.db.query_arrow(identifiers_sql()), key)
+    with ctx.db.registered("person_identities", table):
+        ctx.db.execute(
+            "CREATE OR REPLACE TABLE served.identities AS SELECT * FROM person_identities"
+        )
+    return int(table.num_rows)
 
 
 def _write_graph(ctx: BuildContext, folder: Path) -> dict[str, Any]:
@@ -138,6 +199,7 @@ def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:
         # Grids are units too: one table of units for readers.
         db.execute("INSERT INTO served.units SELECT * FROM served.grid_units")
         db.execute("DROP TABLE served.grid_units")
+        _write_identities(ctx)
         graph = _write_graph(ctx, folder)
         totals = db.query_df(
             "SELECT level, count(*) AS units, sum(resident) AS resident "

@@ -68,7 +68,7 @@ UNKNOWN_IDS = "SELECT record_id FROM quarantine WHERE stage = 'validate' AND rea
 PAIR_FLOOR = 0.01
 
 
-def _phone_sql(column: str) -> str:
+def phone_sql(column: str) -> str:
     """SQL: the 11-digit mobile number in a phone field (+86 and separators dropped)."""
     digits = f"regexp_replace(coalesce({column}, ''), '[^0-9]', '', 'g')"
     return f"nullif(CASE WHEN length({digits}) >= 11 THEN right({digits}, 11) END, '')"
@@ -87,7 +87,7 @@ def unknown_records_sql() -> str:
                nullif(upper(regexp_replace(coalesce(r.id_number, ''), '\\s', '', 'g')), '')
                    AS id_number,
                strftime({parse_date_sql("r.birth_date")}, '%Y-%m-%d') AS birth_date,
-               {_phone_sql("r.phone")} AS phone, l.room_id, l.building_id
+               {phone_sql("r.phone")} AS phone, l.room_id, l.building_id
         FROM person_records r
         LEFT JOIN name_forms f ON f.raw = r.name
         LEFT JOIN record_links l ON l.record_id = r.record_id AND l.address_kind = 'residence'
@@ -105,7 +105,7 @@ def known_records_sql() -> str:
         FROM (
             SELECT DISTINCT k.person_id, f.name, f.surname, f.name_sound, r.id_sex AS sex,
                    k.id18 AS id_number, strftime(r.id_birth_date, '%Y-%m-%d') AS birth_date,
-                   {_phone_sql("r.phone")} AS phone, l.room_id, l.building_id
+                   {phone_sql("r.phone")} AS phone, l.room_id, l.building_id
             FROM person_records_valid r
             JOIN person_keys k USING (record_id)
             LEFT JOIN name_forms f ON f.raw = r.name

@@ -1,0 +1,248 @@
+"""Person-level endpoints: sign-in, persons, households and resident verification.
+
+Each endpoint takes the caller from the :class:`~popbase.api.gate.Gate` and asks it for
+the action, the jurisdiction and the fields; what it returns, it names in
+``request.state.audit_records`` for the audit trail (see :mod:`popbase.api.audit`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from popbase.api.gate import PERSON_SELECT, Gate, Principal, not_found
+from popbase.api.served import ServedBase, ServedSnapshot
+from popbase.population.resident_id import validate_id_number
+from popbase.security.access import decide
+from popbase.security.masking import mask_id_number
+from popbase.security.pseudonym import person_id_of
+
+router = APIRouter(prefix="/api")
+MAX_PERSONS = 1000
+# Digits of a division code up to which a unit is at street level or above.
+STREET_DIGITS = 9
+PRESENT = ("present_registered", "present_resident", "present_floating")
+
+
+def gate_of(request: Request) -> Gate:
+    """The app's gate."""
+    gate: Gate = request.app.state.gate
+    return gate
+
+
+def caller(request: Request) -> Principal | None:
+    """The signed-in caller of this request, or None."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal
+
+
+def served_of(request: Request) -> ServedSnapshot:
+    """The snapshot ``current`` points at, for this request."""
+    base: ServedBase = request.app.state.base
+    return base.current()
+
+
+Caller = Annotated[Principal | None, Depends(caller)]
+Served = Annotated[ServedSnapshot, Depends(served_of)]
+GateDep = Annotated[Gate, Depends(gate_of)]
+
+
+def _returned(request: Request, ids: list[str]) -> None:
+    request.state.audit_records = ids
+
+
+class Credentials(BaseModel):
+    """A user name and password."""
+
+    username: str
+    password: str
+
+
+class Token(BaseModel):
+    """A bearer token and when it expires (seconds since the epoch)."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires: int
+    role: str
+    scope: str
+
+
+@router.post(
+    "/token", response_model=Token, responses={401: {"description": "Wrong name or password"}}
+)
+def token(credentials: Credentials, gate: GateDep, request: Request) -> Token:
+    """Sign in: a bearer token for a user name and password."""
+    request.state.audit_params = {"username": credentials.username}
+    issued = gate.login(credentials.username, credentials.password)
+    if issued is None:
+        raise HTTPException(401, "wrong user name or password")
+    user = gate.users.users()[credentials.username]
+    return Token(access_token=issued[0], expires=issued[1], role=user.role, scope=user.scope)
+
+
+def _tags_of(served: ServedSnapshot, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    if not ids:
+        return {}
+    rows = served.query(
+        "SELECT t.person_id, t.tag, g.label, g.dimension, t.source, "
+        "CAST(t.valid_from AS VARCHAR) AS valid_from, CAST(t.valid_to AS VARCHAR) AS valid_to "
+        "FROM person_tags t JOIN tags g USING (tag) WHERE t.person_id IN "
+        "(SELECT unnest(?::VARCHAR[])) ORDER BY t.person_id, t.tag",
+        [ids],
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r.pop("person_id"), []).append(r)
+    return out
+
+
+def _persons(
+    served: ServedSnapshot,
+    gate: Gate,
+    principal: Principal,
+    where: str,
+    params: list[Any],
+    limit: int,
+    action: str,
+) -> list[dict[str, Any]]:
+    scope, scope_params = gate.person_scope(principal)
+    rows = served.query(
+        f"{PERSON_SELECT} WHERE {scope} AND {where} ORDER BY p.person_id LIMIT {int(limit)}",
+        [*scope_params, *params],
+    )
+    tags = _tags_of(served, [r["person_id"] for r in rows])
+    return [
+        gate.shape_person(principal, action, r, tags.get(r["person_id"], []))  # type: ignore[arg-type]
+        for r in rows
+    ]
+
+
+def _tag_conditions(
+    principal: Principal, tags: list[str], served: ServedSnapshot
+) -> tuple[str, list[Any]]:
+    """SQL: the person has every tag; each tag's dimension must be one the role may see."""
+    if not tags:
+        return "true", []
+    known = {r["tag"]: r["dimension"] for r in served.query("SELECT tag, dimension FROM tags")}
+    for tag in tags:
+        if tag not in known:
+            raise HTTPException(422, f"no tag {tag!r}; the tags are listed at /api/tags")
+        if decide(principal.role, f"tags.{known[tag]}", "aggregate") == "deny":
+            raise HTTPException(403, f"role {principal.role.id!r} may not use tag {tag!r}")
+    conditions = " AND ".join(
+        "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.person_id AND t.tag = ?)"
+        for _ in tags
+    )
+    return conditions, list(tags)
+
+
+@router.get("/persons")
+def persons(
+    request: Request,
+    served: Served,
+    gate: GateDep,
+    principal: Caller,
+    q: Annotated[str | None, Query(description="A name (or its beginning) or an ID number")] = None,
+    unit: Annotated[str | None, Query(description="Only persons living in this unit")] = None,
+    tags: Annotated[str | None, Query(description="Comma-separated tags, all required")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PERSONS)] = 100,
+) -> dict[str, Any]:
+    """Search persons in your jurisdiction by name, ID number, unit and tags."""
+    who = gate.require(principal, "list")
+    conditions, params = ["true"], []
+    if q:
+        checked = validate_id_number(q.strip())
+        if checked.normalized and checked.valid:
+            conditions.append("p.person_id = ?")
+            params.append(person_id_of(checked.normalized, gate.pseudonym_key))
+        else:
+            if decide(who.role, "name", "list") == "deny":
+                raise HTTPException(403, f"role {who.role.id!r} may not search by name")
+            conditions.append("starts_with(i.name, ?)")
+            params.append(q.strip())
+    if unit:
+        conditions.append("starts_with(p.division_code, ?)")
+        params.append(unit)
+    tag_sql, tag_params = _tag_conditions(who, [t for t in (tags or "").split(",") if t], served)
+    conditions.append(tag_sql)
+    params.extend(tag_params)
+    found = _persons(served, gate, who, " AND ".join(conditions), params, limit, "list")
+    _returned(request, [p["person_id"] for p in found])
+    return {"persons": found, "count": len(found), "limit": limit}
+
+
+@router.get(
+    "/persons/{person_id}",
+    responses={404: {"description": "Not found, or outside your jurisdiction"}},
+)
+def person(
+    request: Request, person_id: str, served: Served, gate: GateDep, principal: Caller
+) -> dict[str, Any]:
+    """One person in your jurisdiction, with the fields your role may see."""
+    who = gate.require(principal, "read")
+    found = _persons(served, gate, who, "p.person_id = ?", [person_id], 1, "read")
+    if not found:
+        raise not_found("person")
+    _returned(request, [person_id])
+    return found[0]
+
+
+@router.get(
+    "/households/{household_id}",
+    responses={404: {"description": "Not found, or outside your jurisdiction"}},
+)
+def household(
+    request: Request, household_id: str, served: Served, gate: GateDep, principal: Caller
+) -> dict[str, Any]:
+    """A register household's members in your jurisdiction."""
+    who = gate.require(principal, "read")
+    if decide(who.role, "household", "read") != "allow":
+        raise HTTPException(403, f"role {who.role.id!r} may not read households")
+    members = _persons(served, gate, who, "p.household_id = ?", [household_id], MAX_PERSONS, "read")
+    if not members:
+        raise not_found("household")
+    _returned(request, [m["person_id"] for m in members])
+    return {"household_id": household_id, "members": members}
+
+
+class Verification(BaseModel):
+    """Who to check, and where."""
+
+    id_number: str = Field(description="The person's resident ID number")
+    community: str = Field(description="The committee's 12-digit division code")
+
+
+@router.post(
+    "/verify-resident",
+    responses={404: {"description": "Unknown committee, or outside your jurisdiction"}},
+)
+def verify_resident(
+    check: Verification, request: Request, served: Served, gate: GateDep, principal: Caller
+) -> dict[str, bool]:
+    """Whether a person lives in a committee: yes or no, and nothing more."""
+    request.state.audit_params = {
+        "id_number": mask_id_number(check.id_number) or "****",
+        "community": check.community,
+    }
+    who = gate.require(principal, "verify")
+    scope, scope_params = gate.unit_scope(who)
+    known = served.query(
+        f"SELECT 1 FROM units WHERE code = ? AND level = 'community' AND {scope}",
+        [check.community, *scope_params],
+    )
+    if not known:
+        raise not_found("committee")
+    checked = validate_id_number(check.id_number.strip())
+    if not (checked.valid and checked.normalized):
+        return {"resident": False}
+    pid = person_id_of(checked.normalized, gate.pseudonym_key)
+    rows = served.query(
+        "SELECT 1 FROM persons WHERE person_id = ? AND starts_with(division_code, ?) "
+        "AND residency_status IN ('present_registered', 'present_resident', 'present_floating')",
+        [pid, check.community],
+    )
+    _returned(request, [])
+    return {"resident": bool(rows)}

@@ -1,0 +1,171 @@
+"""Aggregate endpoints: residency statistics and tag crossings per unit.
+
+Counts are read only for units inside the caller's jurisdiction. For roles with
+disclosure control (``suppress_below``), counts of units below that level are
+suppressed when they count 1–10 persons, with complementary suppression among siblings
+and across the measures of a row (:mod:`popbase.security.disclosure`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from popbase.analysis.rollup import MEASURES
+from popbase.api.gate import Principal, not_found
+from popbase.api.people import Caller, GateDep, Served, _returned
+from popbase.security.access import LEVELS, decide
+from popbase.security.disclosure import suppress
+
+router = APIRouter(prefix="/api")
+# resident = usual_resident + floating, for every unit: a row relation to protect.
+RELATIONS = [("resident", ["usual_resident", "floating"])]
+
+
+def _below(principal: Principal, level: str) -> bool:
+    """Whether counts of ``level`` units are disclosure-controlled for this caller."""
+    floor = principal.role.suppress_below
+    if floor is None or level not in LEVELS:
+        return False
+    return LEVELS.index(level) > LEVELS.index(floor)
+
+
+def _protected(principal: Principal, rows: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
+    """Rows with small counts suppressed where the caller's role asks for it."""
+    if rows.empty:
+        return rows
+    controlled = rows["level"].map(lambda lv: _below(principal, str(lv)))
+    if not controlled.any():
+        return rows
+    relations = [(t, p) for t, p in RELATIONS if t in measures and set(p) <= set(measures)]
+    out = rows.copy()
+    done = suppress(rows[controlled].reset_index(drop=True), "parent_code", measures, relations)
+    for m in measures:
+        out[m] = out[m].astype("Int64")
+        out.loc[controlled.to_numpy(), m] = done[m].to_numpy()
+    return out
+
+
+def _plain(key: str, value: Any) -> Any:
+    """A JSON value: None for a suppressed or missing count, ints for counts."""
+    if pd.isna(value):
+        return None
+    if key in ("code", "name", "level", "parent_code"):
+        return value
+    return int(value)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _plain(str(k), v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _unit_in_scope(served: Any, principal: Principal, code: str) -> dict[str, Any]:
+    rows = served.query(
+        "SELECT code, name, level, parent_code FROM units WHERE code = ? AND starts_with(code, ?)",
+        [code, principal.scope],
+    )
+    if not rows:
+        raise not_found("unit")
+    unit: dict[str, Any] = rows[0]
+    return unit
+
+
+@router.get(
+    "/residency", responses={404: {"description": "Not found, or outside your jurisdiction"}}
+)
+def residency(
+    request: Request,
+    served: Served,
+    gate: GateDep,
+    principal: Caller,
+    unit: Annotated[str, Query(description="A unit's division code (or grid code)")],
+) -> dict[str, Any]:
+    """实有/常住/流动/户籍/外出 counts of a unit and of the units directly inside it."""
+    who = gate.require(principal, "aggregate")
+    if decide(who.role, "residence", "aggregate") == "deny":
+        raise HTTPException(403, f"role {who.role.id!r} may not count residents")
+    the_unit = _unit_in_scope(served, who, unit)
+    cols = ", ".join((*MEASURES, "households"))
+    measures = [*MEASURES, "households"]
+    # The unit is shown among its siblings, so its suppression agrees with theirs.
+    siblings = pd.DataFrame(
+        served.query(
+            f"SELECT code, name, level, parent_code, {cols} FROM units "
+            "WHERE parent_code IS NOT DISTINCT FROM ? AND starts_with(code, ?) ORDER BY code",
+            [the_unit["parent_code"], who.scope],
+        )
+    )
+    children = pd.DataFrame(
+        served.query(
+            f"SELECT code, name, level, parent_code, {cols} FROM units "
+            "WHERE parent_code = ? ORDER BY code",
+            [unit],
+        )
+    )
+    mine = _protected(who, siblings, measures)
+    row = mine[mine["code"] == unit]
+    _returned(request, [])
+    return {
+        "unit": _records(row)[0],
+        "children": _records(_protected(who, children, measures)) if not children.empty else [],
+    }
+
+
+@router.get("/tags")
+def tags(served: Served, gate: GateDep, principal: Caller) -> list[dict[str, Any]]:
+    """The tags your role may count and see."""
+    who = gate.require(principal, "aggregate")
+    rows = served.query("SELECT tag, label, label_en, dimension FROM tags ORDER BY tag")
+    return [r for r in rows if decide(who.role, f"tags.{r['dimension']}", "aggregate") == "allow"]
+
+
+@router.get(
+    "/tags/cross", responses={404: {"description": "Not found, or outside your jurisdiction"}}
+)
+def tags_cross(
+    request: Request,
+    served: Served,
+    gate: GateDep,
+    principal: Caller,
+    unit: Annotated[str, Query(description="A unit's division code (or grid code)")],
+    tags: Annotated[
+        str, Query(description="Comma-separated tags, all required, e.g. elderly,lives_alone")
+    ],
+) -> dict[str, Any]:
+    """Residents of a unit, and of each unit directly inside it, having every tag."""
+    who = gate.require(principal, "aggregate")
+    wanted = [t for t in tags.split(",") if t]
+    if not wanted:
+        raise HTTPException(422, "name at least one tag, e.g. tags=elderly,lives_alone")
+    known = {r["tag"]: r["dimension"] for r in served.query("SELECT tag, dimension FROM tags")}
+    for tag in wanted:
+        if tag not in known:
+            raise HTTPException(422, f"no tag {tag!r}; the tags are listed at /api/tags")
+        if decide(who.role, f"tags.{known[tag]}", "aggregate") == "deny":
+            raise HTTPException(403, f"role {who.role.id!r} may not use tag {tag!r}")
+    the_unit = _unit_in_scope(served, who, unit)
+    having = " AND ".join(
+        "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.person_id AND t.tag = ?)"
+        for _ in wanted
+    )
+
+    def counted(parent: str | None) -> pd.DataFrame:
+        """Tagged residents of the units under ``parent`` inside the jurisdiction."""
+        rows = served.query(
+            "SELECT u.code, u.name, u.level, u.parent_code, count(p.person_id) AS persons "
+            "FROM units u LEFT JOIN persons p ON starts_with(p.division_code, u.code) "
+            f"AND p.residency_status LIKE 'present%' AND {having} "
+            "WHERE u.parent_code IS NOT DISTINCT FROM ? AND starts_with(u.code, ?) "
+            "GROUP BY ALL ORDER BY u.code",
+            [*wanted, parent, who.scope],
+        )
+        return pd.DataFrame(rows, columns=["code", "name", "level", "parent_code", "persons"])
+
+    # The unit is counted among its siblings, so its suppression agrees with theirs.
+    siblings = _protected(who, counted(the_unit["parent_code"]), ["persons"])
+    children = _protected(who, counted(unit), ["persons"])
+    own = siblings[siblings["code"] == unit]
+    _returned(request, [])
+    return {"unit": _records(own)[0], "tags": wanted, "children": _records(children)}

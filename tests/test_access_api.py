@@ -1,0 +1,528 @@
+"""The permissioned API on a real build: sign-in, jurisdiction, fields, masks and audit."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+from typer.testing import CliRunner
+
+from popbase.api import create_app
+from popbase.api.gate import PERSON_FIELDS, Gate
+from popbase.cli import app as cli
+from popbase.config import load_project
+from popbase.ops.snapshot import current_snapshot
+from popbase.security.access import decide, load_roles
+from popbase.security.masking import MASKED_ID, MASKED_PHONE, RAW_ID_IN_TEXT, RAW_PHONE_IN_TEXT
+from popbase.security.users import UserStore, hasher_for
+
+PASSWORD = "a long enough password"
+ROLES = load_roles()
+PERSON_ONLY = {"person_id", "tags"}
+
+
+@pytest.fixture(scope="module")
+def city(copy_city: Callable[..., Path]) -> Path:
+    """A copy of the built city whose password hashes take OWASP's floor cost (hundreds
+    of users are added and signed in below)."""
+    folder = copy_city()
+    with (folder / "popbase.yaml").open("a", encoding="utf-8") as f:
+        f.write("access:\n  password_hash: {memory_kib: 19456, time_cost: 2, parallelism: 1}\n")
+    return folder
+
+
+def base(city: Path, sql: str) -> pd.DataFrame:
+    db = current_snapshot(load_project(city).output_dir).base_db
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+@pytest.fixture(scope="module")
+def persons(city: Path) -> pd.DataFrame:
+    return base(
+        city,
+        "SELECT p.person_id, p.division_code, p.hukou_division_code, p.residency_status, "
+        "p.household_id, i.name FROM persons p LEFT JOIN identities i USING (person_id)",
+    )
+
+
+@pytest.fixture(scope="module")
+def units(city: Path) -> pd.DataFrame:
+    return base(city, "SELECT code, level, parent_code FROM units")
+
+
+@pytest.fixture(scope="module")
+def client(city: Path) -> Iterator[TestClient]:
+    project = load_project(city)
+    with TestClient(create_app(project.output_dir, Gate.for_project(project))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def add_user(city: Path) -> Callable[[str, str, str], None]:
+    project = load_project(city)
+    cost = project.config.access.password_hash
+    hasher = hasher_for(cost.time_cost, cost.memory_kib, cost.parallelism)
+    store = UserStore(project.path(project.config.access.users), ROLES, hasher)
+
+    def add(name: str, role: str, scope: str) -> None:
+        store.add(name, role, scope, PASSWORD)
+
+    return add
+
+
+def sign_in(client: TestClient, name: str) -> dict[str, str]:
+    r = client.post("/api/token", json={"username": name, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def in_scope(persons: pd.DataFrame, scope: str) -> set[str]:
+    live = persons["division_code"].fillna("").str.startswith(scope)
+    registered = persons["hukou_division_code"].fillna("").str.startswith(scope)
+    return set(persons.loc[live | registered, "person_id"])
+
+
+def assert_fields_allowed(person: dict[str, Any], role_id: str, action: str) -> None:
+    """Every field shown is one the role may see; masked ones are masked."""
+    role = ROLES.get(role_id)
+    assert role is not None
+    for key, value in person.items():
+        if key in PERSON_ONLY:
+            continue
+        if key in ("name", "id_number", "phone", "birth_date"):
+            decision = decide(role, key, action)  # type: ignore[arg-type]
+            assert decision != "deny", (role_id, key)
+            if decision == "mask" and value is not None:
+                pattern = {"id_number": MASKED_ID, "phone": MASKED_PHONE}.get(key)
+                if pattern:
+                    assert pattern.match(value), (key, value)
+                elif key == "name":
+                    assert "*" in value or len(value) == 1, value
+                else:
+                    assert value.endswith("-**-**"), value
+            continue
+        [field_class] = [c for c, fields in PERSON_FIELDS.items() if key in fields]
+        assert decide(role, field_class, action) == "allow", (role_id, key)  # type: ignore[arg-type]
+    for tag in person["tags"]:
+        assert decide(role, f"tags.{tag['dimension']}", action) == "allow", tag  # type: ignore[arg-type]
+
+
+def test_sign_in_and_what_an_anonymous_or_unfit_caller_gets(
+    client: TestClient,
+    city: Path,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+) -> None:
+    street = units.loc[units["level"] == "street", "code"].iloc[0]
+    add_user("wang", "street_officer", street)
+    add_user("check", "verifier", "3101")
+    assert (
+        client.post("/api/token", json={"username": "wang", "password": "wrong one!"}).status_code
+        == 401
+    )
+    assert client.get("/api/persons").status_code == 401
+    assert (
+        client.get("/api/persons", headers={"Authorization": "Bearer forged.token"}).status_code
+        == 401
+    )
+    assert client.get("/api/persons", headers=sign_in(client, "check")).status_code == 403
+    assert client.get("/api/persons", headers=sign_in(client, "wang")).status_code == 200
+    # The project's cost is the one new hashes take.
+    users = (city / "users.json").read_text(encoding="utf-8")
+    assert "$argon2id$v=19$m=19456,t=2,p=1$" in users
+
+
+def test_outside_the_jurisdiction_looks_exactly_like_not_existing(
+    client: TestClient,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+    persons: pd.DataFrame,
+) -> None:
+    community = units.loc[units["level"] == "community", "code"].iloc[0]
+    add_user("zhao", "community_worker", community)
+    headers = sign_in(client, "zhao")
+    mine = in_scope(persons, community)
+    other = sorted(set(persons["person_id"]) - mine)[0]
+    outside = client.get(f"/api/persons/{other}", headers=headers)
+    missing = client.get("/api/persons/P0000000000000000", headers=headers)
+    assert outside.status_code == missing.status_code == 404
+    assert outside.json() == missing.json()
+    inside = client.get(f"/api/persons/{sorted(mine)[0]}", headers=headers)
+    assert inside.status_code == 200
+
+
+def test_a_list_holds_exactly_the_records_single_lookups_allow(
+    client: TestClient,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+    persons: pd.DataFrame,
+) -> None:
+    community = units.loc[units["level"] == "community", "code"].iloc[1]
+    add_user("qian", "community_worker", community)
+    headers = sign_in(client, "qian")
+    listed = client.get("/api/persons", params={"limit": 1000}, headers=headers).json()
+    ids = {p["person_id"] for p in listed["persons"]}
+    assert ids == in_scope(persons, community)
+    assert 0 < len(ids) < 1000
+    for pid in random.Random(1).sample(sorted(persons["person_id"]), 150):
+        status = client.get(f"/api/persons/{pid}", headers=headers).status_code
+        assert status == (200 if pid in ids else 404), pid
+
+
+def test_fields_follow_the_role_whole_masked_or_left_out(
+    client: TestClient,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+    persons: pd.DataFrame,
+) -> None:
+    district = units.loc[units["level"] == "district", "code"].iloc[0]
+    community = units.loc[units["level"] == "community", "code"].iloc[0]
+    resident = sorted(in_scope(persons, community))[0]
+    seen = {}
+    for role, scope in (
+        ("district_officer", district),
+        ("community_worker", community),
+        ("health", district[:4]),
+        ("human_resources", district[:4]),
+    ):
+        add_user(f"f_{role}", role, scope)
+        r = client.get(f"/api/persons/{resident}", headers=sign_in(client, f"f_{role}"))
+        assert r.status_code == 200, role
+        seen[role] = r.json()
+        assert_fields_allowed(seen[role], role, "read")
+    assert MASKED_ID.match(seen["district_officer"]["id_number"])
+    # The committee sees the whole ID number, unsealed by the server.
+    whole = seen["community_worker"]["id_number"]
+    assert (
+        re.fullmatch(r"\d{17}[\dX]", whole)
+        and whole[:4] + "*" * 10 + whole[-4:] == (seen["district_officer"]["id_number"])
+    )
+    assert "employer_credit_code" not in seen["health"]
+    assert "residency_status" in seen["health"]
+
+
+def test_verification_says_yes_or_no_and_nothing_more(
+    client: TestClient,
+    city: Path,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+) -> None:
+    add_user("council", "verifier", "3101")
+    headers = sign_in(client, "council")
+    truth = pd.read_parquet(city / "truth" / "persons.parquet")
+    communities = set(units.loc[units["level"] == "community", "code"])
+    resident = truth[(truth["presence"] == "resident") & truth["community_code"].isin(communities)]
+    person = resident.iloc[0]
+    other = sorted(communities - {person["community_code"]})[0]
+
+    def ask(id_number: str, community: str) -> Any:
+        return client.post(
+            "/api/verify-resident",
+            json={"id_number": id_number, "community": community},
+            headers=headers,
+        )
+
+    yes = ask(person["id_number"], person["community_code"])
+    assert yes.status_code == 200 and yes.json() == {"resident": True}
+    assert ask(person["id_number"], other).json() == {"resident": False}
+    assert ask("310112199001011234", person["community_code"]).json() == {"resident": False}
+    unknown = ask(person["id_number"], "310112999999")
+    assert unknown.status_code == 404
+    # A verifier scoped to another city learns nothing about this one.
+    add_user("elsewhere", "verifier", "3201")
+    far = client.post(
+        "/api/verify-resident",
+        json={"id_number": person["id_number"], "community": person["community_code"]},
+        headers=sign_in(client, "elsewhere"),
+    )
+    assert far.status_code == 404 and far.json() == unknown.json()
+
+
+def test_every_request_is_audited_masked_and_the_chain_verifies(
+    client: TestClient, city: Path, add_user: Callable[[str, str, str], None]
+) -> None:
+    add_user("audited", "community_worker", "310112001001")
+    headers = sign_in(client, "audited")
+    client.get("/api/persons", params={"q": "310112199001011234"}, headers=headers)
+    client.get("/api/persons/P0000000000000000", headers=headers)  # a 404
+    client.get("/api/persons")  # a 401
+    project = load_project(city)
+    log = project.path(project.config.access.audit_log)
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    last = entries[-3:]
+    assert [e["outcome"] for e in last] == [200, 404, 401]
+    assert last[0]["user"] == "audited" and last[0]["role"] == "community_worker"
+    assert last[0]["params"]["q"] == "3101**********1234"
+    assert last[2]["user"] is None
+    assert {"time", "client", "endpoint", "purpose", "records", "hash", "prev"} <= set(last[0])
+    text = log.read_text(encoding="utf-8")
+    assert not RAW_ID_IN_TEXT.search(text) and not RAW_PHONE_IN_TEXT.search(text)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["audit", "verify", str(city)])
+    assert ok.exit_code == 0, ok.output
+    assert "chain intact" in ok.output
+    lines = text.splitlines()
+    lines[1] = lines[1].replace('"endpoint": "/api/', '"endpoint": "/api/x')
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    broken = runner.invoke(cli, ["audit", "verify", str(city)])
+    assert broken.exit_code == 1
+    assert "line 2" in broken.output and "edited" in broken.output
+    log.write_text(text, encoding="utf-8")
+
+
+def test_a_request_fails_when_its_audit_entry_cannot_be_written(
+    city: Path, add_user: Callable[[str, str, str], None], tmp_path: Path
+) -> None:
+    add_user("nolog", "community_worker", "310112001001")
+    project = load_project(city)
+    gate = Gate.for_project(project)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the log's folder should be")
+    gate.audit_path = blocked / "audit.log"
+    with TestClient(create_app(project.output_dir, gate)) as c:
+        r = c.post("/api/token", json={"username": "nolog", "password": PASSWORD})
+        assert r.status_code == 500
+        assert "audit" in r.json()["detail"]
+
+
+def _scopes(units: pd.DataFrame, level: str, rng: random.Random, k: int) -> list[str]:
+    if level == "city":
+        return ["3101"] * k
+    if level == "grid":
+        codes = sorted(units.loc[units["level"] == "grid", "code"])
+    else:
+        codes = sorted(units.loc[units["level"] == level, "code"])
+    wrong = {"district": "310199", "street": "310112999", "community": "310112001999"}
+    # Now and then a code that names no unit: it must hide everything, never reveal.
+    pool = codes + ([wrong[level]] if level in wrong else [codes[0] + "9"])
+    return [rng.choice(pool) for _ in range(k)]
+
+
+def test_randomised_isolation_200_users_10000_calls(
+    client: TestClient,
+    city: Path,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+    persons: pd.DataFrame,
+) -> None:
+    rng = random.Random(20261126)
+    roles = load_roles()
+    truth = pd.read_parquet(city / "truth" / "persons.parquet", columns=["id_number", "name"])
+    communities = sorted(units.loc[units["level"] == "community", "code"])
+    tags = base(city, "SELECT tag FROM tags")["tag"].tolist()
+    households = sorted(persons["household_id"].dropna().unique())
+    unit_codes = sorted(units["code"])
+    users: list[tuple[str, str, str, dict[str, str]]] = []
+    person_ids = persons["person_id"].tolist()
+    names = truth["name"].tolist()
+    id_numbers = truth["id_number"].tolist()
+    scopes: dict[str, set[str]] = {}
+    per_role = -(-200 // len(roles.roles))
+    for role in roles.roles:
+        for i, scope in enumerate(_scopes(units, role.level, rng, per_role)):
+            name = f"iso_{role.id}_{i}"
+            add_user(name, role.id, scope)
+            users.append((name, role.id, scope, sign_in(client, name)))
+    assert len(users) >= 200
+    checked_persons = 0
+    for _ in range(10_000):
+        name, role_id, scope, headers = rng.choice(users)
+        role = roles.get(role_id)
+        assert role is not None
+        allowed = scopes.setdefault(scope, in_scope(persons, scope))
+        kind = rng.choice(["list", "read", "household", "verify", "residency", "cross"])
+        if kind in ("residency", "cross"):
+            code = rng.choice(unit_codes)
+            params = {"unit": code}
+            if kind == "cross":
+                params["tags"] = rng.choice(["elderly", "minor", "elderly,disabled"])
+            r = client.get(
+                f"/api/{'residency' if kind == 'residency' else 'tags/cross'}",
+                params=params,
+                headers=headers,
+            )
+            if "aggregate" not in role.actions:
+                assert r.status_code == 403
+            elif r.status_code == 403:  # a tag or a count the role may not take
+                assert kind == "cross" or decide(role, "residence", "aggregate") == "deny"
+            elif code.startswith(scope):
+                assert r.status_code == 200, r.text
+                body = r.json()
+                assert all(c["code"].startswith(scope) for c in body["children"])
+                assert body["unit"]["code"] == code
+            else:
+                assert r.status_code == 404
+            continue
+        if kind == "list":
+            params: dict[str, Any] = {"limit": rng.choice([5, 50, 1000])}
+            pick = rng.random()
+            if pick < 0.3:
+                params["q"] = str(rng.choice(names))[: rng.choice([1, 2, 3])]
+            elif pick < 0.5:
+                params["q"] = str(rng.choice(id_numbers))
+            if rng.random() < 0.3:
+                params["unit"] = rng.choice(communities)
+            if rng.random() < 0.2:
+                params["tags"] = rng.choice(tags)
+            r = client.get("/api/persons", params=params, headers=headers)
+            if "list" not in role.actions:
+                assert r.status_code == 403
+                continue
+            if r.status_code in (403, 422):  # a tag or a name search the role may not use
+                continue
+            assert r.status_code == 200, r.text
+            found = r.json()["persons"]
+        elif kind == "read":
+            pid = rng.choice(person_ids)
+            r = client.get(f"/api/persons/{pid}", headers=headers)
+            if "read" not in role.actions:
+                assert r.status_code == 403
+                continue
+            assert r.status_code == (200 if pid in allowed else 404), (name, pid)
+            found = [r.json()] if r.status_code == 200 else []
+        elif kind == "household":
+            hid = rng.choice(households)
+            r = client.get(f"/api/households/{hid}", headers=headers)
+            if r.status_code in (403, 404):
+                continue
+            assert r.status_code == 200
+            found = r.json()["members"]
+        else:
+            person = truth.iloc[rng.randrange(len(truth))]
+            code = rng.choice(communities)
+            r = client.post(
+                "/api/verify-resident",
+                json={"id_number": person["id_number"], "community": code},
+                headers=headers,
+            )
+            if "verify" not in role.actions:
+                assert r.status_code == 403
+            elif code.startswith(scope):
+                assert r.status_code == 200 and set(r.json()) == {"resident"}
+            else:
+                assert r.status_code == 404
+            continue
+        for p in found:
+            assert p["person_id"] in allowed, (name, scope, p["person_id"])
+            assert_fields_allowed(p, role_id, "list" if kind == "list" else "read")
+            checked_persons += 1
+    assert checked_persons > 10_000  # the calls returned persons to check, not only denials
+
+
+def test_residency_counts_of_a_unit_and_its_children_in_scope(
+    client: TestClient,
+    city: Path,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+) -> None:
+    served = base(city, "SELECT * EXCLUDE (geometry) FROM units").set_index("code")
+    street = units.loc[units["level"] == "street", "code"].iloc[0]
+    add_user("s_stats", "street_officer", street)
+    headers = sign_in(client, "s_stats")
+    r = client.get("/api/residency", params={"unit": street}, headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    for measure in ("resident", "usual_resident", "floating", "registered", "absent"):
+        assert body["unit"][measure] == int(served.loc[street, measure])
+        for child in body["children"]:
+            assert child["code"].startswith(street)
+            assert child[measure] == int(served.loc[child["code"], measure])
+    assert {c["code"] for c in body["children"]} == set(
+        served.index[served["parent_code"] == street]
+    )
+    other = units.loc[units["level"] == "street", "code"].iloc[1]
+    outside = client.get("/api/residency", params={"unit": other}, headers=headers)
+    missing = client.get("/api/residency", params={"unit": "310112999"}, headers=headers)
+    assert outside.status_code == missing.status_code == 404
+    assert outside.json()["detail"].replace("unit", "") == missing.json()["detail"].replace(
+        "unit", ""
+    )
+
+
+def test_departments_see_small_counts_below_street_level_suppressed(
+    client: TestClient,
+    city: Path,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+) -> None:
+    add_user("d_stats", "health", "3101")
+    headers = sign_in(client, "d_stats")
+    served = base(city, "SELECT * EXCLUDE (geometry) FROM units").set_index("code")
+    community = units.loc[units["level"] == "community", "code"].iloc[0]
+    r = client.get("/api/residency", params={"unit": community}, headers=headers)
+    assert r.status_code == 200
+    grids = r.json()["children"]
+    assert grids, "a committee of the sample has grids"
+    measures = ("resident", "usual_resident", "floating", "registered", "absent", "households")
+    hidden_any = False
+    for measure in measures:
+        shown = [g[measure] for g in grids if g[measure] is not None]
+        hidden = [g["code"] for g in grids if g[measure] is None]
+        hidden_any |= bool(hidden)
+        assert all(v == 0 or v > 10 for v in shown), (measure, shown)
+        truth = [int(served.loc[c, measure]) for c in hidden]
+        nonzero = [int(served.loc[g["code"], measure]) > 0 for g in grids]
+        assert not hidden or len(hidden) >= 2 or sum(nonzero) <= len(hidden), (measure, hidden)
+        assert not hidden or sum(truth) > 10 or sum(nonzero) <= len(hidden), (measure, truth)
+    assert hidden_any  # grids are small: the control had work to do
+    # The committee itself, asked for directly, agrees with what its street's answer shows.
+    street = served.loc[community, "parent_code"]
+    from_street = client.get("/api/residency", params={"unit": street}, headers=headers).json()
+    [as_child] = [c for c in from_street["children"] if c["code"] == community]
+    assert r.json()["unit"] == as_child
+    # A committee officer of the same place sees every count exactly.
+    add_user("c_stats", "community_worker", community)
+    exact = client.get(
+        "/api/residency", params={"unit": community}, headers=sign_in(client, "c_stats")
+    ).json()
+    assert all(g["resident"] == int(served.loc[g["code"], "resident"]) for g in exact["children"])
+
+
+def test_tag_crossings_count_residents_having_every_tag(
+    client: TestClient,
+    city: Path,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+) -> None:
+    community = units.loc[units["level"] == "community", "code"].iloc[0]
+    add_user("c_cross", "community_worker", community)
+    headers = sign_in(client, "c_cross")
+    tagged = base(
+        city,
+        "SELECT p.person_id, p.division_code, t.tag FROM persons p JOIN person_tags t "
+        "USING (person_id) WHERE p.residency_status LIKE 'present%'",
+    )
+    both = tagged[tagged["tag"].isin(["elderly", "disabled"])]
+    counts = both.groupby("person_id")["tag"].nunique()
+    people = both.drop_duplicates("person_id").set_index("person_id")["division_code"]
+    expected = int(people[counts[counts == 2].index].str.startswith(community).sum())
+    r = client.get(
+        "/api/tags/cross",
+        params={"unit": community, "tags": "elderly,disabled"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["unit"]["persons"] == expected
+    assert sum(c["persons"] for c in r.json()["children"]) == expected
+    add_user("g_cross", "grid_worker", units.loc[units["level"] == "grid", "code"].iloc[0])
+    grid_headers = sign_in(client, "g_cross")
+    denied = client.get(
+        "/api/tags/cross", params={"unit": community, "tags": "hypertension"}, headers=grid_headers
+    )
+    assert denied.status_code == 403  # a health tag is not the grid worker's to count
+    tags = {t["tag"] for t in client.get("/api/tags", headers=grid_headers).json()}
+    assert "hypertension" not in tags and "elderly" in tags
