@@ -1,4 +1,4 @@
-"""Benchmarks: sample generation, build, evaluation and graph queries at 100k and 1M persons.
+"""Benchmarks at 100k and 1M persons: sample, build, evaluation, graph queries, API latency.
 
 Each step runs in its own Python process, which reports its wall time and peak resident
 memory (``ru_maxrss``), so steps do not share memory or caches. Results go to
@@ -24,7 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-STEPS = ("sample", "build", "eval", "graph")
+STEPS = ("sample", "build", "eval", "graph", "api")
 
 
 def _step(name: str, persons: int, folder: Path) -> dict[str, object]:
@@ -54,6 +54,11 @@ def _step(name: str, persons: int, folder: Path) -> dict[str, object]:
         from graph import graph_figures
 
         extra["graph"] = graph_figures(folder)
+    elif name == "api":
+        sys.path.insert(0, str(HERE))
+        from api import api_figures
+
+        extra["api"] = api_figures(folder)
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
