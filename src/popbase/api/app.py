@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from popbase import __version__
 from popbase.api import people, statistics
-from popbase.api.audit import audit_middleware
+from popbase.api.audit import AuditMiddleware
 from popbase.api.gate import Gate
 from popbase.api.geojson import parse_bbox, unit_properties
 from popbase.api.models import (
@@ -208,7 +208,9 @@ def create_app(output_dir: Path, gate: Gate | None = None) -> FastAPI:
     )
     app.state.base = base
     app.state.gate = gate or Gate(Path(output_dir), AccessConfig(), Path(output_dir))
-    app.middleware("http")(audit_middleware(app.state.gate, AuditLog(app.state.gate.audit_path)))
+    app.add_middleware(
+        AuditMiddleware, gate=app.state.gate, audit=AuditLog(app.state.gate.audit_path)
+    )
     app.add_exception_handler(SnapshotError, _no_snapshot)
     app.include_router(router)
     app.include_router(people.router, responses=NO_SNAPSHOT)

@@ -1,74 +1,123 @@
 """Every API request into the audit trail, before its response leaves.
 
-The middleware identifies the caller (through the gate), lets the endpoint run, and
-appends one entry — who, role, when, client address, method and endpoint, parameters
-(with every ID and phone number masked), stated purpose, outcome, and the record ids the
-endpoint returned — to the hash-chained log (:mod:`popbase.security.audit`). Denied and
-failed requests are audited too. If the entry cannot be written, the response is
-replaced by a 500: no request is answered unaudited.
+The middleware identifies the caller (through the gate), lets the endpoint run while
+holding back what it sends, and appends one entry — who, role, when, client address,
+method and endpoint, parameters (with every ID and phone number masked), stated
+purpose, outcome, and the record ids the endpoint returned — to the hash-chained log
+(:mod:`popbase.security.audit`). Denied and failed requests are audited too. Only then
+does the response go out; if the entry cannot be written, a 500 goes out instead: no
+request is answered unaudited.
+
+It is plain ASGI (no per-request task or stream as with Starlette's
+``BaseHTTPMiddleware``): the audit must not cost more than the answer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
-from fastapi import Request, Response
-from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from popbase.api.gate import Gate
 from popbase.security.audit import AuditLog
 from popbase.security.masking import mask_text
 
 log = logging.getLogger(__name__)
-PURPOSE_HEADER = "X-Purpose"
+PURPOSE_HEADER = "x-purpose"
+REFUSED = json.dumps({"detail": "the audit trail cannot be written; the request is refused"})
 
 
-def _params(request: Request) -> dict[str, Any]:
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _params(scope: Scope, stated: dict[str, Any]) -> dict[str, Any]:
     """Query parameters and what the endpoint chose to record, masked."""
-    params: dict[str, Any] = {k: mask_text(v) for k, v in request.query_params.items()}
-    stated = getattr(request.state, "audit_params", None) or {}
+    query = scope.get("query_string", b"").decode("latin-1")
+    params: dict[str, Any] = {k: mask_text(v) for k, v in parse_qsl(query)}
     params.update({k: mask_text(str(v)) for k, v in stated.items()})
     return params
 
 
-def audit_middleware(
-    gate: Gate, audit: AuditLog
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """An HTTP middleware that audits every ``/api/`` request."""
+class AuditMiddleware:
+    """ASGI middleware that audits every ``/api/`` request before answering it.
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if not request.url.path.startswith("/api/"):
-            return await call_next(request)
-        principal = gate.principal(request.headers.get("authorization"))
-        request.state.principal = principal
-        response = await call_next(request)
-        purpose = request.headers.get(PURPOSE_HEADER) or request.query_params.get("purpose")
+    Parameters
+    ----------
+    app
+        The application.
+    gate
+        Identifies callers from their bearer token.
+    audit
+        The log entries are appended to.
+    """
+
+    def __init__(self, app: ASGIApp, gate: Gate, audit: AuditLog) -> None:
+        self.app = app
+        self.gate = gate
+        self.audit = audit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request; audit it first if it is an API request."""
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        principal = self.gate.principal(headers.get("authorization"))
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        held: list[Message] = []
+        status = 500
+
+        async def hold(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            held.append(message)
+
+        failure: BaseException | None = None
+        try:
+            await self.app(scope, receive, hold)
+        except Exception as exc:  # audited as a 500, then raised to the error handler
+            failure, status, held = exc, 500, []
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        purpose = headers.get(PURPOSE_HEADER) or query.get("purpose")
+        client = scope.get("client")
         entry = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             "user": principal.user if principal else None,
             "role": principal.role.id if principal else None,
             "scope": principal.scope if principal else None,
-            "client": request.client.host if request.client else None,
-            "method": request.method,
-            "endpoint": request.url.path,
-            "params": _params(request),
+            "client": client[0] if client else None,
+            "method": scope["method"],
+            "endpoint": scope["path"],
+            "params": _params(scope, state.get("audit_params") or {}),
             "purpose": mask_text(purpose) if purpose else None,
-            "outcome": response.status_code,
-            "records": list(getattr(request.state, "audit_records", None) or []),
+            "outcome": status,
+            "records": list(state.get("audit_records") or []),
         }
         try:
-            audit.append(entry)
+            self.audit.append(entry)
         except OSError as exc:
             log.error("audit write failed (%s); request refused", exc.strerror)
-            return JSONResponse(
-                {"detail": "the audit trail cannot be written; the request is refused"},
-                status_code=500,
+            body = REFUSED.encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
             )
-        return response
-
-    return middleware
+            await send({"type": "http.response.body", "body": body})
+            return
+        if failure is not None:
+            raise failure
+        for message in held:
+            await send(message)
