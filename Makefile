@@ -22,6 +22,12 @@ demo: setup
 	fi
 	$(VENV)/bin/popbase build $(DEMO_DIR)
 	$(VENV)/bin/popbase eval $(DEMO_DIR)
+	@# A user for the person-level API (/docs): its password is printed once.
+	@if [ ! -f $(DEMO_DIR)/users.json ]; then \
+		if [ "$(DISTRICT)" = all ]; then role=city_officer; scope=3101; \
+		else role=district_officer; scope=$(DISTRICT); fi; \
+		$(VENV)/bin/popbase users add $(DEMO_DIR) demo --role $$role --scope $$scope; \
+	fi
 	$(VENV)/bin/popbase serve $(DEMO_DIR) --port $(PORT)
 
 test: setup lint

@@ -526,3 +526,36 @@ def test_tag_crossings_count_residents_having_every_tag(
     assert denied.status_code == 403  # a health tag is not the grid worker's to count
     tags = {t["tag"] for t in client.get("/api/tags", headers=grid_headers).json()}
     assert "hypertension" not in tags and "elderly" in tags
+
+
+def test_users_are_managed_from_the_command_line(copy_city: Callable[..., Path]) -> None:
+    folder = copy_city(snapshots=False)
+    runner = CliRunner()
+    added = runner.invoke(
+        cli,
+        ["users", "add", str(folder), "li", "--role", "grid_worker",
+         "--scope", "310112001001001", "--password-stdin"],
+        input="a long enough password\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    generated = runner.invoke(
+        cli, ["users", "add", str(folder), "wu", "--role", "street_officer", "--scope", "310112001"]
+    )
+    assert generated.exit_code == 0
+    [password] = re.findall(r"password: (\S+)", generated.stdout)
+    store = UserStore(folder / "users.json", ROLES)
+    assert store.authenticate("wu", password) is not None
+    listed = runner.invoke(cli, ["users", "list", str(folder)])
+    assert [line.split("\t")[:3] for line in listed.stdout.splitlines()] == [
+        ["li", "grid_worker", "310112001001001"],
+        ["wu", "street_officer", "310112001"],
+    ]
+    assert "$argon2" not in listed.stdout
+    wrong = runner.invoke(
+        cli, ["users", "add", str(folder), "ma", "--role", "street_officer", "--scope", "3101"]
+    )
+    assert wrong.exit_code == 1 and "not a street division code" in wrong.output
+    table = runner.invoke(cli, ["users", "roles", str(folder), "--table"])
+    assert len(table.stdout.splitlines()) == 1 + len(ROLES.roles) * 20 * 6
+    assert runner.invoke(cli, ["users", "remove", str(folder), "li"]).exit_code == 0
+    assert store.authenticate("li", "a long enough password") is None
