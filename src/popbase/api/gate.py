@@ -33,15 +33,14 @@ PERSON_FIELDS: dict[str, tuple[str, ...]] = {
     "household": ("household_id", "relation"),
     "employment": ("employer_credit_code",),
 }
-# What a person lookup selects: the served person, its identity and its facts.
+# What a person lookup selects: the served person with its identity (one indexed table).
 PERSON_SELECT = """
     SELECT p.person_id, p.sex, CAST(p.birth_date AS VARCHAR) AS birth_date, p.status,
            p.residency_status, p.months_here, p.division_code, p.room_id,
            p.hukou_room_id, p.hukou_division_code, p.employer_credit_code,
-           p.household_id, p.relation, i.name, i.name_masked, i.id_masked, i.id_sealed,
-           i.phone_masked, i.phone_sealed, p.age, p.age_band, p.ethnicity
-    FROM persons p
-    LEFT JOIN identities i USING (person_id)
+           p.household_id, p.relation, p.name, p.name_masked, p.id_masked, p.id_sealed,
+           p.phone_masked, p.phone_sealed, p.age, p.age_band, p.ethnicity
+    FROM person_cards p
 """
 NOT_FOUND = "not found, or outside your jurisdiction"
 

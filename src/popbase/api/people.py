@@ -86,12 +86,17 @@ def token(credentials: Credentials, gate: GateDep, request: Request) -> Token:
 def _tags_of(served: ServedSnapshot, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     if not ids:
         return {}
+    # One person: an equality the person_id index answers; several: one scan.
+    where, params = (
+        ("t.person_id = ?", ids[0])
+        if len(ids) == 1
+        else ("t.person_id IN (SELECT unnest(?::VARCHAR[]))", ids)
+    )
     rows = served.query(
         "SELECT t.person_id, t.tag, g.label, g.dimension, t.source, "
         "CAST(t.valid_from AS VARCHAR) AS valid_from, CAST(t.valid_to AS VARCHAR) AS valid_to "
-        "FROM person_tags t JOIN tags g USING (tag) WHERE t.person_id IN "
-        "(SELECT unnest(?::VARCHAR[])) ORDER BY t.person_id, t.tag",
-        [ids],
+        f"FROM person_tags t JOIN tags g USING (tag) WHERE {where} ORDER BY t.person_id, t.tag",
+        [params],
     )
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
@@ -110,8 +115,8 @@ def _persons(
 ) -> list[dict[str, Any]]:
     scope, scope_params = gate.person_scope(principal)
     rows = served.query(
-        f"{PERSON_SELECT} WHERE {scope} AND {where} ORDER BY p.person_id LIMIT {int(limit)}",
-        [*scope_params, *params],
+        f"{PERSON_SELECT} WHERE {where} AND {scope} ORDER BY p.person_id LIMIT {int(limit)}",
+        [*params, *scope_params],
     )
     tags = _tags_of(served, [r["person_id"] for r in rows])
     return [
@@ -161,7 +166,7 @@ def persons(
         else:
             if decide(who.role, "name", "list") == "deny":
                 raise HTTPException(403, f"role {who.role.id!r} may not search by name")
-            conditions.append("starts_with(i.name, ?)")
+            conditions.append("starts_with(p.name, ?)")
             params.append(q.strip())
     if unit:
         conditions.append("starts_with(p.division_code, ?)")
