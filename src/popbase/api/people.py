@@ -125,18 +125,23 @@ def _persons(
     ]
 
 
-def _tag_conditions(
-    principal: Principal, tags: list[str], served: ServedSnapshot
-) -> tuple[str, list[Any]]:
-    """SQL: the person has every tag; each tag's dimension must be one the role may see."""
-    if not tags:
-        return "true", []
+def checked_tags(principal: Principal, tags: list[str], served: ServedSnapshot) -> None:
+    """Refuse unknown tags (422) and tags of dimensions the role may not count (403)."""
     known = {r["tag"]: r["dimension"] for r in served.query("SELECT tag, dimension FROM tags")}
     for tag in tags:
         if tag not in known:
             raise HTTPException(422, f"no tag {tag!r}; the tags are listed at /api/tags")
         if decide(principal.role, f"tags.{known[tag]}", "aggregate") == "deny":
             raise HTTPException(403, f"role {principal.role.id!r} may not use tag {tag!r}")
+
+
+def _tag_conditions(
+    principal: Principal, tags: list[str], served: ServedSnapshot
+) -> tuple[str, list[Any]]:
+    """SQL: the person has every tag; each tag's dimension must be one the role may see."""
+    if not tags:
+        return "true", []
+    checked_tags(principal, tags, served)
     conditions = " AND ".join(
         "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.person_id AND t.tag = ?)"
         for _ in tags

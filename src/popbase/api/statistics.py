@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from popbase.analysis.rollup import MEASURES
 from popbase.api.gate import Principal, not_found
-from popbase.api.people import Caller, GateDep, Served, _returned
+from popbase.api.people import Caller, GateDep, Served, _returned, checked_tags
 from popbase.security.access import LEVELS, decide
 from popbase.security.disclosure import suppress
 
@@ -139,12 +139,7 @@ def tags_cross(
     wanted = [t for t in tags.split(",") if t]
     if not wanted:
         raise HTTPException(422, "name at least one tag, e.g. tags=elderly,lives_alone")
-    known = {r["tag"]: r["dimension"] for r in served.query("SELECT tag, dimension FROM tags")}
-    for tag in wanted:
-        if tag not in known:
-            raise HTTPException(422, f"no tag {tag!r}; the tags are listed at /api/tags")
-        if decide(who.role, f"tags.{known[tag]}", "aggregate") == "deny":
-            raise HTTPException(403, f"role {who.role.id!r} may not use tag {tag!r}")
+    checked_tags(who, wanted, served)
     the_unit = _unit_in_scope(served, who, unit)
     having = " AND ".join(
         "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.person_id AND t.tag = ?)"

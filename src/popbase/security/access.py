@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from popbase.errors import ConfigError
+from popbase.portraits.rules import Dimension
 
 Decision = Literal["allow", "mask", "deny"]
 Action = Literal["aggregate", "read", "list", "export", "verify", "admin"]
@@ -25,19 +26,8 @@ Level = Literal["city", "district", "street", "community", "grid"]
 
 ACTIONS: tuple[Action, ...] = ("aggregate", "read", "list", "export", "verify", "admin")
 LEVELS: tuple[Level, ...] = ("city", "district", "street", "community", "grid")
-TAG_DIMENSIONS = (
-    "basic",
-    "education",
-    "employment",
-    "marriage_childbearing",
-    "health",
-    "elderly_care",
-    "social_assistance",
-    "housing",
-    "participation",
-    "identity",
-    "x",
-)
+# The portrait dimensions, as the rules file defines them.
+TAG_DIMENSIONS: tuple[str, ...] = get_args(Dimension)
 FIELD_CLASSES: tuple[str, ...] = (
     "id_number",
     "phone",
