@@ -22,12 +22,15 @@ demo: setup
 	fi
 	$(VENV)/bin/popbase build $(DEMO_DIR)
 	$(VENV)/bin/popbase eval $(DEMO_DIR)
-	@# A user for the person-level API (/docs): its password is printed once.
+	@# The dashboard and API need a sign-in: a user `demo`, whose password is kept in
+	@# $(DEMO_DIR)/demo-password (readable by you only) so that every run can show it.
 	@if [ ! -f $(DEMO_DIR)/users.json ]; then \
 		if [ "$(DISTRICT)" = all ]; then role=city_officer; scope=3101; \
 		else role=district_officer; scope=$(DISTRICT); fi; \
-		$(VENV)/bin/popbase users add $(DEMO_DIR) demo --role $$role --scope $$scope; \
+		(umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(12))" > $(DEMO_DIR)/demo-password); \
+		$(VENV)/bin/popbase users add $(DEMO_DIR) demo --role $$role --scope $$scope --password-stdin < $(DEMO_DIR)/demo-password; \
 	fi
+	@echo "Dashboard: http://127.0.0.1:$(PORT)/ - sign in as demo, password $$(cat $(DEMO_DIR)/demo-password 2>/dev/null || echo '(see popbase users passwd)')"
 	$(VENV)/bin/popbase serve $(DEMO_DIR) --port $(PORT)
 
 test: setup lint

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from popbase.config import load_project
+with warnings.catch_warnings():
+    # Starlette's TestClient asks for httpx2 and still works with httpx.
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+from popbase.api import create_app
+from popbase.api.gate import Gate
+from popbase.config import AccessConfig, PasswordHashConfig, load_project
 from popbase.pipeline import run
 from popbase.sample.city import SampleOptions, generate_sample
 
@@ -62,3 +70,40 @@ def copy_city(built_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Cal
 def served_project(built_city: Path) -> Path:
     """The output folder of the built city, whose current snapshot the API serves."""
     return load_project(built_city).output_dir
+
+
+# ---------------------------------------------------------------------------------------
+# Signed-in API clients: a gate with its own users file and audit trail
+# ---------------------------------------------------------------------------------------
+
+API_PASSWORD = "a long enough password"
+
+
+@pytest.fixture(scope="session")
+def signed_in_client() -> Callable[..., TestClient]:
+    """``signed_in_client(output_dir, access_dir, role, scope)``: see :func:`_signed_in`."""
+    return _signed_in
+
+
+def _signed_in(
+    output_dir: Path, access_dir: Path, role: str = "admin", scope: str = "3101"
+) -> TestClient:
+    """A test client of the app over ``output_dir``, signed in as a user of ``role``.
+
+    The users file and audit trail live in ``access_dir``; hashes take OWASP's floor cost.
+    Use it as a context manager, like any ``TestClient``.
+    """
+    access = AccessConfig(
+        users=access_dir / "users.json",
+        audit_log=access_dir / "audit.log",
+        password_hash=PasswordHashConfig(time_cost=2, memory_kib=19456, parallelism=1),
+    )
+    gate = Gate(output_dir, access, access_dir)
+    name = f"{role}-{scope}"
+    if name not in gate.users.users():
+        gate.users.add(name, role, scope, API_PASSWORD)
+    client = TestClient(create_app(output_dir, gate))
+    issued = gate.login(name, API_PASSWORD)
+    assert issued is not None
+    client.headers["Authorization"] = f"Bearer {issued[0]}"
+    return client

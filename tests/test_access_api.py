@@ -338,13 +338,53 @@ def test_randomised_isolation_200_users_10000_calls(
             add_user(name, role.id, scope)
             users.append((name, role.id, scope, sign_in(client, name)))
     assert len(users) >= 200
-    checked_persons = 0
+    checked_persons = checked_units = 0
+    buildings = base(city, "SELECT building_id, division_code FROM buildings")
+    building_units = dict(zip(buildings["building_id"], buildings["division_code"], strict=True))
     for _ in range(10_000):
         name, role_id, scope, headers = rng.choice(users)
         role = roles.get(role_id)
         assert role is not None
         allowed = scopes.setdefault(scope, in_scope(persons, scope))
-        kind = rng.choice(["list", "read", "household", "verify", "residency", "cross"])
+        kind = rng.choice(
+            ["list", "read", "household", "verify", "residency", "cross", "map", "unit"]
+        )
+        if kind == "map":
+            level = rng.choice(["district", "street", "community", "grid"])
+            is_building = rng.random() < 0.5
+            if not is_building:
+                r = client.get("/api/units", params={"level": level}, headers=headers)
+                features = r.json()["features"] if r.status_code == 200 else []
+                codes = [f["properties"]["code"] for f in features]
+            else:
+                r = client.get(
+                    "/api/buildings", params={"bbox": "-180,-90,180,90"}, headers=headers
+                )
+                features = r.json()["features"] if r.status_code == 200 else []
+                codes = [building_units[f["properties"]["building_id"]] for f in features]
+            if "aggregate" not in role.actions:
+                assert r.status_code == 403
+                continue
+            assert r.status_code == 200, r.text
+            assert all(c.startswith(scope) for c in codes), (name, scope)
+            controlled = is_building or level in ("community", "grid")
+            if role.suppress_below is not None and controlled:
+                shown = [f["properties"]["resident"] for f in features]
+                assert all(v is None or v == 0 or v > 10 for v in shown), (name, level)
+            checked_units += len(codes)
+            continue
+        if kind == "unit":
+            code = rng.choice(unit_codes)
+            r = client.get(f"/api/units/{code}", headers=headers)
+            if "aggregate" not in role.actions:
+                assert r.status_code == 403
+            elif code.startswith(scope):
+                assert r.status_code == 200, r.text
+                assert all(c["code"].startswith(scope) for c in r.json()["children"])
+            else:
+                assert r.status_code == 404
+                assert r.json() == {"detail": "unit not found, or outside your jurisdiction"}
+            continue
         if kind in ("residency", "cross"):
             code = rng.choice(unit_codes)
             params = {"unit": code}
@@ -420,7 +460,8 @@ def test_randomised_isolation_200_users_10000_calls(
             assert p["person_id"] in allowed, (name, scope, p["person_id"])
             assert_fields_allowed(p, role_id, "list" if kind == "list" else "read")
             checked_persons += 1
-    assert checked_persons > 10_000  # the calls returned persons to check, not only denials
+    assert checked_persons > 8_000  # the calls returned persons to check, not only denials
+    assert checked_units > 10_000
 
 
 def test_residency_counts_of_a_unit_and_its_children_in_scope(
@@ -493,6 +534,111 @@ def test_departments_see_small_counts_below_street_level_suppressed(
         "/api/residency", params={"unit": community}, headers=sign_in(client, "c_stats")
     ).json()
     assert all(g["resident"] == int(served.loc[g["code"], "resident"]) for g in exact["children"])
+
+
+MAP_ENDPOINTS = (
+    "/api/summary",
+    "/api/units?level=community",
+    "/api/units/31",
+    "/api/buildings?bbox=-180,-90,180,90",
+    "/api/report",
+)
+
+
+def test_the_map_endpoints_need_a_sign_in_and_the_report_an_admin(
+    client: TestClient, add_user: Callable[[str, str, str], None]
+) -> None:
+    for path in MAP_ENDPOINTS:
+        r = client.get(path)
+        assert r.status_code == 401, path
+        assert r.headers["www-authenticate"] == "Bearer"
+    add_user("m_city", "city_officer", "3101")
+    add_user("m_admin", "admin", "3101")
+    add_user("m_check", "verifier", "3101")
+    assert client.get("/api/report", headers=sign_in(client, "m_city")).status_code == 403
+    assert client.get("/api/report", headers=sign_in(client, "m_admin")).status_code == 200
+    verifier = sign_in(client, "m_check")
+    for path in MAP_ENDPOINTS:
+        assert client.get(path, headers=verifier).status_code == 403, path
+
+
+def test_the_map_of_a_street_officer_holds_only_its_street(
+    client: TestClient,
+    city: Path,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+) -> None:
+    streets = sorted(units.loc[units["level"] == "street", "code"])
+    mine, other = streets[0], streets[1]
+    add_user("m_street", "street_officer", mine)
+    headers = sign_in(client, "m_street")
+    served = base(city, "SELECT * EXCLUDE (geometry) FROM units").set_index("code")
+    for level in ("district", "street", "community", "grid"):
+        body = client.get("/api/units", params={"level": level}, headers=headers).json()
+        codes = sorted(f["properties"]["code"] for f in body["features"])
+        expected = sorted(c for c in served.index[served["level"] == level] if c.startswith(mine))
+        assert codes == expected, level
+    summary = client.get("/api/summary", headers=headers).json()
+    assert summary["totals"]["resident"] == int(served.loc[mine, "resident"])
+    assert (
+        summary["totals"]["units"]["street"] == 1 and "district" not in summary["totals"]["units"]
+    )
+    # Another street, and its committees, look exactly like units that do not exist.
+    outside = client.get(f"/api/units/{other}", headers=headers)
+    missing = client.get("/api/units/310199999999", headers=headers)
+    assert outside.status_code == missing.status_code == 404
+    assert outside.json() == missing.json()
+    detail = client.get(f"/api/units/{mine}", headers=headers).json()
+    assert detail["resident"] == int(served.loc[mine, "resident"])
+    assert {c["code"] for c in detail["children"]} == set(
+        served.index[served["parent_code"] == mine]
+    )
+    buildings = base(city, "SELECT building_id, division_code FROM buildings").set_index(
+        "building_id"
+    )
+    shown = client.get("/api/buildings", params={"bbox": "-180,-90,180,90"}, headers=headers).json()
+    ids = [f["properties"]["building_id"] for f in shown["features"]]
+    assert ids and all(str(buildings.loc[b, "division_code"]).startswith(mine) for b in ids)
+    assert shown["matched"] == int(buildings["division_code"].str.startswith(mine).sum())
+
+
+def test_departments_see_the_same_suppressed_counts_on_the_map(
+    client: TestClient, city: Path, add_user: Callable[[str, str, str], None]
+) -> None:
+    add_user("m_health", "health", "3101")
+    headers = sign_in(client, "m_health")
+    served = base(city, "SELECT * EXCLUDE (geometry) FROM units").set_index("code")
+    grids = client.get("/api/units", params={"level": "grid"}, headers=headers).json()
+    shown = {f["properties"]["code"]: f["properties"] for f in grids["features"]}
+    assert len(shown) == int((served["level"] == "grid").sum())
+    hidden = [c for c, p in shown.items() if p["resident"] is None]
+    for code, props in shown.items():
+        assert props["resident"] is None or props["resident"] == 0 or props["resident"] > 10
+        assert (props["density"] is None) == (props["resident"] is None) or not props["area_km2"]
+        if props["resident"] is not None:
+            assert props["resident"] == int(served.loc[code, "resident"])
+    # The map, a unit's detail and its residency statistics hide the same cells.
+    grid_parents = sorted(set(served.loc[served["level"] == "grid", "parent_code"]))
+    for community in (
+        sorted({str(served.loc[c, "parent_code"]) for c in hidden})[:5] or grid_parents
+    ):
+        stats = client.get("/api/residency", params={"unit": community}, headers=headers).json()
+        detail = client.get(f"/api/units/{community}", headers=headers).json()
+        for child in stats["children"]:
+            assert shown[child["code"]]["resident"] == child["resident"]
+        assert {c["code"]: c["resident"] for c in detail["children"]} == {
+            c["code"]: c["resident"] for c in stats["children"]
+        }
+    # Streets and districts are not controlled.
+    streets = client.get("/api/units", params={"level": "street"}, headers=headers).json()
+    for f in streets["features"]:
+        assert f["properties"]["resident"] == int(served.loc[f["properties"]["code"], "resident"])
+    # Buildings' residents: never 1-10, and no lone hidden building in a committee.
+    buildings = client.get(
+        "/api/buildings", params={"bbox": "-180,-90,180,90", "limit": 50000}, headers=headers
+    ).json()["features"]
+    values = [f["properties"]["resident"] for f in buildings]
+    assert all(v is None or v == 0 or v > 10 for v in values)
 
 
 def test_tag_crossings_count_residents_having_every_tag(

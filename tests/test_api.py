@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-from popbase.api import create_app
 from popbase.ops.snapshot import (
     BASE_DB,
     MANIFEST,
@@ -30,17 +29,27 @@ from popbase.ops.snapshot import (
 
 
 @pytest.fixture(scope="module")
-def client(served_project: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(served_project)) as c:
+def client(
+    served_project: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    signed_in_client: Callable[..., TestClient],
+) -> Iterator[TestClient]:
+    """Signed in as an admin of the whole city."""
+    scope = _units(served_project)["code"].min()[:4]
+    with signed_in_client(served_project, tmp_path_factory.mktemp("access"), "admin", scope) as c:
         yield c
+
+
+def _units(served_project: Path) -> pd.DataFrame:
+    db = current_snapshot(served_project).base_db
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT * EXCLUDE (geometry) FROM units").df()
 
 
 @pytest.fixture(scope="module")
 def units_table(served_project: Path) -> pd.DataFrame:
     """The ``units`` table read straight from the snapshot: the reference."""
-    db = current_snapshot(served_project).base_db
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute("SELECT * EXCLUDE (geometry) FROM units").df()
+    return _units(served_project)
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +190,7 @@ def test_a_grid_has_no_children(client: TestClient, units_table: pd.DataFrame) -
 def test_an_unknown_unit_is_404(client: TestClient) -> None:
     response = client.get("/api/units/999999")
     assert response.status_code == 404
-    assert response.json()["detail"].startswith("no unit with code '999999'")
+    assert response.json() == {"detail": "unit not found, or outside your jurisdiction"}
 
 
 # ---- buildings ----
@@ -279,8 +288,10 @@ def test_the_map_page_and_its_static_files(client: TestClient) -> None:
 # ---- no snapshot yet, and a new one without a restart ----
 
 
-def test_no_snapshot_is_503_with_the_fix(tmp_path: Path) -> None:
-    with TestClient(create_app(tmp_path)) as c:
+def test_no_snapshot_is_503_with_the_fix(
+    tmp_path: Path, signed_in_client: Callable[..., TestClient]
+) -> None:
+    with signed_in_client(tmp_path, tmp_path) as c:
         for path in ("/api/summary", "/api/units", "/api/units/31", "/api/report"):
             response = c.get(path)
             assert response.status_code == 503, path
@@ -297,8 +308,11 @@ def _double_residents(building: Path) -> None:
     (building / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
-def test_a_new_snapshot_is_served_without_a_new_app(tmp_path: Path, served_project: Path) -> None:
-    with TestClient(create_app(tmp_path)) as c:
+def test_a_new_snapshot_is_served_without_a_new_app(
+    tmp_path: Path, served_project: Path, signed_in_client: Callable[..., TestClient]
+) -> None:
+    scope = _units(served_project)["code"].min()[:4]
+    with signed_in_client(tmp_path, tmp_path, "admin", scope) as c:
         assert c.get("/api/summary").status_code == 503
         first = finish_build(_copy_current(served_project, tmp_path))
         before = c.get("/api/summary").json()

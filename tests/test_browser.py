@@ -11,13 +11,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+from popbase.config import load_project
+from popbase.ops.snapshot import current_snapshot
+from popbase.security.access import load_roles
+from popbase.security.users import UserStore, hasher_for
 from popbase.web import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -25,6 +30,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 IDLE_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1440, "height": 900}
+PASSWORD = "a long enough password"
 
 # Counts the colours of a PNG (quantised to 4 bits a channel) that cover at least
 # `minShare` of its pixels, and the share of pixels unlike the top-left (background) one.
@@ -94,22 +100,64 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None
 
 
 @pytest.fixture(scope="module")
-def live_server(served_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real server (``python -m popbase.api.server``) on a free local port."""
+def city(copy_city: Callable[..., Path]) -> Path:
+    """A copy of the built city with two users: a city officer and a street officer."""
+    folder = copy_city()
+    project = load_project(folder)
+    store = UserStore(
+        project.path(project.config.access.users), load_roles(), hasher_for(2, 19456, 1)
+    )
+    codes = _unit_codes(project.output_dir)
+    store.add("city", "city_officer", codes["district"][0][:4], PASSWORD)
+    store.add("street", "street_officer", codes["street"][0], PASSWORD)
+    return folder
+
+
+def _unit_codes(output_dir: Path) -> dict[str, list[str]]:
+    db = current_snapshot(output_dir).base_db
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT level, code FROM units ORDER BY code").fetchall()
+    codes: dict[str, list[str]] = {}
+    for level, code in rows:
+        codes.setdefault(level, []).append(code)
+    return codes
+
+
+@pytest.fixture(scope="module")
+def live_server(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real server (``popbase serve``) on a free local port."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing; `make system` installs Debian's chromium")
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    command = [sys.executable, "-m", "popbase.api.server", str(served_project), "--port", str(port)]
+    command = [sys.executable, "-m", "popbase", "serve", str(city), "--port", str(port)]
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(f"{base}/api/summary", server, log)
+        _wait_until_up(f"{base}/", server, log)
         yield base
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _token(base: str, user: str) -> str:
+    request = urllib.request.Request(
+        f"{base}/api/token",
+        data=json.dumps({"username": user, "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        return str(json.load(response)["access_token"])
+
+
+def _get(base: str, path: str, user: str) -> Any:
+    request = urllib.request.Request(
+        base + path, headers={"Authorization": f"Bearer {_token(base, user)}"}
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
 
 
 @dataclass
@@ -135,29 +183,46 @@ class Dashboard:
         assert off_site == []
 
 
+def sign_in(page: Any, base: str, user: str, password: str) -> None:
+    """Open the dashboard, sign in through its form and wait for the map."""
+    page.goto(base + "/")
+    page.locator("#login-user").fill(user)
+    page.locator("#login-password").fill(password)
+    page.locator("#login-submit").click()
+    page.wait_for_selector(
+        "body[data-map-state=idle], body[data-map-state=error]", timeout=IDLE_TIMEOUT_MS
+    )
+
+
 @pytest.fixture(scope="module")
-def dashboard(live_server: str) -> Iterator[Dashboard]:
+def browser(live_server: str) -> Iterator[Any]:
+    """Headless Chromium; each test opens pages of its own (a page is a fresh session)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        page = browser.new_page(viewport=VIEWPORT)
-        board = Dashboard(page, live_server)
-        page.on("request", lambda r: board.requests.append(r.url))
-        page.on("requestfailed", lambda r: board.failed.append(f"{r.url}: {r.failure}"))
-        page.on("pageerror", lambda e: board.errors.append(f"page error: {e}"))
-        page.on(
-            "console",
-            lambda m: board.errors.append(f"console: {m.text}") if m.type == "error" else None,
-        )
-        page.goto(live_server + "/")
-        page.wait_for_selector(
-            "body[data-map-state=idle], body[data-map-state=error]", timeout=IDLE_TIMEOUT_MS
-        )
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         try:
-            yield board
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(browser: Any, live_server: str) -> Iterator[Dashboard]:
+    page = browser.new_page(viewport=VIEWPORT)
+    board = Dashboard(page, live_server)
+    page.on("request", lambda r: board.requests.append(r.url))
+    page.on("requestfailed", lambda r: board.failed.append(f"{r.url}: {r.failure}"))
+    page.on("pageerror", lambda e: board.errors.append(f"page error: {e}"))
+    page.on(
+        "console",
+        lambda m: board.errors.append(f"console: {m.text}") if m.type == "error" else None,
+    )
+    sign_in(page, live_server, "city", PASSWORD)
+    try:
+        yield board
+    finally:
+        page.close()
 
 
 def test_the_map_renders_communities_from_this_server_only(dashboard: Dashboard) -> None:
@@ -207,9 +272,9 @@ def test_the_language_switch_changes_the_panel_and_back(dashboard: Dashboard) ->
 
 
 def test_buildings_appear_when_zoomed_in(dashboard: Dashboard) -> None:
-    url = f"{dashboard.base}/api/buildings?bbox=-180,-90,180,90&limit=1"
-    with urllib.request.urlopen(url) as response:
-        first = json.load(response)["features"][0]
+    first = _get(dashboard.base, "/api/buildings?bbox=-180,-90,180,90&limit=1", "city")["features"][
+        0
+    ]
     lon, lat = first["geometry"]["coordinates"][0][0]
     dashboard.evaluate(
         "([lon, lat]) => window.popbaseMap.jumpTo({center: [lon, lat], zoom: 17})", [lon, lat]
@@ -220,3 +285,45 @@ def test_buildings_appear_when_zoomed_in(dashboard: Dashboard) -> None:
     )
     assert any("/api/buildings?bbox=" in u for u in dashboard.requests)
     dashboard.assert_clean()
+
+
+def test_the_panel_names_the_signed_in_user(dashboard: Dashboard) -> None:
+    info = dashboard.page.locator("#user-info").text_content() or ""
+    assert info.startswith("city · city_officer")
+    assert dashboard.page.locator("#login").is_hidden()
+    dashboard.assert_clean()
+
+
+def test_a_wrong_password_is_refused_with_a_message(browser: Any, live_server: str) -> None:
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(live_server + "/")
+    page.locator("#login-user").fill("city")
+    page.locator("#login-password").fill("not the password")
+    page.locator("#login-submit").click()
+    page.wait_for_function("document.querySelector('#login-error').textContent !== ''")
+    assert page.locator("#login-error").text_content() == "用户名或密码错误"
+    # Nothing of the base was loaded.
+    assert page.evaluate("document.body.dataset.mapState") == "loading"
+    assert page.locator("#total-resident").text_content() == "–"
+    page.close()
+
+
+def test_a_street_officer_sees_only_its_street(browser: Any, live_server: str, city: Path) -> None:
+    codes = _unit_codes(load_project(city).output_dir)
+    street = codes["street"][0]
+    mine = sorted(c for c in codes["community"] if c.startswith(street))
+    page = browser.new_page(viewport=VIEWPORT)
+    sign_in(page, live_server, "street", PASSWORD)
+    shown = page.evaluate(
+        "[...new Set(window.popbaseMap.querySourceFeatures('communities')"
+        ".map((f) => f.properties.code))]"
+    )
+    assert sorted(shown) == mine
+    assert len(mine) < len(codes["community"])
+    expected = _get(live_server, f"/api/units/{street}", "street")["resident"]
+    assert page.locator("#total-resident").text_content() == f"{expected:,}"
+    # Signing out forgets the token and asks again.
+    page.locator("#sign-out").click()
+    page.locator("#login-user").wait_for(state="visible")
+    assert page.evaluate("sessionStorage.getItem('popbase.session')") is None
+    page.close()

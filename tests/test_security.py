@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from popbase.api.disclosed import protect
 from popbase.population.resident_id import generate_id_numbers
 from popbase.security.access import (
     ACTIONS,
@@ -299,3 +300,26 @@ def test_cutting_entries_off_the_end_or_losing_the_head_is_found(tmp_path: Path)
     path.with_name("audit.log.head").unlink()
     _, findings = verify_chain(path)
     assert any("missing" in f.problem for f in findings)
+
+
+def test_unit_counts_are_controlled_only_below_the_floor() -> None:
+    units = pd.DataFrame(
+        {
+            "code": ["s1", "c1", "c2", "c3", "g1", "g2"],
+            "level": ["street", "community", "community", "community", "grid", "grid"],
+            "parent_code": ["d", "s1", "s1", "s1", "c1", "c1"],
+            "resident": [5, 4, 40, 60, 30, 14],
+            "usual_resident": [5, 4, 30, 50, 27, 13],
+            "floating": [0, 0, 10, 10, 3, 1],
+        }
+    ).set_index("code", drop=False)
+    out = protect(units, "street", ["resident", "usual_resident", "floating"])
+    # The street is not controlled, even with a small count.
+    assert out.loc["s1", "resident"] == 5
+    # c1's 4 is hidden, and one sibling with it so that it cannot be derived.
+    assert pd.isna(out.loc["c1", "resident"]) and pd.isna(out.loc["c2", "resident"])
+    # g2's floating 1 is hidden; resident = usual + floating hides a second cell of the
+    # row, and g1's floating its sibling.
+    assert pd.isna(out.loc["g2", "floating"]) and pd.isna(out.loc["g1", "floating"])
+    assert out.loc[["g2"], ["resident", "usual_resident"]].isna().any(axis=None)
+    assert protect(units, None, ["resident"])["resident"].tolist() == units["resident"].tolist()

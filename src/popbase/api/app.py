@@ -13,14 +13,24 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from popbase import __version__
 from popbase.api import people, statistics
 from popbase.api.audit import AuditMiddleware
-from popbase.api.gate import Gate
+from popbase.api.deps import Caller, GateDep, Served
+from popbase.api.disclosed import (
+    below,
+    building_residents,
+    floor_of,
+    plain,
+    scoped_units,
+    unit_counts,
+    unit_of,
+)
+from popbase.api.gate import Gate, Principal
 from popbase.api.geojson import parse_bbox, unit_properties
 from popbase.api.models import (
     BuildingCollection,
@@ -32,9 +42,10 @@ from popbase.api.models import (
     UnitDetail,
     UnitLevel,
 )
-from popbase.api.served import UNIT_COLUMNS, ServedBase, ServedSnapshot
+from popbase.api.served import ServedBase
 from popbase.config import AccessConfig
 from popbase.errors import SnapshotError
+from popbase.security.access import LEVELS, decide
 from popbase.security.audit import AuditLog
 from popbase.web import missing_vendor_files, static_dir
 
@@ -49,15 +60,6 @@ NO_SNAPSHOT: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api", responses=NO_SNAPSHOT)
 
 
-def served_snapshot(request: Request) -> ServedSnapshot:
-    """Resolve the snapshot ``current`` points at, for one request."""
-    base: ServedBase = request.app.state.base
-    return base.current()
-
-
-Served = Annotated[ServedSnapshot, Depends(served_snapshot)]
-
-
 def _region(manifest: dict[str, Any]) -> dict[str, Any]:
     region = manifest.get("region")
     if isinstance(region, dict):
@@ -65,23 +67,30 @@ def _region(manifest: dict[str, Any]) -> dict[str, Any]:
     return {"code": region} if region is not None else {}
 
 
+def _counter(gate: Gate, principal: Principal | None) -> Principal:
+    """The caller, if it may count residents (aggregates of the ``residence`` class)."""
+    who = gate.require(principal, "aggregate")
+    if decide(who.role, "residence", "aggregate") == "deny":
+        raise HTTPException(403, f"role {who.role.id!r} may not count residents")
+    return who
+
+
 @router.get("/summary", response_model=Summary)
-def summary(served: Served) -> Summary:
-    """Describe the current snapshot: its region, build time and totals."""
-    # The region's residents are those of its top units (whose parent is not served).
-    [top] = served.query(
-        "SELECT coalesce(sum(resident), 0) AS resident FROM units u WHERE NOT EXISTS "
-        "(SELECT 1 FROM units p WHERE p.code = u.parent_code)"
-    )
-    levels = served.query(
-        "SELECT level, count(*) AS n FROM units GROUP BY level ORDER BY min(length(code))"
-    )
+def summary(served: Served, gate: GateDep, principal: Caller) -> Summary:
+    """Describe the current snapshot: its region, build time and your jurisdiction's totals."""
+    who = _counter(gate, principal)
+    units = scoped_units(served, who)
+    # The jurisdiction's residents are those of its top units (whose parent is not in it).
+    top = units[~units["parent_code"].isin(units["code"])]
+    order = {lv: i for i, lv in enumerate(LEVELS)}
+    levels = sorted(units["level"].unique().tolist(), key=lambda lv: order.get(lv, len(order)))
     return Summary(
         snapshot=served.id,
         region=_region(served.manifest),
         created=str(served.manifest["created"]) if "created" in served.manifest else None,
         totals=Totals(
-            resident=int(top["resident"]), units={r["level"]: int(r["n"]) for r in levels}
+            resident=int(top["resident"].fillna(0).sum()),
+            units={lv: int((units["level"] == lv).sum()) for lv in levels},
         ),
     )
 
@@ -93,34 +102,46 @@ def summary(served: Served) -> Summary:
 )
 def units(
     served: Served,
+    gate: GateDep,
+    principal: Caller,
     level: Annotated[UnitLevel, Query(description="Which level of units to return")] = (
         UnitLevel.community
     ),
 ) -> Response:
-    """Division units of one level as GeoJSON (EPSG:4490 lon/lat), with their figures."""
+    """Units of one level in your jurisdiction as GeoJSON (EPSG:4490 lon/lat)."""
+    who = _counter(gate, principal)
+    floor = floor_of(who) if below(floor_of(who), level.value) else None
     layer = served.unit_layer(level.value)
-    return Response(layer.text, media_type=GEOJSON)
+    text = served.derived(
+        ("layer", level.value, who.scope, floor),
+        lambda: layer.text(who.scope, unit_counts(served, floor) if floor else None),
+    )
+    return Response(text, media_type=GEOJSON)
 
 
 @router.get(
     "/units/{code}",
     response_model=UnitDetail,
-    responses={404: {"model": Problem, "description": "No unit has this code"}},
+    responses={404: {"model": Problem, "description": "Not found, or outside your jurisdiction"}},
 )
-def unit(served: Served, code: str) -> UnitDetail:
+def unit(served: Served, gate: GateDep, principal: Caller, code: str) -> UnitDetail:
     """One unit's figures and the units directly inside it."""
-    rows = served.query(f"SELECT {UNIT_COLUMNS} FROM units WHERE code = ?", [code])
-    if not rows:
-        raise HTTPException(
-            404, f"no unit with code {code!r} in snapshot {served.id}; list codes at /api/units"
-        )
-    children = served.query(
-        "SELECT code, name, level, resident FROM units WHERE parent_code = ? ORDER BY code",
-        [code],
-    )
+    who = _counter(gate, principal)
+    mine = unit_of(served, who, code)
+    table = scoped_units(served, who)
+    [row] = served.query("SELECT code, area_km2 FROM units WHERE code = ?", [code])
+    counts = {m: plain(mine[m]) for m in ("resident", "households")}
+    children = table[table["parent_code"] == code].sort_values("code")
     return UnitDetail(
-        **unit_properties(rows[0]),
-        children=[ChildUnit(**c) for c in children],
+        **unit_properties(
+            {**{str(k): v for k, v in mine.items()}, **counts, "area_km2": row["area_km2"]}
+        ),
+        children=[
+            ChildUnit(code=c, name=n, level=lv, resident=plain(r))
+            for c, n, lv, r in children[["code", "name", "level", "resident"]].itertuples(
+                index=False
+            )
+        ],
     )
 
 
@@ -134,6 +155,8 @@ def unit(served: Served, code: str) -> UnitDetail:
 )
 def buildings(
     served: Served,
+    gate: GateDep,
+    principal: Caller,
     bbox: Annotated[
         str,
         Query(
@@ -143,12 +166,15 @@ def buildings(
     ],
     limit: Annotated[int, Query(ge=1, le=MAX_BUILDINGS)] = 5000,
 ) -> Response:
-    """Return building footprints whose bounds intersect ``bbox``, at most ``limit``."""
+    """Building footprints of your jurisdiction whose bounds intersect ``bbox``."""
+    who = _counter(gate, principal)
     try:
         box = parse_bbox(bbox)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    selection = served.buildings().select(box, limit)
+    # A building's residents are counted below street level: controlled for departments.
+    residents = building_residents(served) if below(floor_of(who), "grid") else None
+    selection = served.buildings().select(box, limit, who.scope, residents)
     return Response(selection.text, media_type=GEOJSON)
 
 
@@ -157,8 +183,9 @@ def buildings(
     response_model=dict[str, Any],
     responses={404: {"model": Problem, "description": "The snapshot has no report"}},
 )
-def report(served: Served) -> JSONResponse:
-    """Return the current snapshot's build report (record accounting, stage timings)."""
+def report(served: Served, gate: GateDep, principal: Caller) -> JSONResponse:
+    """The current snapshot's build report (record accounting, stage timings); admins only."""
+    gate.require(principal, "admin")
     try:
         return JSONResponse(served.report())
     except FileNotFoundError:

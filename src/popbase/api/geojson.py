@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -97,27 +98,64 @@ def _plain_number(value: object) -> object:
 
 @dataclass(frozen=True)
 class UnitLayer:
-    """The units of one level as a ready-to-send FeatureCollection."""
+    """The units of one level, decoded once: GeoJSON geometry texts, properties, bounds.
 
-    text: str
-    count: int
+    A caller gets the features of its jurisdiction (:meth:`text`), with the counts it
+    may see; the collection's ``bbox`` is that of those features.
+    """
+
+    geometries: list[str]
+    properties: list[dict[str, Any]]
+    bounds: np.ndarray
+
+    @property
+    def count(self) -> int:
+        """How many units the level has."""
+        return len(self.properties)
+
+    def text(self, scope: str = "", counts: dict[str, dict[str, Any]] | None = None) -> str:
+        """The FeatureCollection of the units whose code begins with ``scope``.
+
+        Parameters
+        ----------
+        scope
+            A division-code prefix; ``""`` keeps every unit.
+        counts
+            Per unit code, counts that replace the unit's own (suppressed ones are
+            None); ``density`` follows ``resident``.
+
+        Returns
+        -------
+        str
+            The collection as compact JSON, with the standard ``bbox`` member.
+        """
+        chosen = [i for i, p in enumerate(self.properties) if str(p["code"]).startswith(scope)]
+        properties = [self.properties[i] for i in chosen]
+        if counts is not None:
+            properties = [_with_counts(p, counts.get(p["code"], {})) for p in properties]
+        members: dict[str, object] = {}
+        if chosen:
+            b = self.bounds[chosen]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: no geometry
+                box = [*np.nanmin(b[:, :2], axis=0), *np.nanmax(b[:, 2:], axis=0)]
+            if not np.isnan(box).any():
+                members["bbox"] = [round(float(v), COORDINATE_DECIMALS) for v in box]
+        return feature_collection_text([self.geometries[i] for i in chosen], properties, **members)
+
+
+def _with_counts(props: dict[str, Any], counts: dict[str, Any]) -> dict[str, Any]:
+    out = {**props, **{k: v for k, v in counts.items() if k in props}}
+    out["density"] = density(out["resident"], out["area_km2"])
+    return out
 
 
 def unit_layer(rows: list[dict[str, Any]]) -> UnitLayer:
-    """Build the FeatureCollection of ``units`` rows (with their ``geometry`` WKB).
-
-    The collection carries the standard GeoJSON ``bbox`` member so that a map can fit
-    its view without walking every coordinate.
-    """
+    """Decode ``units`` rows (with their ``geometry`` WKB) into a :class:`UnitLayer`."""
     wkb = np.array([r["geometry"] for r in rows], dtype=object)
     geometries = _geometry_texts(wkb) if len(rows) else []
-    members: dict[str, object] = {}
-    if len(rows):
-        bounds = shapely.total_bounds(shapely.from_wkb(wkb))
-        if not np.isnan(bounds).any():
-            members["bbox"] = [round(float(b), COORDINATE_DECIMALS) for b in bounds]
-    text = feature_collection_text(geometries, [unit_properties(r) for r in rows], **members)
-    return UnitLayer(text=text, count=len(rows))
+    bounds = shapely.bounds(shapely.from_wkb(wkb)).reshape(-1, 4)
+    return UnitLayer(geometries, [unit_properties(r) for r in rows], bounds)
 
 
 @dataclass(frozen=True)
@@ -141,30 +179,73 @@ class BuildingIndex:
         The buildings' WKB geometry (object array; ``None`` where missing).
     properties
         Columns named as in :data:`BUILDING_PROPERTIES`, as Python lists.
+    division_codes
+        Each building's unit (grid or committee code), for jurisdictions.
+    community_codes
+        Each building's committee: the siblings of disclosure control.
     """
 
-    def __init__(self, wkb: np.ndarray, properties: dict[str, list[Any]]) -> None:
+    def __init__(
+        self,
+        wkb: np.ndarray,
+        properties: dict[str, list[Any]],
+        division_codes: list[str],
+        community_codes: list[str],
+    ) -> None:
         self.wkb = wkb
         self.properties = properties
+        self.community_codes = community_codes
         self.bounds = shapely.bounds(shapely.from_wkb(wkb)).reshape(-1, 4)
+        self.division_codes = np.array(division_codes, dtype=str)
+        self._in_scope: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.wkb)
 
-    def select(self, bbox: tuple[float, float, float, float], limit: int) -> BuildingSelection:
-        """Find buildings whose bounds intersect ``bbox`` (minlon, minlat, maxlon, maxlat).
+    def in_scope(self, scope: str) -> np.ndarray:
+        """Which buildings lie in units whose code begins with ``scope`` (cached)."""
+        mask = self._in_scope.get(scope)
+        if mask is None:
+            mask = (
+                np.char.startswith(self.division_codes, scope)
+                if scope
+                else (np.ones(len(self.wkb), dtype=bool))
+            )
+            self._in_scope[scope] = mask
+        return mask
 
-        At most ``limit`` are returned, in table order; the collection says whether it
-        was cut short (``truncated``) and how many matched.
+    def select(
+        self,
+        bbox: tuple[float, float, float, float],
+        limit: int,
+        scope: str = "",
+        residents: list[int | None] | None = None,
+    ) -> BuildingSelection:
+        """Find buildings of ``scope`` whose bounds intersect ``bbox``.
+
+        Parameters
+        ----------
+        bbox
+            minlon, minlat, maxlon, maxlat in degrees.
+        limit
+            At most this many are returned, in table order; the collection says whether
+            it was cut short (``truncated``) and how many matched.
+        scope
+            A division-code prefix: only buildings in units beginning with it.
+        residents
+            Resident counts to show instead of the buildings' own (None: suppressed).
         """
         minx, miny, maxx, maxy = bbox
         b = self.bounds
         with np.errstate(invalid="ignore"):  # missing geometry has NaN bounds: no match
             hit = (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
-        found = np.flatnonzero(hit)
+        found = np.flatnonzero(hit & self.in_scope(scope))
         chosen = found[:limit]
         geometries = _geometry_texts(self.wkb[chosen]) if len(chosen) else []
-        rows = [{k: self.properties[k][i] for k in BUILDING_PROPERTIES} for i in chosen.tolist()]
+        shown = dict(self.properties)
+        if residents is not None:
+            shown["resident"] = residents
+        rows = [{k: shown[k][i] for k in BUILDING_PROPERTIES} for i in chosen.tolist()]
         text = feature_collection_text(
             geometries, rows, matched=len(found), truncated=bool(len(found) > limit)
         )
@@ -177,7 +258,9 @@ def building_index_from_rows(table: pa.Table) -> BuildingIndex:
     properties = {
         k: [_plain_number(v) for v in table.column(k).to_pylist()] for k in BUILDING_PROPERTIES
     }
-    return BuildingIndex(wkb, properties)
+    codes = [c or "" for c in table.column("division_code").to_pylist()]
+    communities = [c or "" for c in table.column("community_code").to_pylist()]
+    return BuildingIndex(wkb, properties, codes, communities)
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.gate import PERSON_SELECT, Gate, Principal, not_found
-from popbase.api.served import ServedBase, ServedSnapshot
+from popbase.api.served import ServedSnapshot
 from popbase.population.resident_id import validate_id_number
 from popbase.security.access import decide
 from popbase.security.masking import mask_id_number
@@ -24,33 +25,6 @@ MAX_PERSONS = 1000
 # Digits of a division code up to which a unit is at street level or above.
 STREET_DIGITS = 9
 PRESENT = ("present_registered", "present_resident", "present_floating")
-
-
-def gate_of(request: Request) -> Gate:
-    """The app's gate."""
-    gate: Gate = request.app.state.gate
-    return gate
-
-
-def caller(request: Request) -> Principal | None:
-    """The signed-in caller of this request, or None."""
-    principal: Principal | None = getattr(request.state, "principal", None)
-    return principal
-
-
-def served_of(request: Request) -> ServedSnapshot:
-    """The snapshot ``current`` points at, for this request."""
-    base: ServedBase = request.app.state.base
-    return base.current()
-
-
-Caller = Annotated[Principal | None, Depends(caller)]
-Served = Annotated[ServedSnapshot, Depends(served_of)]
-GateDep = Annotated[Gate, Depends(gate_of)]
-
-
-def _returned(request: Request, ids: list[str]) -> None:
-    request.state.audit_records = ids
 
 
 class Credentials(BaseModel):
@@ -180,7 +154,7 @@ def persons(
     conditions.append(tag_sql)
     params.extend(tag_params)
     found = _persons(served, gate, who, " AND ".join(conditions), params, limit, "list")
-    _returned(request, [p["person_id"] for p in found])
+    returned(request, [p["person_id"] for p in found])
     return {"persons": found, "count": len(found), "limit": limit}
 
 
@@ -196,7 +170,7 @@ def person(
     found = _persons(served, gate, who, "p.person_id = ?", [person_id], 1, "read")
     if not found:
         raise not_found("person")
-    _returned(request, [person_id])
+    returned(request, [person_id])
     return found[0]
 
 
@@ -214,7 +188,7 @@ def household(
     members = _persons(served, gate, who, "p.household_id = ?", [household_id], MAX_PERSONS, "read")
     if not members:
         raise not_found("household")
-    _returned(request, [m["person_id"] for m in members])
+    returned(request, [m["person_id"] for m in members])
     return {"household_id": household_id, "members": members}
 
 
@@ -254,5 +228,5 @@ def verify_resident(
         "AND residency_status IN ('present_registered', 'present_resident', 'present_floating')",
         [pid, check.community],
     )
-    _returned(request, [])
+    returned(request, [])
     return {"resident": bool(rows)}

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -21,12 +21,16 @@ from popbase.api.geojson import BuildingIndex, UnitLayer, building_index_from_ro
 from popbase.errors import SnapshotError
 from popbase.ops.snapshot import Snapshot, current_snapshot
 
+T = TypeVar("T")
+
 # Snapshots kept open at once: the current one and the one before it, so that requests
 # still running on the previous snapshot when ``current`` switches can finish.
 OPEN_SNAPSHOTS = 2
 
 UNIT_COLUMNS = "code, name, level, parent_code, resident, households, area_km2"
-BUILDING_COLUMNS = "building_id, address, use, floors, resident, geometry"
+BUILDING_COLUMNS = (
+    "building_id, address, use, floors, resident, division_code, community_code, geometry"
+)
 
 
 class ServedSnapshot:
@@ -59,6 +63,8 @@ class ServedSnapshot:
         self._buildings_lock = threading.Lock()
         self._unit_layers: dict[str, UnitLayer] = {}
         self._buildings: BuildingIndex | None = None
+        self._derived: dict[Hashable, Any] = {}
+        self._derived_lock = threading.RLock()  # builds may derive from other builds
 
     @property
     def id(self) -> str:
@@ -104,6 +110,22 @@ class ServedSnapshot:
                     table = cur.execute(f"SELECT {BUILDING_COLUMNS} FROM buildings")
                     self._buildings = building_index_from_rows(table.to_arrow_table())
             return self._buildings
+
+    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
+        """What ``build`` derives from this snapshot, built once under ``key`` and kept.
+
+        Parameters
+        ----------
+        key
+            Names what is derived (e.g. the counts one disclosure level leaves shown).
+        build
+            Derives it; called once per key while the snapshot is open.
+        """
+        with self._derived_lock:
+            if key not in self._derived:
+                self._derived[key] = build()
+            value: T = self._derived[key]
+            return value
 
     def report(self) -> dict[str, Any]:
         """Read the build report (record accounting, stage timings)."""

@@ -13,39 +13,12 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from popbase.analysis.rollup import MEASURES
-from popbase.api.gate import Principal, not_found
-from popbase.api.people import Caller, GateDep, Served, _returned, checked_tags
-from popbase.security.access import LEVELS, decide
-from popbase.security.disclosure import suppress
+from popbase.api.deps import Caller, GateDep, Served, returned
+from popbase.api.disclosed import UNIT_MEASURES, floor_of, protect, scoped_units, unit_of
+from popbase.api.people import checked_tags
+from popbase.security.access import decide
 
 router = APIRouter(prefix="/api")
-# resident = usual_resident + floating, for every unit: a row relation to protect.
-RELATIONS = [("resident", ["usual_resident", "floating"])]
-
-
-def _below(principal: Principal, level: str) -> bool:
-    """Whether counts of ``level`` units are disclosure-controlled for this caller."""
-    floor = principal.role.suppress_below
-    if floor is None or level not in LEVELS:
-        return False
-    return LEVELS.index(level) > LEVELS.index(floor)
-
-
-def _protected(principal: Principal, rows: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
-    """Rows with small counts suppressed where the caller's role asks for it."""
-    if rows.empty:
-        return rows
-    controlled = rows["level"].map(lambda lv: _below(principal, str(lv)))
-    if not controlled.any():
-        return rows
-    relations = [(t, p) for t, p in RELATIONS if t in measures and set(p) <= set(measures)]
-    out = rows.copy()
-    done = suppress(rows[controlled].reset_index(drop=True), "parent_code", measures, relations)
-    for m in measures:
-        out[m] = out[m].astype("Int64")
-        out.loc[controlled.to_numpy(), m] = done[m].to_numpy()
-    return out
 
 
 def _plain(key: str, value: Any) -> Any:
@@ -59,17 +32,6 @@ def _plain(key: str, value: Any) -> Any:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _plain(str(k), v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _unit_in_scope(served: Any, principal: Principal, code: str) -> dict[str, Any]:
-    rows = served.query(
-        "SELECT code, name, level, parent_code FROM units WHERE code = ? AND starts_with(code, ?)",
-        [code, principal.scope],
-    )
-    if not rows:
-        raise not_found("unit")
-    unit: dict[str, Any] = rows[0]
-    return unit
 
 
 @router.get(
@@ -86,30 +48,14 @@ def residency(
     who = gate.require(principal, "aggregate")
     if decide(who.role, "residence", "aggregate") == "deny":
         raise HTTPException(403, f"role {who.role.id!r} may not count residents")
-    the_unit = _unit_in_scope(served, who, unit)
-    cols = ", ".join((*MEASURES, "households"))
-    measures = [*MEASURES, "households"]
-    # The unit is shown among its siblings, so its suppression agrees with theirs.
-    siblings = pd.DataFrame(
-        served.query(
-            f"SELECT code, name, level, parent_code, {cols} FROM units "
-            "WHERE parent_code IS NOT DISTINCT FROM ? AND starts_with(code, ?) ORDER BY code",
-            [the_unit["parent_code"], who.scope],
-        )
-    )
-    children = pd.DataFrame(
-        served.query(
-            f"SELECT code, name, level, parent_code, {cols} FROM units "
-            "WHERE parent_code = ? ORDER BY code",
-            [unit],
-        )
-    )
-    mine = _protected(who, siblings, measures)
-    row = mine[mine["code"] == unit]
-    _returned(request, [])
+    unit_of(served, who, unit)
+    table = scoped_units(served, who)
+    cols = ["code", "name", "level", "parent_code", *UNIT_MEASURES]
+    children = table[table["parent_code"] == unit].sort_values("code")
+    returned(request, [])
     return {
-        "unit": _records(row)[0],
-        "children": _records(_protected(who, children, measures)) if not children.empty else [],
+        "unit": _records(table.loc[[unit], cols])[0],
+        "children": _records(children[cols]),
     }
 
 
@@ -140,7 +86,7 @@ def tags_cross(
     if not wanted:
         raise HTTPException(422, "name at least one tag, e.g. tags=elderly,lives_alone")
     checked_tags(who, wanted, served)
-    the_unit = _unit_in_scope(served, who, unit)
+    the_unit = unit_of(served, who, unit)
     having = " AND ".join(
         "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.person_id AND t.tag = ?)"
         for _ in wanted
@@ -159,8 +105,8 @@ def tags_cross(
         return pd.DataFrame(rows, columns=["code", "name", "level", "parent_code", "persons"])
 
     # The unit is counted among its siblings, so its suppression agrees with theirs.
-    siblings = _protected(who, counted(the_unit["parent_code"]), ["persons"])
-    children = _protected(who, counted(unit), ["persons"])
+    siblings = protect(counted(the_unit["parent_code"]), floor_of(who), ["persons"])
+    children = protect(counted(unit), floor_of(who), ["persons"])
     own = siblings[siblings["code"] == unit]
-    _returned(request, [])
+    returned(request, [])
     return {"unit": _records(own)[0], "tags": wanted, "children": _records(children)}

@@ -20,6 +20,8 @@ import {
 const VENDOR = new URL("./vendor/", import.meta.url);
 const API = new URL("api/", document.baseURI);
 const LANG_KEY = "popbase.lang";
+// The bearer token lives for the browser tab only (sessionStorage), never in a cookie.
+const SESSION_KEY = "popbase.session";
 const BUILDING_LIMIT = 5000;
 
 // Every UI string, in both languages.
@@ -69,6 +71,13 @@ const I18N = {
     "use.health": "医疗卫生",
     "use.mixed": "商住混合",
     "use.office": "办公",
+    signInTitle: "登录",
+    username: "用户名",
+    password: "密码",
+    signIn: "登录",
+    signOut: "退出",
+    signInFailed: "用户名或密码错误",
+    scope: "辖区",
   },
   en: {
     pageTitle: "Population Base",
@@ -115,6 +124,13 @@ const I18N = {
     "use.health": "health",
     "use.mixed": "mixed use",
     "use.office": "office",
+    signInTitle: "Sign in",
+    username: "User name",
+    password: "Password",
+    signIn: "Sign in",
+    signOut: "Sign out",
+    signInFailed: "Wrong user name or password",
+    scope: "Area",
   },
 };
 
@@ -124,6 +140,7 @@ const state = {
   units: { district: null, street: null, community: null },
   breaks: [],
   selected: null, // {kind: "unit"|"building", props}
+  session: null, // {token, user, role, scope}
   chart: null,
 };
 
@@ -148,8 +165,57 @@ function setMapState(mapState, message) {
   }
 }
 
+// ---- session ----
+
+function readSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
+function signOut() {
+  sessionStorage.removeItem(SESSION_KEY);
+  location.reload();
+}
+
+// Show the sign-in form until the server issues a token; resolves with the session.
+function askSignIn() {
+  $("login").hidden = false;
+  $("login-user").focus();
+  return new Promise((resolve) => {
+    $("login-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      $("login-error").textContent = "";
+      const response = await fetch(new URL("token", API), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: $("login-user").value, password: $("login-password").value }),
+      });
+      if (!response.ok) {
+        $("login-error").textContent = t("signInFailed");
+        return;
+      }
+      const body = await response.json();
+      const session = { token: body.access_token, user: $("login-user").value, role: body.role, scope: body.scope };
+      sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+      $("login").hidden = true;
+      resolve(session);
+    });
+  });
+}
+
+function renderUser() {
+  const s = state.session;
+  $("user-bar").hidden = !s;
+  if (s) $("user-info").textContent = `${s.user} · ${s.role} · ${t("scope")} ${s.scope}`;
+}
+
 async function getJSON(path) {
-  const response = await fetch(new URL(path, API));
+  const headers = state.session ? { Authorization: `Bearer ${state.session.token}` } : {};
+  const response = await fetch(new URL(path, API), { headers });
+  if (response.status === 401) signOut(); // expired or revoked: sign in again
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body && typeof body.detail === "string" ? body.detail : response.statusText;
@@ -273,6 +339,7 @@ function findUnit(code) {
 
 function renderAll() {
   renderStaticText();
+  renderUser();
   renderSummary();
   renderLegend();
   renderSelection();
@@ -358,6 +425,9 @@ async function main() {
     localStorage.setItem(LANG_KEY, state.lang);
     renderAll();
   });
+  $("sign-out").addEventListener("click", signOut);
+  state.session = readSession() ?? (await askSignIn());
+  renderUser();
 
   let maplibregl;
   try {
