@@ -542,6 +542,7 @@ MAP_ENDPOINTS = (
     "/api/units/31",
     "/api/buildings?bbox=-180,-90,180,90",
     "/api/report",
+    "/api/quality",
 )
 
 
@@ -708,3 +709,20 @@ def test_users_are_managed_from_the_command_line(copy_city: Callable[..., Path])
     assert len(table.stdout.splitlines()) == 1 + len(ROLES.roles) * 20 * 6
     assert runner.invoke(cli, ["users", "remove", str(folder), "li"]).exit_code == 0
     assert store.authenticate("li", "a long enough password") is None
+
+
+def test_the_quality_report_holds_the_sources_and_the_committees_in_scope(
+    client: TestClient, city: Path, add_user: Callable[[str, str, str], None], units: pd.DataFrame
+) -> None:
+    street = units.loc[units["level"] == "street", "code"].iloc[0]
+    add_user("q_street", "street_officer", street)
+    body = client.get("/api/quality", headers=sign_in(client, "q_street")).json()
+    sources = base(city, "SELECT source FROM quality_sources")["source"]
+    assert sorted(s["source"] for s in body["sources"]) == sorted(sources)
+    assert all(isinstance(s["fields"], dict) for s in body["sources"])
+    expected = base(city, "SELECT code, resident FROM quality_units")
+    mine = expected[expected["code"].str.startswith(street)]
+    assert sorted(u["code"] for u in body["units"]) == sorted(mine["code"])
+    assert {u["code"]: u["resident"] for u in body["units"]} == dict(
+        zip(mine["code"], mine["resident"].astype(int), strict=True)
+    )

@@ -8,6 +8,7 @@ and across the measures of a row (:mod:`popbase.security.disclosure`).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import pandas as pd
@@ -110,3 +111,30 @@ def tags_cross(
     own = siblings[siblings["code"] == unit]
     returned(request, [])
     return {"unit": _records(own)[0], "tags": wanted, "children": _records(children)}
+
+
+# Shares of a committee's residents: as revealing as its count when that is suppressed.
+QUALITY_SHARES = ("residence_consistency", "ethnicity_known", "household_known", "rebuilt_share")
+
+
+@router.get("/quality")
+def quality(request: Request, served: Served, gate: GateDep, principal: Caller) -> dict[str, Any]:
+    """The quality report: each source's rates and each committee's of your jurisdiction."""
+    who = gate.require(principal, "aggregate")
+    sources = served.query("SELECT * FROM quality_sources ORDER BY source")
+    for s in sources:
+        if isinstance(s.get("fields"), str):
+            s["fields"] = json.loads(s["fields"])
+    units = scoped_units(served, who)
+    rows = served.query("SELECT * FROM quality_units ORDER BY code")
+    committees = []
+    for row in rows:
+        if row["code"] not in units.index:
+            continue
+        resident = units.loc[row["code"], "resident"]
+        shown = {**row, "resident": None if pd.isna(resident) else int(resident)}
+        if shown["resident"] is None:
+            shown.update(dict.fromkeys(QUALITY_SHARES))
+        committees.append(shown)
+    returned(request, [])
+    return {"snapshot": served.id, "sources": sources, "units": committees}
