@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
-from popbase.api import create_app
 from popbase.config import load_project
 from popbase.ops.evaluate import evaluate_project
 from popbase.pipeline import run
@@ -25,7 +25,9 @@ CITY = SampleOptions(persons=600, seed=11, district="310104", streets=2, communi
 BUDGET_S = 30
 
 
-def test_sample_build_eval_and_serve(tmp_path: Path) -> None:
+def test_sample_build_eval_and_serve(
+    tmp_path: Path, signed_in_client: Callable[..., TestClient]
+) -> None:
     start = time.perf_counter()
     folder = tmp_path / "xuhui"
     generate_sample(folder, CITY)
@@ -35,7 +37,8 @@ def test_sample_build_eval_and_serve(tmp_path: Path) -> None:
     assert scores["snapshot"] == build.snapshot.id
     residents = scores["community_residents"]
 
-    with TestClient(create_app(load_project(folder).output_dir)) as client:
+    output = load_project(folder).output_dir
+    with signed_in_client(output, tmp_path, "city_officer", "3101") as client:
         summary = client.get("/api/summary").json()
         levels = {
             level: client.get("/api/units", params={"level": level}).json()["features"]

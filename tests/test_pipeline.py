@@ -28,7 +28,6 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from popbase.address.match import LINK_REASONS
-from popbase.api import create_app
 from popbase.backends import DuckDBBackend
 from popbase.cli import app
 from popbase.config import Project, SourceConfig, load_project
@@ -380,7 +379,7 @@ def _publish_then_fail(ctx: BuildContext) -> dict[str, Any]:
 
 
 def test_snapshots_switch_on_success_survive_a_failure_and_are_pruned(
-    copy_city: Callable[..., Path],
+    copy_city: Callable[..., Path], signed_in_client: Callable[..., TestClient], tmp_path: Path
 ) -> None:
     folder = copy_city()  # with the built city's snapshot: the first build
     with (folder / "popbase.yaml").open("a", encoding="utf-8") as f:
@@ -389,7 +388,7 @@ def test_snapshots_switch_on_success_survive_a_failure_and_are_pruned(
     failing = tuple(
         dataclasses.replace(s, run=_publish_then_fail) if s.name == "publish" else s for s in STAGES
     )
-    with TestClient(create_app(folder)) as client:
+    with signed_in_client(folder, tmp_path) as client:
         assert client.get("/api/summary").json()["snapshot"] == first
         with pytest.raises(StageError, match="stage 'publish' failed: the disk filled up"):
             run(load_project(folder), stages=failing)
