@@ -470,6 +470,12 @@ def _user_store(project: Path) -> Any:
     return UserStore(proj.path(access.users), roles, hasher)
 
 
+def _show_generated(password: str, generated: bool) -> None:
+    """Print a generated password, the one time it can be seen."""
+    if generated:
+        sys.stdout.write(f"password: {password}\n")
+
+
 def _new_password(from_stdin: bool) -> tuple[str, bool]:
     """The password to set: from standard input, or a generated one (shown once)."""
     import secrets
@@ -497,8 +503,7 @@ def users_add(
     except PopbaseError as exc:
         raise _fail(exc) from None
     console.print(f"added {user.name}: role {user.role}, scope {user.scope}")
-    if generated:
-        sys.stdout.write(f"password: {password}\n")
+    _show_generated(password, generated)
 
 
 @users_app.command("passwd")
@@ -517,8 +522,7 @@ def users_passwd(
     except PopbaseError as exc:
         raise _fail(exc) from None
     console.print(f"new password set for {name}")
-    if generated:
-        sys.stdout.write(f"password: {password}\n")
+    _show_generated(password, generated)
 
 
 @users_app.command("remove")

@@ -30,7 +30,7 @@ from popbase.api.disclosed import (
     unit_counts,
     unit_of,
 )
-from popbase.api.gate import Gate, Principal
+from popbase.api.gate import Gate
 from popbase.api.geojson import parse_bbox, unit_properties
 from popbase.api.models import (
     BuildingCollection,
@@ -45,7 +45,7 @@ from popbase.api.models import (
 from popbase.api.served import ServedBase
 from popbase.config import AccessConfig
 from popbase.errors import SnapshotError
-from popbase.security.access import LEVELS, decide
+from popbase.security.access import LEVELS
 from popbase.security.audit import AuditLog
 from popbase.web import missing_vendor_files, static_dir
 
@@ -67,18 +67,10 @@ def _region(manifest: dict[str, Any]) -> dict[str, Any]:
     return {"code": region} if region is not None else {}
 
 
-def _counter(gate: Gate, principal: Principal | None) -> Principal:
-    """The caller, if it may count residents (aggregates of the ``residence`` class)."""
-    who = gate.require(principal, "aggregate")
-    if decide(who.role, "residence", "aggregate") == "deny":
-        raise HTTPException(403, f"role {who.role.id!r} may not count residents")
-    return who
-
-
 @router.get("/summary", response_model=Summary)
 def summary(served: Served, gate: GateDep, principal: Caller) -> Summary:
     """Describe the current snapshot: its region, build time and your jurisdiction's totals."""
-    who = _counter(gate, principal)
+    who = gate.require_counts(principal)
     units = scoped_units(served, who)
     # The jurisdiction's residents are those of its top units (whose parent is not in it).
     top = units[~units["parent_code"].isin(units["code"])]
@@ -109,7 +101,7 @@ def units(
     ),
 ) -> Response:
     """Units of one level in your jurisdiction as GeoJSON (EPSG:4490 lon/lat)."""
-    who = _counter(gate, principal)
+    who = gate.require_counts(principal)
     floor = floor_of(who) if below(floor_of(who), level.value) else None
     layer = served.unit_layer(level.value)
     text = served.derived(
@@ -126,16 +118,13 @@ def units(
 )
 def unit(served: Served, gate: GateDep, principal: Caller, code: str) -> UnitDetail:
     """One unit's figures and the units directly inside it."""
-    who = _counter(gate, principal)
+    who = gate.require_counts(principal)
     mine = unit_of(served, who, code)
     table = scoped_units(served, who)
-    [row] = served.query("SELECT code, area_km2 FROM units WHERE code = ?", [code])
     counts = {m: plain(mine[m]) for m in ("resident", "households")}
     children = table[table["parent_code"] == code].sort_values("code")
     return UnitDetail(
-        **unit_properties(
-            {**{str(k): v for k, v in mine.items()}, **counts, "area_km2": row["area_km2"]}
-        ),
+        **unit_properties({**{str(k): v for k, v in mine.items()}, **counts}),
         children=[
             ChildUnit(code=c, name=n, level=lv, resident=plain(r))
             for c, n, lv, r in children[["code", "name", "level", "resident"]].itertuples(
@@ -167,7 +156,7 @@ def buildings(
     limit: Annotated[int, Query(ge=1, le=MAX_BUILDINGS)] = 5000,
 ) -> Response:
     """Building footprints of your jurisdiction whose bounds intersect ``bbox``."""
-    who = _counter(gate, principal)
+    who = gate.require_counts(principal)
     try:
         box = parse_bbox(bbox)
     except ValueError as exc:

@@ -97,7 +97,9 @@ def unit_table(served: ServedSnapshot, floor: Level | None) -> pd.DataFrame:
     def build() -> pd.DataFrame:
         cols = ", ".join(UNIT_MEASURES)
         units = pd.DataFrame(
-            served.query(f"SELECT code, name, level, parent_code, {cols} FROM units ORDER BY code")
+            served.query(
+                f"SELECT code, name, level, parent_code, {cols}, area_km2 FROM units ORDER BY code"
+            )
         )
         table = protect(units.set_index("code", drop=False), floor, list(UNIT_MEASURES))
         table.index.name = None  # the code stays a column too; an unnamed index is unambiguous

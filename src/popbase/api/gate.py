@@ -43,6 +43,10 @@ PERSON_SELECT = """
     FROM person_cards p
 """
 NOT_FOUND = "not found, or outside your jurisdiction"
+# The OpenAPI description of that answer, for endpoints that give it.
+NOT_FOUND_RESPONSE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not found, or outside your jurisdiction"}
+}
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,14 @@ class Gate:
         if action not in principal.role.actions:
             raise HTTPException(403, f"role {principal.role.id!r} may not {action}")
         return principal
+
+    @classmethod
+    def require_counts(cls, principal: Principal | None) -> Principal:
+        """The principal, if it may count residents (``aggregate`` of ``residence``)."""
+        who = cls.require(principal, "aggregate")
+        if decide(who.role, "residence", "aggregate") == "deny":
+            raise HTTPException(403, f"role {who.role.id!r} may not count residents")
+        return who
 
     @staticmethod
     def person_scope(principal: Principal, alias: str = "p") -> tuple[str, list[Any]]:

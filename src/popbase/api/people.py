@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from popbase.api.deps import Caller, GateDep, Served, returned
-from popbase.api.gate import PERSON_SELECT, Gate, Principal, not_found
+from popbase.api.gate import NOT_FOUND_RESPONSE, PERSON_SELECT, Gate, Principal, not_found
 from popbase.api.served import ServedSnapshot
 from popbase.population.resident_id import validate_id_number
 from popbase.security.access import decide
@@ -160,7 +160,7 @@ def persons(
 
 @router.get(
     "/persons/{person_id}",
-    responses={404: {"description": "Not found, or outside your jurisdiction"}},
+    responses=NOT_FOUND_RESPONSE,
 )
 def person(
     request: Request, person_id: str, served: Served, gate: GateDep, principal: Caller
@@ -176,7 +176,7 @@ def person(
 
 @router.get(
     "/households/{household_id}",
-    responses={404: {"description": "Not found, or outside your jurisdiction"}},
+    responses=NOT_FOUND_RESPONSE,
 )
 def household(
     request: Request, household_id: str, served: Served, gate: GateDep, principal: Caller

@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import UNIT_MEASURES, floor_of, protect, scoped_units, unit_of
+from popbase.api.gate import NOT_FOUND_RESPONSE
 from popbase.api.people import checked_tags
 from popbase.security.access import decide
 
@@ -35,9 +36,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _plain(str(k), v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-@router.get(
-    "/residency", responses={404: {"description": "Not found, or outside your jurisdiction"}}
-)
+@router.get("/residency", responses=NOT_FOUND_RESPONSE)
 def residency(
     request: Request,
     served: Served,
@@ -46,9 +45,7 @@ def residency(
     unit: Annotated[str, Query(description="A unit's division code (or grid code)")],
 ) -> dict[str, Any]:
     """实有/常住/流动/户籍/外出 counts of a unit and of the units directly inside it."""
-    who = gate.require(principal, "aggregate")
-    if decide(who.role, "residence", "aggregate") == "deny":
-        raise HTTPException(403, f"role {who.role.id!r} may not count residents")
+    who = gate.require_counts(principal)
     unit_of(served, who, unit)
     table = scoped_units(served, who)
     cols = ["code", "name", "level", "parent_code", *UNIT_MEASURES]
@@ -68,9 +65,7 @@ def tags(served: Served, gate: GateDep, principal: Caller) -> list[dict[str, Any
     return [r for r in rows if decide(who.role, f"tags.{r['dimension']}", "aggregate") == "allow"]
 
 
-@router.get(
-    "/tags/cross", responses={404: {"description": "Not found, or outside your jurisdiction"}}
-)
+@router.get("/tags/cross", responses=NOT_FOUND_RESPONSE)
 def tags_cross(
     request: Request,
     served: Served,
