@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -256,6 +258,54 @@ def test_the_log_written_by_the_api_verifies(tmp_path: Path) -> None:
     # A new writer continues the chain.
     AuditLog(tmp_path / "audit.log").append({"user": "li"})
     assert verify_chain(tmp_path / "audit.log") == (21, [])
+
+
+def _append_from_threads(path: str, writer: str, threads: int, each: int) -> None:
+    log = AuditLog(Path(path))
+
+    def run(k: int) -> None:
+        for i in range(each):
+            log.append({"user": f"{writer}-{k}", "params": {"i": i}})
+
+    pool = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
+def test_processes_and_threads_appending_at_once_leave_one_unbroken_chain(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.log"
+    # Two server processes with eight request threads each, batching their entries.
+    ctx = multiprocessing.get_context("spawn")
+    writers = [
+        ctx.Process(target=_append_from_threads, args=(str(path), f"w{w}", 8, 50))
+        for w in range(2)
+    ]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    assert verify_chain(path) == (800, [])
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {e["user"] for e in entries} == {f"w{w}-{k}" for w in range(2) for k in range(8)}
+
+
+def test_an_entry_that_cannot_be_written_fails_its_append(tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the log's folder should be")
+    log = AuditLog(blocked / "audit.log")
+    with pytest.raises(OSError):
+        log.append({"user": "wang"})
+    # The writer survives the failure: a log that can be written takes entries again.
+    log.path = tmp_path / "audit.log"
+    log.head_path = tmp_path / "audit.log.head"
+    log.lock_path = tmp_path / "audit.log.lock"
+    log.append({"user": "li"})
+    assert verify_chain(tmp_path / "audit.log") == (1, [])
 
 
 def test_each_of_100_random_tamperings_of_a_100000_entry_chain_is_found(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ It is plain ASGI (no per-request task or stream as with Starlette's
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -101,7 +102,9 @@ class AuditMiddleware:
             "records": list(state.get("audit_records") or []),
         }
         try:
-            self.audit.append(entry)
+            # Awaited, not called: the loop serves other requests while the entry's batch
+            # is written and synced.
+            await asyncio.wrap_future(self.audit.submit(entry))
         except OSError as exc:
             log.error("audit write failed (%s); request refused", exc.strerror)
             body = REFUSED.encode()
