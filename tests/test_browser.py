@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pytest
 from popbase.config import load_project
 from popbase.ops.snapshot import current_snapshot
 from popbase.security.access import load_roles
+from popbase.security.audit import verify_chain
 from popbase.security.users import UserStore, hasher_for
 from popbase.web import CHROMIUM_ARGS
 
@@ -130,7 +132,11 @@ def live_server(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         pytest.skip(f"{CHROMIUM} is missing; `make system` installs Debian's chromium")
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    command = [sys.executable, "-m", "popbase", "serve", str(city), "--port", str(port)]
+    # Two worker processes, as a multi-core deployment runs: they share one audit chain.
+    command = [
+        *(sys.executable, "-m", "popbase", "serve", str(city)),
+        *("--port", str(port), "--workers", "2"),
+    ]
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -327,3 +333,27 @@ def test_a_street_officer_sees_only_its_street(browser: Any, live_server: str, c
     page.locator("#login-user").wait_for(state="visible")
     assert page.evaluate("sessionStorage.getItem('popbase.session')") is None
     page.close()
+
+
+def test_two_server_processes_answer_alike_and_keep_one_audit_chain(
+    live_server: str, city: Path
+) -> None:
+    log = load_project(city).path(load_project(city).config.access.audit_log)
+    before, findings = verify_chain(log)
+    assert findings == []
+    token = _token(live_server, "street")
+
+    def summary(_: int) -> Any:
+        request = urllib.request.Request(
+            live_server + "/api/summary", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request) as response:
+            return json.load(response)["totals"]
+
+    # Enough requests at once that both processes serve some, appending in batches.
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(summary, range(200)))
+    assert all(a == answers[0] for a in answers)
+    after, findings = verify_chain(log)
+    assert findings == []
+    assert after >= before + 201  # the sign-in and the 200 summaries

@@ -208,9 +208,11 @@ def serve(
     project: Annotated[Path, typer.Argument(help="Project folder")],
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (one per core serves the most requests)")
+    ] = 1,
 ) -> None:
     """Serve the API and the map dashboard for the current snapshot."""
-    from popbase.api.gate import Gate
     from popbase.api.server import serve as run_server
     from popbase.config import load_project
 
@@ -222,7 +224,7 @@ def serve(
         f"[bold green]popbase[/] serving {proj.config.project.name} on http://{host}:{port}"
     )
     console.print(f"  map: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    run_server(proj.output_dir, host=host, port=port, gate=Gate.for_project(proj))
+    run_server(proj, host=host, port=port, workers=workers)
 
 
 @app.command()

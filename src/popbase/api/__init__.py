@@ -1,6 +1,6 @@
 """The HTTP API and map dashboard over the current snapshot.
 
-``create_app(output_dir)`` builds the FastAPI app; ``serve(output_dir)`` runs it.
+``create_app(output_dir)`` builds the FastAPI app; ``serve(project)`` runs it.
 """
 
 from popbase.api.app import create_app

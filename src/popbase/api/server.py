@@ -1,43 +1,74 @@
-"""Run the API and dashboard with uvicorn: ``popbase serve`` calls :func:`serve`."""
+"""Run the API and dashboard with uvicorn: ``popbase serve`` calls :func:`serve`.
+
+With more than one worker, uvicorn starts that many server processes on the same port;
+each builds its own app from the project named in :data:`PROJECT_ENV` (the audit trail
+is shared through its file lock, see :mod:`popbase.security.audit`). uvloop and
+httptools, when installed, serve the event loop and HTTP parsing.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from popbase.api.app import create_app
 from popbase.api.gate import Gate
+from popbase.config import Project, load_project
+
+# The project folder each worker process builds its app from.
+PROJECT_ENV = "POPBASE_SERVE_PROJECT"
 
 
-def serve(
-    output_dir: Path, host: str = "127.0.0.1", port: int = 8000, gate: Gate | None = None
-) -> None:
-    """Serve the base under ``output_dir`` until interrupted.
+def app_of_project() -> FastAPI:
+    """The app of the project folder in :data:`PROJECT_ENV` (one per worker process)."""
+    project = load_project(Path(os.environ[PROJECT_ENV]))
+    return create_app(project.output_dir, Gate.for_project(project))
+
+
+def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve a project's current snapshot until interrupted.
 
     Parameters
     ----------
-    output_dir
-        The project's output folder (holding ``snapshots/`` and ``current``).
+    project
+        The loaded project: its output folder, users, roles and audit trail.
     host
         Address to listen on; the default keeps the server to this machine.
     port
         TCP port to listen on.
-    gate
-        Users, roles and the audit trail of the project (defaults under ``output_dir``).
+    workers
+        Server processes; more than one lets requests use more than one core.
     """
-    uvicorn.run(create_app(output_dir, gate), host=host, port=port, log_level="warning")
+    # Made here, once, before any worker starts: keys created by two workers at the same
+    # moment could differ, and a token signed by one would fail in the other.
+    gate = Gate.for_project(project)
+    if workers <= 1:
+        uvicorn.run(create_app(project.output_dir, gate), host=host, port=port, log_level="warning")
+        return
+    os.environ[PROJECT_ENV] = str(project.root.resolve())
+    uvicorn.run(
+        f"{__name__}:{app_of_project.__name__}",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line without the CLI's dependencies: ``python -m popbase.api.server DIR``."""
+    """Command line without the CLI's dependencies: ``python -m popbase.api.server PROJECT``."""
     parser = argparse.ArgumentParser(prog="python -m popbase.api.server")
-    parser.add_argument("output_dir", type=Path, help="folder holding snapshots/ and current")
+    parser.add_argument("project", type=Path, help="project folder (holding popbase.yaml)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    serve(args.output_dir, host=args.host, port=args.port)
+    serve(load_project(args.project), host=args.host, port=args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

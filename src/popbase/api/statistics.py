@@ -12,7 +12,7 @@ import json
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import UNIT_MEASURES, floor_of, protect, scoped_units, unit_of
@@ -36,25 +36,35 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _plain(str(k), v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-@router.get("/residency", responses=NOT_FOUND_RESPONSE)
+@router.get("/residency", response_model=dict[str, Any], responses=NOT_FOUND_RESPONSE)
 def residency(
     request: Request,
     served: Served,
     gate: GateDep,
     principal: Caller,
     unit: Annotated[str, Query(description="A unit's division code (or grid code)")],
-) -> dict[str, Any]:
+) -> Response:
     """实有/常住/流动/户籍/外出 counts of a unit and of the units directly inside it."""
     who = gate.require_counts(principal)
     unit_of(served, who, unit)
-    table = scoped_units(served, who)
-    cols = ["code", "name", "level", "parent_code", *UNIT_MEASURES]
-    children = table[table["parent_code"] == unit].sort_values("code")
     returned(request, [])
-    return {
-        "unit": _records(table.loc[[unit], cols])[0],
-        "children": _records(children[cols]),
-    }
+
+    def answer() -> bytes:
+        table = scoped_units(served, who)
+        cols = ["code", "name", "level", "parent_code", *UNIT_MEASURES]
+        children = table[table["parent_code"] == unit].sort_values("code")
+        body = {
+            "unit": _records(table.loc[[unit], cols])[0],
+            "children": _records(children[cols]),
+        }
+        return json.dumps(body, ensure_ascii=False).encode()
+
+    # The same snapshot, jurisdiction and disclosure floor give the same answer: it is
+    # worked out once (for units that exist in the jurisdiction only, so a bounded set).
+    return Response(
+        served.derived(("residency", who.scope, floor_of(who), unit), answer),
+        media_type="application/json",
+    )
 
 
 @router.get("/tags")
