@@ -126,7 +126,7 @@ class Gate:
         claims = read_token(authorization.removeprefix("Bearer ").strip(), self._token_key)
         if claims is None:
             return None
-        user = self.users.users().get(claims.user)
+        user = self.users.get(claims.user)
         if user is None or user.role != claims.role or user.scope != claims.scope:
             return None
         role = self.roles.get(user.role)

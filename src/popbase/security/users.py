@@ -92,12 +92,22 @@ class UserStore:
 
     def users(self) -> dict[str, User]:
         """All users by name, re-read when the file has changed."""
+        return dict(self._current())
+
+    def get(self, name: str) -> User | None:
+        """One user as the file holds it now, or None (what every request checks)."""
+        return self._current().get(name)
+
+    def _current(self) -> dict[str, User]:
         with self._lock:
-            stamp = self.path.stat().st_mtime_ns if self.path.exists() else None
+            try:
+                stamp: int | None = self.path.stat().st_mtime_ns
+            except FileNotFoundError:
+                stamp = None
             if stamp != self._stamp:
                 self._users = self._read()
                 self._stamp = stamp
-            return dict(self._users)
+            return self._users
 
     def _read(self) -> dict[str, User]:
         if not self.path.exists():
