@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 import re
@@ -27,6 +29,7 @@ from popbase.config import load_project
 from popbase.ops.snapshot import current_snapshot
 from popbase.security.access import decide, load_roles
 from popbase.security.masking import MASKED_ID, MASKED_PHONE, RAW_ID_IN_TEXT, RAW_PHONE_IN_TEXT
+from popbase.security.pseudonym import extract_pseudonym
 from popbase.security.users import UserStore, hasher_for
 
 PASSWORD = "a long enough password"
@@ -299,6 +302,37 @@ def test_a_request_fails_when_its_audit_entry_cannot_be_written(
         assert "audit" in r.json()["detail"]
 
 
+# Shares of the randomised calls per kind (the map's calls count units and buildings).
+CALL_SHARES = {
+    "list": 11,
+    "read": 12,
+    "household": 12,
+    "verify": 12,
+    "residency": 12,
+    "cross": 12,
+    "map": 12,
+    "unit": 12,
+    "extract": 5,
+}
+EXPORT_KEY = "an export key for the isolation test"
+
+
+def exported_person(
+    row: dict[str, str], by_pseudonym: dict[str, str], dimension_of: dict[str, str]
+) -> dict[str, Any]:
+    """An extract's row as a person of the API (served id, tags with their dimension)."""
+    person: dict[str, Any] = {
+        "household_id" if k == "household_pseudonym" else k: v or None
+        for k, v in row.items()
+        if k not in ("person_pseudonym", "tags")
+    }
+    person["person_id"] = by_pseudonym[row["person_pseudonym"]]
+    person["tags"] = [
+        {"tag": t, "dimension": dimension_of[t]} for t in (row.get("tags") or "").split(";") if t
+    ]
+    return person
+
+
 def _scopes(units: pd.DataFrame, level: str, rng: random.Random, k: int) -> list[str]:
     if level == "city":
         return ["3101"] * k
@@ -318,6 +352,7 @@ def test_randomised_isolation_200_users_10000_calls(
     add_user: Callable[[str, str, str], None],
     units: pd.DataFrame,
     persons: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rng = random.Random(20261126)
     roles = load_roles()
@@ -338,7 +373,10 @@ def test_randomised_isolation_200_users_10000_calls(
             add_user(name, role.id, scope)
             users.append((name, role.id, scope, sign_in(client, name)))
     assert len(users) >= 200
-    checked_persons = checked_units = 0
+    checked_persons = checked_units = checked_exported = 0
+    monkeypatch.setenv("POPBASE_EXPORT_KEY", EXPORT_KEY)
+    by_pseudonym = {extract_pseudonym("person", p, EXPORT_KEY): p for p in person_ids}
+    dimension_of = dict(base(city, "SELECT tag, dimension FROM tags").itertuples(index=False))
     buildings = base(city, "SELECT building_id, division_code FROM buildings")
     building_units = dict(zip(buildings["building_id"], buildings["division_code"], strict=True))
     for _ in range(10_000):
@@ -346,9 +384,32 @@ def test_randomised_isolation_200_users_10000_calls(
         role = roles.get(role_id)
         assert role is not None
         allowed = scopes.setdefault(scope, in_scope(persons, scope))
-        kind = rng.choice(
-            ["list", "read", "household", "verify", "residency", "cross", "map", "unit"]
-        )
+        [kind] = rng.choices(list(CALL_SHARES), weights=list(CALL_SHARES.values()))
+        if kind == "extract":
+            code = rng.choice(unit_codes)
+            params = {"unit": code, "purpose": "isolation check"}
+            if rng.random() < 0.3:
+                params["tags"] = rng.choice(tags)
+            r = client.get("/api/extracts", params=params, headers=headers)
+            if "export" not in role.actions:
+                assert r.status_code == 403
+            elif r.status_code == 403:  # a tag of a dimension the role may not use
+                assert "tags" in params, r.text
+            elif not code.startswith(scope):
+                assert r.status_code == 404
+                assert r.json() == {"detail": "unit not found, or outside your jurisdiction"}
+            else:
+                assert r.status_code == 200, r.text
+                for row in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))):
+                    person = exported_person(row, by_pseudonym, dimension_of)
+                    assert person["person_id"] in allowed, (name, scope, person["person_id"])
+                    codes = [
+                        person[c] for c in ("division_code", "hukou_division_code") if c in person
+                    ]
+                    assert not codes or any(str(c).startswith(scope) for c in codes), (name, codes)
+                    assert_fields_allowed(person, role_id, "export")
+                    checked_exported += 1
+            continue
         if kind == "map":
             level = rng.choice(["district", "street", "community", "grid"])
             is_building = rng.random() < 0.5
@@ -462,6 +523,7 @@ def test_randomised_isolation_200_users_10000_calls(
             checked_persons += 1
     assert checked_persons > 8_000  # the calls returned persons to check, not only denials
     assert checked_units > 10_000
+    assert checked_exported > 1_000
 
 
 def test_residency_counts_of_a_unit_and_its_children_in_scope(

@@ -16,7 +16,7 @@ from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.gate import NOT_FOUND_RESPONSE, PERSON_SELECT, Gate, Principal, not_found
 from popbase.api.served import ServedSnapshot
 from popbase.population.resident_id import validate_id_number
-from popbase.security.access import decide
+from popbase.security.access import Action, decide
 from popbase.security.masking import mask_id_number
 from popbase.security.pseudonym import person_id_of
 
@@ -78,25 +78,46 @@ def _tags_of(served: ServedSnapshot, ids: list[str]) -> dict[str, list[dict[str,
     return out
 
 
-def _persons(
+def shaped_persons(
     served: ServedSnapshot,
     gate: Gate,
     principal: Principal,
     where: str,
     params: list[Any],
     limit: int,
-    action: str,
+    action: Action,
 ) -> list[dict[str, Any]]:
+    """Persons matching ``where`` in the caller's jurisdiction, as it may see them.
+
+    Parameters
+    ----------
+    served
+        The snapshot.
+    gate
+        Shapes each person to the fields the role may see in ``action``.
+    principal
+        The caller: its scope is added to ``where``.
+    where
+        SQL condition on ``person_cards p``, with ``?`` for ``params``.
+    params
+        Its parameters.
+    limit
+        At most this many, by person id.
+    action
+        What the persons are shown for (``read``, ``list``, ``export``).
+
+    Returns
+    -------
+    list of dict
+        The persons by person id, each with its tags of the dimensions the role may see.
+    """
     scope, scope_params = gate.person_scope(principal)
     rows = served.query(
         f"{PERSON_SELECT} WHERE {where} AND {scope} ORDER BY p.person_id LIMIT {int(limit)}",
         [*params, *scope_params],
     )
     tags = _tags_of(served, [r["person_id"] for r in rows])
-    return [
-        gate.shape_person(principal, action, r, tags.get(r["person_id"], []))  # type: ignore[arg-type]
-        for r in rows
-    ]
+    return [gate.shape_person(principal, action, r, tags.get(r["person_id"], [])) for r in rows]
 
 
 def checked_tags(principal: Principal, tags: list[str], served: ServedSnapshot) -> None:
@@ -109,7 +130,7 @@ def checked_tags(principal: Principal, tags: list[str], served: ServedSnapshot) 
             raise HTTPException(403, f"role {principal.role.id!r} may not use tag {tag!r}")
 
 
-def _tag_conditions(
+def tag_conditions(
     principal: Principal, tags: list[str], served: ServedSnapshot
 ) -> tuple[str, list[Any]]:
     """SQL: the person has every tag; each tag's dimension must be one the role may see."""
@@ -150,10 +171,10 @@ def persons(
     if unit:
         conditions.append("starts_with(p.division_code, ?)")
         params.append(unit)
-    tag_sql, tag_params = _tag_conditions(who, [t for t in (tags or "").split(",") if t], served)
+    tag_sql, tag_params = tag_conditions(who, [t for t in (tags or "").split(",") if t], served)
     conditions.append(tag_sql)
     params.extend(tag_params)
-    found = _persons(served, gate, who, " AND ".join(conditions), params, limit, "list")
+    found = shaped_persons(served, gate, who, " AND ".join(conditions), params, limit, "list")
     returned(request, [p["person_id"] for p in found])
     return {"persons": found, "count": len(found), "limit": limit}
 
@@ -167,7 +188,7 @@ def person(
 ) -> dict[str, Any]:
     """One person in your jurisdiction, with the fields your role may see."""
     who = gate.require(principal, "read")
-    found = _persons(served, gate, who, "p.person_id = ?", [person_id], 1, "read")
+    found = shaped_persons(served, gate, who, "p.person_id = ?", [person_id], 1, "read")
     if not found:
         raise not_found("person")
     returned(request, [person_id])
@@ -185,7 +206,9 @@ def household(
     who = gate.require(principal, "read")
     if decide(who.role, "household", "read") != "allow":
         raise HTTPException(403, f"role {who.role.id!r} may not read households")
-    members = _persons(served, gate, who, "p.household_id = ?", [household_id], MAX_PERSONS, "read")
+    members = shaped_persons(
+        served, gate, who, "p.household_id = ?", [household_id], MAX_PERSONS, "read"
+    )
     if not members:
         raise not_found("household")
     returned(request, [m["person_id"] for m in members])

@@ -8,6 +8,11 @@ same id in every build, which keeps ids stable across deliveries.
 
 The API's secrets (the key that signs bearer tokens, ``POPBASE_TOKEN_KEY``) are kept the
 same way, each in its own file.
+
+Extracts handed out of the API carry pseudonyms of their own, keyed with
+``POPBASE_EXPORT_KEY``: that key is read from the environment only and never written
+anywhere by popbase, so an extract cannot be linked back to the served base, or two
+extracts made under different keys to each other, without it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ KEY_ENV = "POPBASE_PSEUDONYM_KEY"
 KEY_FILE = ".popbase-keys/pseudonym.key"
 TOKEN_KEY_ENV = "POPBASE_TOKEN_KEY"
 TOKEN_KEY_FILE = ".popbase-keys/token.key"
+EXPORT_KEY_ENV = "POPBASE_EXPORT_KEY"
+# Hex digits of an extract's pseudonym: 128 bits, no collision among a city's persons.
+EXTRACT_PSEUDONYM_DIGITS = 32
 
 
 def secret_key(output_dir: Path, env: str, file: str) -> str:
@@ -49,3 +57,30 @@ def person_id_of(id_number: str, key: str) -> str:
     True
     """
     return "P" + hmac.digest(key.encode(), id_number.encode(), "sha256")[:8].hex()
+
+
+def export_key() -> str | None:
+    """The key of extracts' pseudonyms, from ``POPBASE_EXPORT_KEY``; None if unset or blank.
+
+    It is never read from, or written to, a file.
+    """
+    key = os.environ.get(EXPORT_KEY_ENV, "").strip()
+    return key or None
+
+
+def extract_pseudonym(kind: str, value: str, key: str) -> str:
+    """The pseudonym of a served id in an extract: HMAC-SHA256 of ``kind:value``.
+
+    ``kind`` keeps a person's and a household's pseudonyms apart even where their ids
+    were equal; the same key gives the same value in every extract.
+
+    Examples
+    --------
+    >>> a = extract_pseudonym("person", "P01aa10ef6c1ec3dc", "k")
+    >>> len(a), a == extract_pseudonym("person", "P01aa10ef6c1ec3dc", "k")
+    (32, True)
+    >>> a == extract_pseudonym("household", "P01aa10ef6c1ec3dc", "k")
+    False
+    """
+    digest = hmac.new(key.encode(), f"{kind}:{value}".encode(), "sha256").hexdigest()
+    return digest[:EXTRACT_PSEUDONYM_DIGITS]
