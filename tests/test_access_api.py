@@ -305,14 +305,15 @@ def test_a_request_fails_when_its_audit_entry_cannot_be_written(
 # Shares of the randomised calls per kind (the map's calls count units and buildings).
 CALL_SHARES = {
     "list": 11,
-    "read": 12,
-    "household": 12,
-    "verify": 12,
-    "residency": 12,
-    "cross": 12,
-    "map": 12,
+    "read": 11,
+    "household": 11,
+    "verify": 11,
+    "residency": 11,
+    "cross": 11,
+    "map": 11,
     "unit": 12,
     "extract": 5,
+    "rooms": 6,
 }
 EXPORT_KEY = "an export key for the isolation test"
 
@@ -373,12 +374,13 @@ def test_randomised_isolation_200_users_10000_calls(
             add_user(name, role.id, scope)
             users.append((name, role.id, scope, sign_in(client, name)))
     assert len(users) >= 200
-    checked_persons = checked_units = checked_exported = 0
+    checked_persons = checked_units = checked_exported = checked_rooms = 0
     monkeypatch.setenv("POPBASE_EXPORT_KEY", EXPORT_KEY)
     by_pseudonym = {extract_pseudonym("person", p, EXPORT_KEY): p for p in person_ids}
     dimension_of = dict(base(city, "SELECT tag, dimension FROM tags").itertuples(index=False))
     buildings = base(city, "SELECT building_id, division_code FROM buildings")
     building_units = dict(zip(buildings["building_id"], buildings["division_code"], strict=True))
+    building_ids = sorted(building_units)
     for _ in range(10_000):
         name, role_id, scope, headers = rng.choice(users)
         role = roles.get(role_id)
@@ -409,6 +411,26 @@ def test_randomised_isolation_200_users_10000_calls(
                     assert not codes or any(str(c).startswith(scope) for c in codes), (name, codes)
                     assert_fields_allowed(person, role_id, "export")
                     checked_exported += 1
+            continue
+        if kind == "rooms":
+            building_id = rng.choice(building_ids)
+            r = client.get(f"/api/buildings/{building_id}/rooms", headers=headers)
+            if "aggregate" not in role.actions:
+                assert r.status_code == 403
+            elif not building_units[building_id].startswith(scope):
+                assert r.status_code == 404
+                assert r.json() == {"detail": "building not found, or outside your jurisdiction"}
+            else:
+                assert r.status_code == 200, r.text
+                body = r.json()
+                assert body["division_code"].startswith(scope), (name, building_id)
+                rooms = body["rooms"]
+                counts = [body["resident"], body["households"]]
+                counts += [room[m] for room in rooms for m in ("resident", "households")]
+                if role.suppress_below is not None:
+                    assert all(v is None or v == 0 or v > 10 for v in counts), (name, counts)
+                    assert all(room["resident"] is None for room in rooms), (name, building_id)
+                checked_rooms += len(rooms)
             continue
         if kind == "map":
             level = rng.choice(["district", "street", "community", "grid"])
@@ -524,6 +546,7 @@ def test_randomised_isolation_200_users_10000_calls(
     assert checked_persons > 8_000  # the calls returned persons to check, not only denials
     assert checked_units > 10_000
     assert checked_exported > 1_000
+    assert checked_rooms > 1_000
 
 
 def test_residency_counts_of_a_unit_and_its_children_in_scope(

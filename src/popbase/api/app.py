@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from popbase import __version__
-from popbase.api import extracts, people, statistics
+from popbase.api import extracts, occupancy, people, statistics
 from popbase.api.audit import AuditMiddleware
 from popbase.api.deps import Caller, GateDep, Served
 from popbase.api.disclosed import (
@@ -232,6 +232,7 @@ def create_app(output_dir: Path, gate: Gate | None = None) -> FastAPI:
     app.include_router(people.router, responses=NO_SNAPSHOT)
     app.include_router(statistics.router, responses=NO_SNAPSHOT)
     app.include_router(extracts.router, responses=NO_SNAPSHOT)
+    app.include_router(occupancy.router, responses=NO_SNAPSHOT)
     app.mount("/static", StaticFiles(directory=static), name="static")
 
     @app.get("/", include_in_schema=False)

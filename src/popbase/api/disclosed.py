@@ -1,10 +1,12 @@
-"""Counts of units and buildings as a caller may see them.
+"""Counts of units, buildings and rooms as a caller may see them.
 
 Roles with disclosure control (``suppress_below``) see the counts of units below that
 level with small cells suppressed (:mod:`popbase.security.disclosure`). Suppression is
 worked out once per snapshot over every group of siblings — not per request over what
 one request happens to show — so every endpoint (the map layers, a unit's detail, its
 residency statistics) hides the same cells, and no two answers together reveal one.
+Buildings' counts are suppressed likewise among the buildings of a committee; rooms'
+counts are not shown at all under a floor (:func:`protect_rooms`).
 """
 
 from __future__ import annotations
@@ -23,19 +25,27 @@ from popbase.security.disclosure import suppress
 UNIT_MEASURES: tuple[str, ...] = (*MEASURES, "households")
 RELATIONS = [("resident", ["usual_resident", "floating"])]
 BUILDING_MEASURES: tuple[str, ...] = ("resident",)
+ROOM_MEASURES: tuple[str, ...] = ("resident", "households")
+# Below every unit level: a building's counts, and a room's.
+SITE_LEVELS: tuple[str, ...] = ("building", "room")
 
 
 def below(floor: Level | None, level: str) -> bool:
     """Whether counts of ``level`` units are disclosure-controlled under ``floor``.
 
+    Buildings and rooms lie below every unit level.
+
     Examples
     --------
     >>> below("street", "community"), below("street", "street"), below(None, "grid")
     (True, False, False)
+    >>> below("street", "room"), below("grid", "building"), below(None, "room")
+    (True, True, False)
     """
-    if floor is None or level not in LEVELS:
+    order = (*LEVELS, *SITE_LEVELS)
+    if floor is None or level not in order:
         return False
-    return LEVELS.index(level) > LEVELS.index(floor)
+    return order.index(level) > order.index(floor)
 
 
 def floor_of(principal: Principal) -> Level | None:
@@ -77,15 +87,42 @@ def protect(rows: pd.DataFrame, floor: Level | None, measures: list[str]) -> pd.
     return out
 
 
-def protect_buildings(buildings: pd.DataFrame) -> pd.DataFrame:
+def protect_buildings(
+    buildings: pd.DataFrame, measures: tuple[str, ...] = BUILDING_MEASURES
+) -> pd.DataFrame:
     """Buildings' counts with small cells suppressed among the buildings of a committee.
 
-    ``buildings`` has ``community_code`` and :data:`BUILDING_MEASURES`; the result is
-    indexed like it.
+    ``buildings`` has ``community_code`` and ``measures``; the result is indexed like it.
     """
     table = buildings.copy()
     table["community_code"] = table["community_code"].fillna("")
-    return suppress(table, "community_code", list(BUILDING_MEASURES))
+    return suppress(table, "community_code", list(measures))
+
+
+def protect_rooms(rooms: pd.DataFrame, floor: Level | None) -> pd.DataFrame:
+    """A building's rooms with the counts (:data:`ROOM_MEASURES`) a caller under ``floor`` sees.
+
+    Under any disclosure floor no room count is shown, zeros included: a room holds one
+    household, so its count is one household's size; and which rooms are empty adds up
+    to the building's households, a count that is suppressed among the committee's
+    buildings. Sibling suppression (:func:`protect`) leaves zeros shown and would not hide
+    that, so rooms are not given to it.
+
+    Examples
+    --------
+    >>> rooms = pd.DataFrame({"resident": [3, 0, 14], "households": [1, 0, 1]})
+    >>> protect_rooms(rooms, None)["resident"].tolist()
+    [3, 0, 14]
+    >>> protect_rooms(rooms, "street")["resident"].tolist()
+    [<NA>, <NA>, <NA>]
+    """
+    out = rooms.copy()
+    hidden = below(floor, "room")
+    for m in ROOM_MEASURES:
+        out[m] = out[m].astype("Int64")
+        if hidden:
+            out[m] = pd.array([pd.NA] * len(out), dtype="Int64")
+    return out
 
 
 def unit_table(served: ServedSnapshot, floor: Level | None) -> pd.DataFrame:
@@ -153,6 +190,30 @@ def building_residents(served: ServedSnapshot) -> list[int | None]:
         return [plain(v) for v in protect_buildings(table)["resident"].tolist()]
 
     return served.derived("building_residents", build)
+
+
+def building_households(served: ServedSnapshot) -> list[int | None]:
+    """Households of each building of the index, small cells suppressed (index order).
+
+    Suppressed among the buildings of a committee as :func:`building_residents` does it.
+    """
+    index = served.buildings()
+
+    def build() -> list[int | None]:
+        counts = {
+            r["building_id"]: r["households"]
+            for r in served.query("SELECT building_id, households FROM buildings")
+        }
+        table = pd.DataFrame(
+            {
+                "community_code": index.community_codes,
+                "households": [counts.get(b) or 0 for b in index.properties["building_id"]],
+            }
+        )
+        done = protect_buildings(table, ("households",))
+        return [plain(v) for v in done["households"].tolist()]
+
+    return served.derived("building_households", build)
 
 
 def plain(value: Any) -> Any:

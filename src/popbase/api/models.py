@@ -110,3 +110,32 @@ class BuildingCollection(BaseModel):
     matched: int = Field(description="Buildings intersecting the bounding box")
     truncated: bool = Field(description="True when more matched than `limit` allowed")
     features: list[BuildingFeature]
+
+
+class RoomOccupancy(BaseModel):
+    """A room of a building and who lives in it, counted."""
+
+    room_id: str
+    room_no: str | None = Field(description="The room's number in its building, e.g. 1501")
+    floor: int | None
+    origin: str | None = Field(
+        description="housing: in the housing table; rebuilt: known from residents' addresses"
+    )
+    resident: int | None = Field(description="Persons living in the room (None: suppressed)")
+    households: int | None = Field(
+        description="Households living in the room: the base counts one per occupied room"
+    )
+
+
+class BuildingOccupancy(BaseModel):
+    """A building, its totals and its rooms."""
+
+    building_id: str
+    address: str | None
+    use: str | None
+    floors: int | None
+    division_code: str | None = Field(description="The grid (or committee) it stands in")
+    community_code: str | None
+    resident: int | None = Field(description="Persons living in the building (None: suppressed)")
+    households: int | None = Field(description="Occupied rooms (None: suppressed)")
+    rooms: list[RoomOccupancy]
