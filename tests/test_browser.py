@@ -293,6 +293,50 @@ def test_buildings_appear_when_zoomed_in(dashboard: Dashboard) -> None:
     dashboard.assert_clean()
 
 
+# A point on the canvas over a building with residents, with the building's id.
+FIND_BUILDING_JS = """
+() => {
+  const map = window.popbaseMap;
+  const { width, height } = map.getCanvas().getBoundingClientRect();
+  for (let y = height * 0.2; y < height * 0.9; y += 10) {
+    for (let x = width * 0.2; x < width * 0.9; x += 10) {
+      const [hit] = map.queryRenderedFeatures([x, y], { layers: ["building-fill"] });
+      if (hit && hit.properties.resident > 0) return { x, y, id: hit.properties.building_id };
+    }
+  }
+  return null;
+}
+"""
+
+
+def test_clicking_a_building_lists_its_rooms_floor_by_floor(dashboard: Dashboard) -> None:
+    first = _get(dashboard.base, "/api/buildings?bbox=-180,-90,180,90&limit=1", "city")
+    lon, lat = first["features"][0]["geometry"]["coordinates"][0][0]
+    dashboard.evaluate(
+        "([lon, lat]) => window.popbaseMap.jumpTo({center: [lon, lat], zoom: 17})", [lon, lat]
+    )
+    dashboard.page.wait_for_function(
+        "window.popbaseMap.queryRenderedFeatures({layers: ['building-fill']}).length > 0",
+        timeout=30_000,
+    )
+    spot = dashboard.evaluate(FIND_BUILDING_JS)
+    assert spot is not None
+    box = dashboard.page.locator("#map canvas").bounding_box()
+    path = f"/api/buildings/{spot['id']}/rooms"
+    with dashboard.page.expect_response(lambda r: r.url.endswith(path)) as answer:
+        dashboard.page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+    assert answer.value.status == 200
+    occupancy = _get(dashboard.base, path, "city")
+    assert occupancy["rooms"]  # a building with residents has rooms
+    rows = dashboard.page.locator("#selection-body .rooms tr")
+    rows.first.wait_for(timeout=5_000)
+    assert rows.count() == len({r["floor"] for r in occupancy["rooms"]})
+    first_room = occupancy["rooms"][0]
+    expected = f"{first_room['room_no']} ({first_room['resident']})"
+    assert (rows.first.locator("td").text_content() or "").startswith(expected)
+    dashboard.assert_clean()
+
+
 def test_the_panel_names_the_signed_in_user(dashboard: Dashboard) -> None:
     info = dashboard.page.locator("#user-info").text_content() or ""
     assert info.startswith("city · city_officer")

@@ -62,6 +62,9 @@ const I18N = {
     use: "用途",
     floors: "层数",
     buildingResidents: "居住人口",
+    rooms: "房间（居住人口）",
+    floorN: "{n} 层",
+    noRooms: "无房间记录",
     truncated: "建筑过多，仅显示 {n} 栋",
     "use.residential": "住宅",
     "use.school": "学校",
@@ -115,6 +118,9 @@ const I18N = {
     use: "Use",
     floors: "Floors",
     buildingResidents: "Residents",
+    rooms: "Rooms (residents)",
+    floorN: "Floor {n}",
+    noRooms: "No rooms on record",
     truncated: "Too many buildings; showing {n}",
     "use.residential": "residential",
     "use.school": "school",
@@ -325,8 +331,54 @@ function renderSelection() {
       [t("use"), p.use ? t(`use.${p.use}`) : "–"],
       [t("floors"), fmt(p.floors)],
       [t("buildingResidents"), `${fmt(p.resident)} ${persons}`.trim()],
-    ]));
+      [t("households"), fmt(sel.occupancy?.households)],
+    ]), roomList(sel));
   }
+}
+
+// A building's rooms floor by floor, each with its residents ("–" where not shown).
+function roomList(sel) {
+  const box = document.createElement("div");
+  box.className = "rooms";
+  const title = document.createElement("h3");
+  title.textContent = t("rooms");
+  box.append(title);
+  const rooms = sel.occupancy?.rooms;
+  if (!rooms || !rooms.length) {
+    const note = document.createElement("p");
+    note.className = "hint small";
+    note.textContent = sel.roomsError ? t("failed") + sel.roomsError : rooms ? t("noRooms") : t("loading");
+    box.append(note);
+    return box;
+  }
+  const floors = new Map();
+  for (const room of rooms) {
+    const floor = room.floor ?? "?";
+    if (!floors.has(floor)) floors.set(floor, []);
+    floors.get(floor).push(room);
+  }
+  const table = document.createElement("table");
+  for (const [floor, onFloor] of floors) {
+    const row = table.insertRow();
+    const head = document.createElement("th");
+    head.textContent = t("floorN", { n: floor });
+    const cell = row.insertCell();
+    cell.textContent = onFloor.map((r) => `${r.room_no ?? r.room_id} (${fmt(r.resident)})`).join(" · ");
+    row.prepend(head);
+  }
+  box.append(table);
+  return box;
+}
+
+async function loadRooms(buildingId) {
+  const current = () => state.selected?.kind === "building" && state.selected.props.building_id === buildingId;
+  try {
+    const occupancy = await getJSON(`buildings/${encodeURIComponent(buildingId)}/rooms`);
+    if (current()) state.selected.occupancy = occupancy;
+  } catch (err) {
+    if (current()) state.selected.roomsError = err.message;
+  }
+  if (current()) renderSelection();
 }
 
 function findUnit(code) {
@@ -412,6 +464,7 @@ function wireInteraction(map) {
     if (hit.layer.id === "building-fill") {
       state.selected = { kind: "building", props: hit.properties };
       renderSelection();
+      loadRooms(hit.properties.building_id);
     } else {
       selectUnit(map, hit.properties.code);
     }
