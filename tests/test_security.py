@@ -281,8 +281,7 @@ def test_processes_and_threads_appending_at_once_leave_one_unbroken_chain(
     # Two server processes with eight request threads each, batching their entries.
     ctx = multiprocessing.get_context("spawn")
     writers = [
-        ctx.Process(target=_append_from_threads, args=(str(path), f"w{w}", 8, 50))
-        for w in range(2)
+        ctx.Process(target=_append_from_threads, args=(str(path), f"w{w}", 8, 50)) for w in range(2)
     ]
     for w in writers:
         w.start()
