@@ -185,7 +185,9 @@ async def _no_snapshot(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=503)
 
 
-def create_app(output_dir: Path, gate: Gate | None = None) -> FastAPI:
+def create_app(
+    output_dir: Path, gate: Gate | None = None, query_threads: int | None = None
+) -> FastAPI:
     """Create the API and dashboard app serving the base under ``output_dir``.
 
     Parameters
@@ -196,13 +198,17 @@ def create_app(output_dir: Path, gate: Gate | None = None) -> FastAPI:
     gate
         Users, roles and the audit trail (:meth:`Gate.for_project`); without it, the
         defaults of an ``access:`` section with paths under ``output_dir``.
+    query_threads
+        DuckDB threads per query; None leaves one per core. Several server processes
+        share the cores, and a point lookup gains nothing from a second thread but its
+        cost (twice the CPU time), so :func:`popbase.api.server.serve` divides them.
 
     Returns
     -------
     FastAPI
         The app: JSON under ``/api/``, the map at ``/``, OpenAPI docs at ``/docs``.
     """
-    base = ServedBase(Path(output_dir))
+    base = ServedBase(Path(output_dir), query_threads)
     static = static_dir()
     missing = missing_vendor_files()
     if missing:

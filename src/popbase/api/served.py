@@ -43,6 +43,8 @@ class ServedSnapshot:
     ----------
     snapshot
         The finished snapshot folder.
+    threads
+        DuckDB threads per query; None leaves DuckDB's default (one per core).
 
     Raises
     ------
@@ -50,7 +52,7 @@ class ServedSnapshot:
         If the snapshot has no ``base.duckdb``.
     """
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, threads: int | None = None) -> None:
         if not snapshot.base_db.exists():
             raise SnapshotError(
                 f"{snapshot.path}: snapshot has no {snapshot.base_db.name}. "
@@ -59,6 +61,8 @@ class ServedSnapshot:
         self.snapshot = snapshot
         self.manifest: dict[str, Any] = snapshot.manifest()
         self._connection = duckdb.connect(str(snapshot.base_db), read_only=True)
+        if threads is not None:
+            self._connection.execute(f"SET threads = {int(threads)}")
         self._lock = threading.Lock()
         self._buildings_lock = threading.Lock()
         self._unit_layers: dict[str, UnitLayer] = {}
@@ -143,10 +147,13 @@ class ServedBase:
     ----------
     output_dir
         The folder holding ``snapshots/`` and the ``current`` pointer.
+    threads
+        DuckDB threads per query (see :class:`ServedSnapshot`).
     """
 
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(self, output_dir: Path, threads: int | None = None) -> None:
         self.output_dir = output_dir
+        self.threads = threads
         self._open: OrderedDict[str, ServedSnapshot] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -162,7 +169,7 @@ class ServedBase:
         with self._lock:
             served = self._open.get(snapshot.id)
             if served is None:
-                served = ServedSnapshot(snapshot)
+                served = ServedSnapshot(snapshot, self.threads)
                 self._open[snapshot.id] = served
                 while len(self._open) > OPEN_SNAPSHOTS:
                     _, oldest = self._open.popitem(last=False)

@@ -2,7 +2,8 @@
 
 With more than one worker, uvicorn starts that many server processes on the same port;
 each builds its own app from the project named in :data:`PROJECT_ENV` (the audit trail
-is shared through its file lock, see :mod:`popbase.security.audit`). uvloop and
+is shared through its file lock, see :mod:`popbase.security.audit`), and the cores are
+divided among them for DuckDB's queries (:func:`query_threads`). uvloop and
 httptools, when installed, serve the event loop and HTTP parsing.
 """
 
@@ -23,10 +24,24 @@ from popbase.config import Project, load_project
 PROJECT_ENV = "POPBASE_SERVE_PROJECT"
 
 
+# DuckDB threads per query in each worker process.
+THREADS_ENV = "POPBASE_SERVE_THREADS"
+
+
+def query_threads(workers: int, cores: int | None = None) -> int:
+    """DuckDB threads per query when ``workers`` processes share the machine's cores.
+
+    >>> query_threads(1, cores=2), query_threads(2, cores=2), query_threads(3, cores=8)
+    (2, 1, 2)
+    """
+    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
+
+
 def app_of_project() -> FastAPI:
     """The app of the project folder in :data:`PROJECT_ENV` (one per worker process)."""
     project = load_project(Path(os.environ[PROJECT_ENV]))
-    return create_app(project.output_dir, Gate.for_project(project))
+    threads = int(os.environ[THREADS_ENV])
+    return create_app(project.output_dir, Gate.for_project(project), threads)
 
 
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
@@ -46,10 +61,13 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, workers: 
     # Made here, once, before any worker starts: keys created by two workers at the same
     # moment could differ, and a token signed by one would fail in the other.
     gate = Gate.for_project(project)
+    threads = query_threads(workers)
     if workers <= 1:
-        uvicorn.run(create_app(project.output_dir, gate), host=host, port=port, log_level="warning")
+        app = create_app(project.output_dir, gate, threads)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     os.environ[PROJECT_ENV] = str(project.root.resolve())
+    os.environ[THREADS_ENV] = str(threads)
     uvicorn.run(
         f"{__name__}:{app_of_project.__name__}",
         factory=True,
