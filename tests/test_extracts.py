@@ -427,3 +427,18 @@ def test_the_audit_entry_holds_the_purpose_and_the_exported_ids_and_no_raw_ident
     )
     assert entry["params"]["rows"] == str(len(rows))
     assert not [v for v in raw_identifiers if v in text]
+
+
+def test_a_purpose_stated_in_chinese_in_the_header_is_audited_as_written(
+    client_of: Callable[..., TestClient], community: str, access_dir: Path
+) -> None:
+    officer = client_of("civil_affairs")
+    # The client sends the header's UTF-8 bytes; ASGI hands them over as bytes.
+    r = officer.get(
+        "/api/extracts",
+        params={"unit": community, "tags": "elderly"},
+        headers={"X-Purpose": "2026年养老走访".encode()},
+    )
+    assert r.status_code == 200
+    lines = (access_dir / "audit.log").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[-1])["purpose"] == "2026年养老走访"

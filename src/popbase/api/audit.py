@@ -44,6 +44,27 @@ def _params(scope: Scope, stated: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def stated_purpose(header: str | None, parameter: str | None) -> str:
+    """The purpose a request states: its ``X-Purpose`` header, else its ``purpose``.
+
+    HTTP headers arrive decoded as Latin-1; a header sent as UTF-8 text is read back as
+    such, so its length counts characters.
+
+    Examples
+    --------
+    >>> stated_purpose(None, " 养老走访 "), stated_purpose("visits", "other")
+    ('养老走访', 'visits')
+    >>> stated_purpose("养老走访".encode().decode("latin-1"), None)
+    '养老走访'
+    """
+    if not header:
+        return (parameter or "").strip()
+    try:
+        return header.encode("latin-1").decode("utf-8").strip()
+    except UnicodeError:
+        return header.strip()
+
+
 class AuditMiddleware:
     """ASGI middleware that audits every ``/api/`` request before answering it.
 
@@ -86,7 +107,7 @@ class AuditMiddleware:
         except Exception as exc:  # audited as a 500, then raised to the error handler
             failure, status, held = exc, 500, []
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        purpose = headers.get(PURPOSE_HEADER) or query.get("purpose")
+        purpose = stated_purpose(headers.get(PURPOSE_HEADER), query.get("purpose")) or None
         client = scope.get("client")
         entry = {
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from popbase.api.audit import stated_purpose
 from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import unit_of
 from popbase.api.gate import NOT_FOUND_RESPONSE, PERSON_FIELDS
@@ -61,27 +62,6 @@ class ExtractFormat(StrEnum):
 
     csv = "csv"
     xlsx = "xlsx"
-
-
-def stated_purpose(header: str | None, parameter: str | None) -> str:
-    """The purpose a request states: its ``X-Purpose`` header, else its ``purpose``.
-
-    HTTP headers arrive decoded as Latin-1; a header sent as UTF-8 text is read back as
-    such, so its length counts characters.
-
-    Examples
-    --------
-    >>> stated_purpose(None, " 养老走访 "), stated_purpose("visits", "other")
-    ('养老走访', 'visits')
-    >>> stated_purpose("养老走访".encode().decode("latin-1"), None)
-    '养老走访'
-    """
-    if not header:
-        return (parameter or "").strip()
-    try:
-        return header.encode("latin-1").decode("utf-8").strip()
-    except UnicodeError:
-        return header.strip()
 
 
 def extract_columns(role: Role) -> list[str]:
