@@ -171,6 +171,18 @@ class Gate:
         )
 
     @staticmethod
+    def holds_person(principal: Principal, row: dict[str, Any]) -> bool:
+        """Whether a person lies in the jurisdiction: :meth:`person_scope`, in Python.
+
+        For one person found without SQL (:mod:`popbase.api.lookup`); it must agree with
+        the SQL condition, which the isolation tests check person by person.
+        """
+        return any(
+            isinstance(code, str) and code.startswith(principal.scope)
+            for code in (row.get("division_code"), row.get("hukou_division_code"))
+        )
+
+    @staticmethod
     def unit_scope(principal: Principal, column: str = "code") -> tuple[str, list[Any]]:
         """SQL condition and parameters: units inside the jurisdiction."""
         return f"starts_with({column}, ?)", [principal.scope]

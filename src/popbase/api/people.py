@@ -26,6 +26,8 @@ MAX_PERSONS = 1000
 # Digits of a division code up to which a unit is at street level or above.
 STREET_DIGITS = 9
 PRESENT = ("present_registered", "present_resident", "present_floating")
+# What a person's tag says besides the tag itself.
+TAG_WHEN = ("source", "valid_from", "valid_to")
 
 
 class Credentials(BaseModel):
@@ -73,17 +75,22 @@ def _tags_of(served: ServedSnapshot, ids: list[str]) -> dict[str, list[dict[str,
         f"FROM person_tags t WHERE {where} ORDER BY t.person_id, t.tag",
         [params],
     )
-    # Labels and dimensions from the snapshot's few tags, not from a join per request.
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r.pop("person_id"), []).append(r)
+    return {pid: labelled(served, tags) for pid, tags in out.items()}
+
+
+def labelled(served: ServedSnapshot, tags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A person's tags (tag, source, valid_from, valid_to) with their labels and dimensions.
+
+    Labels come from the snapshot's few tags, kept with it, not from a join per request.
+    """
     catalogue = served.derived(
         "tag_catalogue",
         lambda: {r.pop("tag"): r for r in served.query("SELECT tag, label, dimension FROM tags")},
     )
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        tag = r["tag"]
-        when = {k: r[k] for k in ("source", "valid_from", "valid_to")}
-        out.setdefault(r.pop("person_id"), []).append({"tag": tag, **catalogue[tag], **when})
-    return out
+    return [{"tag": t["tag"], **catalogue[t["tag"]], **{k: t[k] for k in TAG_WHEN}} for t in tags]
 
 
 def person_sql(where: str, limit: int, unique: bool = False) -> str:
@@ -216,7 +223,16 @@ def person(
 ) -> JSONResponse:
     """One person in your jurisdiction, with the fields your role may see."""
     who = gate.require(principal, "read")
-    found = shaped_persons(served, gate, who, "p.person_id = ?", [person_id], 1, "read", True)
+    index = served.person_index()
+    if index is None:  # a snapshot built before the lookup files
+        found = shaped_persons(served, gate, who, "p.person_id = ?", [person_id], 1, "read", True)
+    else:
+        card = index.card(person_id)
+        found = (
+            [gate.shape_person(who, "read", card, labelled(served, index.tags(person_id)))]
+            if card is not None and gate.holds_person(who, card)
+            else []
+        )
     if not found:
         raise not_found("person")
     returned(request, [person_id])

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from popbase.api.geojson import BuildingIndex, UnitLayer, building_index_from_rows, unit_layer
+from popbase.api.lookup import PersonIndex
 from popbase.errors import SnapshotError
 from popbase.ops.snapshot import Snapshot, current_snapshot
 
@@ -114,6 +115,12 @@ class ServedSnapshot:
                     table = cur.execute(f"SELECT {BUILDING_COLUMNS} FROM buildings")
                     self._buildings = building_index_from_rows(table.to_arrow_table())
             return self._buildings
+
+    def person_index(self) -> PersonIndex | None:
+        """The snapshot's persons by id, mapped once; None if it has no lookup files."""
+        if not PersonIndex.exists(self.snapshot.path):
+            return None
+        return self.derived("person_index", lambda: PersonIndex(self.snapshot.path))
 
     def derived(self, key: Hashable, build: Callable[[], T]) -> T:
         """What ``build`` derives from this snapshot, built once under ``key`` and kept.

@@ -44,5 +44,8 @@ class Backend(Protocol):
     def to_parquet(self, sql: str, path: Path) -> None:
         """Write a query's result to a Parquet file."""
 
+    def to_arrow_file(self, sql: str, path: Path) -> int:
+        """Write a query's result to an Arrow IPC file, batch by batch; return its rows."""
+
     def close(self) -> None:
         """Release the database."""

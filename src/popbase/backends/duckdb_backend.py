@@ -10,8 +10,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.ipc
 
 from popbase.errors import PopbaseError
+
+# Rows per batch when a result streams to a file.
+ARROW_BATCH_ROWS = 100_000
 
 
 class BackendError(PopbaseError, RuntimeError):
@@ -118,6 +122,20 @@ class DuckDBBackend:
     def to_parquet(self, sql: str, path: Path) -> None:
         """Write a query's result to a Parquet file."""
         self._run(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)", None)
+
+    def to_arrow_file(self, sql: str, path: Path) -> int:
+        """Write a query's result to an Arrow IPC file, batch by batch; return its rows.
+
+        Batches stream from DuckDB to the file, so a table of millions of rows never
+        sits in memory whole.
+        """
+        reader = self._run(sql, None).to_arrow_reader(ARROW_BATCH_ROWS)
+        rows = 0
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as out:
+            for batch in reader:
+                out.write_batch(batch)
+                rows += batch.num_rows
+        return rows
 
     def close(self) -> None:
         """Release the database."""

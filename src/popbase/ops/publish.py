@@ -18,7 +18,13 @@ import pyarrow as pa
 
 from popbase import __version__
 from popbase.analysis.rollup import MEASURES
-from popbase.ops.snapshot import BASE_DB, GRAPH_DB, MANIFEST
+from popbase.ops.snapshot import (
+    BASE_DB,
+    GRAPH_DB,
+    MANIFEST,
+    PERSON_CARDS_FILE,
+    PERSON_TAGS_FILE,
+)
 from popbase.population.probabilistic import phone_sql
 from popbase.security.masking import mask_id_number, mask_name, mask_phone
 from popbase.security.pseudonym import pseudonym_key
@@ -170,6 +176,33 @@ def _write_person_cards(ctx: BuildContext) -> int:
     return int(table.num_rows)
 
 
+def person_lookup_sql() -> dict[str, str]:
+    """Queries of the person lookup files, by file name: served persons and their tags.
+
+    Both are sorted by person id, so that the API finds a person (and the run of its
+    tags) by binary search in the memory-mapped file; dates are text, as the API serves
+    them.
+    """
+    return {
+        PERSON_CARDS_FILE: """
+            SELECT * EXCLUDE (birth_date), CAST(birth_date AS VARCHAR) AS birth_date
+            FROM served.person_cards ORDER BY person_id
+        """,
+        PERSON_TAGS_FILE: """
+            SELECT person_id, tag, source, CAST(valid_from AS VARCHAR) AS valid_from,
+                   CAST(valid_to AS VARCHAR) AS valid_to
+            FROM served.person_tags ORDER BY person_id, tag
+        """,
+    }
+
+
+def _write_person_lookup(ctx: BuildContext, folder: Path) -> dict[str, int]:
+    """Write the person lookup files beside ``base.duckdb``; return their rows."""
+    return {
+        name: ctx.db.to_arrow_file(sql, folder / name) for name, sql in person_lookup_sql().items()
+    }
+
+
 def _write_graph(ctx: BuildContext, folder: Path) -> dict[str, Any]:
     """Export node and edge tables to Parquet and bulk-load them into LadybugDB."""
     db = ctx.db
@@ -215,6 +248,7 @@ def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:
         db.execute("INSERT INTO served.units SELECT * FROM served.grid_units")
         db.execute("DROP TABLE served.grid_units")
         _write_person_cards(ctx)
+        _write_person_lookup(ctx, folder)
         graph = _write_graph(ctx, folder)
         totals = db.query_df(
             "SELECT level, count(*) AS units, sum(resident) AS resident "

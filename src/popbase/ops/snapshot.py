@@ -38,6 +38,10 @@ WORK = "work"
 GRAPH_DB = "graph.lbug"
 REPORT = "report.json"
 MANIFEST = "manifest.json"
+# The served persons and their tags sorted by person id, as Arrow IPC files the API maps
+# into memory for lookups of one person (see :mod:`popbase.api.lookup`).
+PERSON_CARDS_FILE = "person_cards.arrow"
+PERSON_TAGS_FILE = "person_tags.arrow"
 
 # Tables every snapshot's base.duckdb holds, for readers (API, eval, export).
 TABLES = {
