@@ -179,19 +179,20 @@ def _write_person_cards(ctx: BuildContext) -> int:
 def person_lookup_sql() -> dict[str, str]:
     """Queries of the person lookup files, by file name: served persons and their tags.
 
-    Both are sorted by person id, so that the API finds a person (and the run of its
-    tags) by binary search in the memory-mapped file; dates are text, as the API serves
-    them.
+    Rows go out in the tables' own order, unsorted: sorting a million persons' cards by id
+    here would hold them all in the build's memory at its peak, while the server sorts
+    just the ids when it maps the files (:mod:`popbase.api.lookup`). Dates are text, as
+    the API serves them.
     """
     return {
         PERSON_CARDS_FILE: """
             SELECT * EXCLUDE (birth_date), CAST(birth_date AS VARCHAR) AS birth_date
-            FROM served.person_cards ORDER BY person_id
+            FROM served.person_cards
         """,
         PERSON_TAGS_FILE: """
             SELECT person_id, tag, source, CAST(valid_from AS VARCHAR) AS valid_from,
                    CAST(valid_to AS VARCHAR) AS valid_to
-            FROM served.person_tags ORDER BY person_id, tag
+            FROM served.person_tags
         """,
     }
 
