@@ -21,6 +21,7 @@ kind, in milliseconds, with the requests per second the server sustained.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
 import statistics
@@ -63,6 +64,22 @@ def _popbase(*args: str, stdin: str | None = None, check: bool = True) -> None:
         check=check,
         capture_output=True,
     )
+
+
+def _wait_for_workers(url: str, server: subprocess.Popen[bytes], workers: int) -> None:
+    """Wait until every worker process has started (each answers ``/healthz`` once ready).
+
+    Each request opens a new connection, so the workers take turns; without the wait, the
+    first worker up would take all fifty connections.
+    """
+    seen: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(seen) < workers:
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not start {workers} workers")
+        with contextlib.suppress(httpx.TransportError):
+            seen.add(int(httpx.get(f"{url}/healthz", timeout=1).json()["worker"]))
+        time.sleep(0.05)
 
 
 async def _request(
@@ -164,13 +181,7 @@ def api_figures(
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):
-            try:
-                # The page needs no sign-in: it answers as soon as the server is up.
-                if httpx.get(f"{url}/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        _wait_for_workers(url, server, workers)
         tokens = {}
         for name in BENCH_USERS:
             r = httpx.post(f"{url}/api/token", json={"username": name, "password": PASSWORD})

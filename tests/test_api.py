@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from collections.abc import Callable, Iterator
@@ -18,6 +19,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
+from popbase.api.app import create_app
+from popbase.api.gate import Gate
+from popbase.config import AccessConfig
 from popbase.ops.snapshot import (
     BASE_DB,
     MANIFEST,
@@ -333,3 +337,14 @@ def test_a_new_snapshot_is_served_without_a_new_app(
         for feature in units_before["features"]:
             props = feature["properties"]
             assert residents[props["code"]] == 2 * props["resident"]
+
+
+def test_healthz_answers_without_a_sign_in_and_names_its_worker_process(
+    served_project: Path, tmp_path: Path
+) -> None:
+    access = AccessConfig(users=tmp_path / "users.json", audit_log=tmp_path / "audit.log")
+    with TestClient(create_app(served_project, Gate(served_project, access, tmp_path))) as c:
+        r = c.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "worker": os.getpid()}
+    assert not (tmp_path / "audit.log").exists()  # not an API request: nothing to audit

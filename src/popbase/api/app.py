@@ -8,6 +8,7 @@ has succeeded, the API answers 503 with the fix.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -243,6 +244,11 @@ def create_app(
     app.include_router(extracts.router, responses=NO_SNAPSHOT)
     app.include_router(occupancy.router, responses=NO_SNAPSHOT)
     app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, Any]:
+        """Liveness of this worker process: answered once its start-up is done."""
+        return {"status": "ok", "worker": os.getpid()}
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
