@@ -7,6 +7,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 with warnings.catch_warnings():
@@ -17,6 +19,7 @@ with warnings.catch_warnings():
 from popbase.api import create_app
 from popbase.api.gate import Gate
 from popbase.config import AccessConfig, PasswordHashConfig, load_project
+from popbase.ops.snapshot import current_snapshot
 from popbase.pipeline import run
 from popbase.sample.city import SampleOptions, generate_sample
 
@@ -70,6 +73,18 @@ def copy_city(built_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Cal
 def served_project(built_city: Path) -> Path:
     """The output folder of the built city, whose current snapshot the API serves."""
     return load_project(built_city).output_dir
+
+
+@pytest.fixture(scope="session")
+def served_sql(served_project: Path) -> Callable[[str], pd.DataFrame]:
+    """``served_sql(sql)``: a query's result on the built city's served base."""
+    db = current_snapshot(served_project).base_db
+
+    def query(sql: str) -> pd.DataFrame:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(sql).df()
+
+    return query
 
 
 # ---------------------------------------------------------------------------------------

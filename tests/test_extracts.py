@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import httpx
 import openpyxl
 import pandas as pd
@@ -26,8 +25,7 @@ with warnings.catch_warnings():
 
 from popbase.api import create_app, extracts
 from popbase.api.gate import PERSON_FIELDS, Gate
-from popbase.config import AccessConfig, PasswordHashConfig, load_project
-from popbase.ops.snapshot import current_snapshot
+from popbase.config import AccessConfig, PasswordHashConfig
 from popbase.security.access import FIELD_CLASSES, TAG_DIMENSIONS, Roles, decide, load_roles
 from popbase.security.masking import MASKED_ID, MASKED_PHONE, mask_birth_date
 
@@ -60,20 +58,9 @@ def pseudonym(kind: str, value: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def base(built_city: Path) -> Callable[[str], pd.DataFrame]:
-    db = current_snapshot(load_project(built_city).output_dir).base_db
-
-    def query(sql: str) -> pd.DataFrame:
-        with duckdb.connect(str(db), read_only=True) as con:
-            return con.execute(sql).df()
-
-    return query
-
-
-@pytest.fixture(scope="module")
-def cards(base: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
+def cards(served_sql: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
     """Served persons by their extract pseudonym."""
-    table = base(
+    table = served_sql(
         "SELECT * EXCLUDE (id_sealed, phone_sealed, birth_date), "
         "CAST(birth_date AS VARCHAR) AS birth_date FROM person_cards"
     )
@@ -82,9 +69,9 @@ def cards(base: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def person_tags(base: Callable[[str], pd.DataFrame]) -> dict[str, dict[str, set[str]]]:
+def person_tags(served_sql: Callable[[str], pd.DataFrame]) -> dict[str, dict[str, set[str]]]:
     """Per person id and dimension, its tags."""
-    rows = base(
+    rows = served_sql(
         "SELECT DISTINCT t.person_id, t.tag, g.dimension FROM person_tags t JOIN tags g USING (tag)"
     )
     out: dict[str, dict[str, set[str]]] = {}
@@ -94,8 +81,8 @@ def person_tags(base: Callable[[str], pd.DataFrame]) -> dict[str, dict[str, set[
 
 
 @pytest.fixture(scope="module")
-def units(base: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
-    return base("SELECT code, level, parent_code FROM units ORDER BY code")
+def units(served_sql: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
+    return served_sql("SELECT code, level, parent_code FROM units ORDER BY code")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -14,26 +13,13 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-from popbase.config import load_project
-from popbase.ops.snapshot import current_snapshot
 
 EVERYWHERE = {"bbox": "-180,-90,180,90", "limit": "50000"}
 
 
 @pytest.fixture(scope="module")
-def base(built_city: Path) -> Callable[[str], pd.DataFrame]:
-    db = current_snapshot(load_project(built_city).output_dir).base_db
-
-    def query(sql: str) -> pd.DataFrame:
-        with duckdb.connect(str(db), read_only=True) as con:
-            return con.execute(sql).df()
-
-    return query
-
-
-@pytest.fixture(scope="module")
-def buildings(base: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
-    return base(
+def buildings(served_sql: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
+    return served_sql(
         "SELECT building_id, division_code, community_code, resident, households FROM buildings"
     ).set_index("building_id")
 
@@ -91,13 +77,13 @@ def test_a_building_outside_the_jurisdiction_is_answered_like_a_missing_one(
 def test_the_rooms_add_up_to_the_building_for_an_officer(
     client_of: Callable[..., TestClient],
     buildings: pd.DataFrame,
-    base: Callable[[str], pd.DataFrame],
+    served_sql: Callable[[str], pd.DataFrame],
 ) -> None:
     officer = client_of("city_officer")
     on_map = map_residents(officer)
     assert set(on_map) == set(buildings.index)
-    rooms = base("SELECT room_id, building_id, room_no, floor FROM rooms")
-    living = base(
+    rooms = served_sql("SELECT room_id, building_id, room_no, floor FROM rooms")
+    living = served_sql(
         "SELECT room_id, count(*) AS n FROM person_cards WHERE room_id IS NOT NULL GROUP BY 1"
     ).set_index("room_id")["n"]
     for building_id, on_the_map in on_map.items():

@@ -118,9 +118,11 @@ class ServedSnapshot:
 
     def person_index(self) -> PersonIndex | None:
         """The snapshot's persons by id, mapped once; None if it has no lookup files."""
-        if not PersonIndex.exists(self.snapshot.path):
-            return None
-        return self.derived("person_index", lambda: PersonIndex(self.snapshot.path))
+        folder = self.snapshot.path
+        # A published snapshot never changes: whether it has the files is looked up once.
+        return self.derived(
+            "person_index", lambda: PersonIndex(folder) if PersonIndex.exists(folder) else None
+        )
 
     def derived(self, key: Hashable, build: Callable[[], T]) -> T:
         """What ``build`` derives from this snapshot, built once under ``key`` and kept.
