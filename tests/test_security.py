@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import random
 import threading
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from popbase.api.audit import GroupCommit
 from popbase.api.disclosed import protect
 from popbase.population.resident_id import generate_id_numbers
 from popbase.security.access import (
@@ -278,7 +281,7 @@ def test_processes_and_threads_appending_at_once_leave_one_unbroken_chain(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "audit.log"
-    # Two server processes with eight request threads each, batching their entries.
+    # Two processes with eight threads each, appending their entries at once.
     ctx = multiprocessing.get_context("spawn")
     writers = [
         ctx.Process(target=_append_from_threads, args=(str(path), f"w{w}", 8, 50)) for w in range(2)
@@ -305,6 +308,62 @@ def test_an_entry_that_cannot_be_written_fails_its_append(tmp_path: Path) -> Non
     log.lock_path = tmp_path / "audit.log.lock"
     log.append({"user": "li"})
     assert verify_chain(tmp_path / "audit.log") == (1, [])
+
+
+class _CountedLog(AuditLog):
+    """A log that counts its batches and can be told to fail the next one."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.batches: list[int] = []
+        self.fail_next = False
+
+    def write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.batches.append(len(batch))
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError(28, "No space left on device")
+        return super().write(batch)
+
+
+def test_entries_of_one_loop_turn_are_committed_as_one_batch(tmp_path: Path) -> None:
+    log = _CountedLog(tmp_path / "audit.log")
+    commit = GroupCommit(log)
+
+    async def requests(n: int) -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(_audited(commit, i) for i in range(n))))
+
+    entries = asyncio.run(requests(50))
+    # Every request reached its audit in the same turn: one batch, one sync.
+    assert log.batches == [50]
+    assert [e["seq"] for e in entries] == list(range(1, 51))
+    assert [e["params"]["i"] for e in entries] == list(range(50))
+    entries = asyncio.run(requests(3))
+    assert log.batches == [50, 3] and entries[-1]["seq"] == 53
+    assert verify_chain(tmp_path / "audit.log") == (53, [])
+
+
+async def _audited(commit: GroupCommit, i: int) -> dict[str, Any]:
+    await asyncio.sleep(0)  # as a request does some work before its audit
+    return await commit.submit({"user": "wang", "params": {"i": i}})
+
+
+def test_a_batch_that_cannot_be_written_fails_each_of_its_requests(tmp_path: Path) -> None:
+    log = _CountedLog(tmp_path / "audit.log")
+    commit = GroupCommit(log)
+    log.fail_next = True
+
+    async def requests() -> list[Any]:
+        return list(
+            await asyncio.gather(*(_audited(commit, i) for i in range(5)), return_exceptions=True)
+        )
+
+    failed = asyncio.run(requests())
+    assert all(isinstance(f, OSError) for f in failed)
+    # Nothing of the failed batch is on disk, and the next batch is written.
+    assert not (tmp_path / "audit.log").exists()
+    assert [e["seq"] for e in asyncio.run(requests())] == [1, 2, 3, 4, 5]
+    assert verify_chain(tmp_path / "audit.log") == (5, [])
 
 
 def test_each_of_100_random_tamperings_of_a_100000_entry_chain_is_found(tmp_path: Path) -> None:

@@ -9,7 +9,10 @@ does the response go out; if the entry cannot be written, a 500 goes out instead
 request is answered unaudited.
 
 It is plain ASGI (no per-request task or stream as with Starlette's
-``BaseHTTPMiddleware``): the audit must not cost more than the answer.
+``BaseHTTPMiddleware``): the audit must not cost more than the answer. For the same
+reason entries are committed on the event loop itself (:class:`GroupCommit`), not by a
+writer thread: under load the loop holds the interpreter lock, and a thread waits a
+switch interval (5 ms) each time it takes the lock back after a system call.
 """
 
 from __future__ import annotations
@@ -65,6 +68,48 @@ def stated_purpose(header: str | None, parameter: str | None) -> str:
         return header.strip()
 
 
+class GroupCommit:
+    """Group commit of audit entries on the event loop.
+
+    The entries of the requests that reach their audit in the same turn of the loop are
+    written as one batch, with one sync, at the end of that turn. Writing blocks the loop
+    for the batch's write and sync (a fraction of a millisecond on a local disk), which
+    costs less than handing it to a thread.
+
+    Parameters
+    ----------
+    audit
+        The log the batches are appended to.
+    """
+
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
+
+    def submit(self, facts: dict[str, Any]) -> asyncio.Future[dict[str, Any]]:
+        """Queue an entry; the future holds it once it is on disk, or the write's error."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[dict[str, Any]] = loop.create_future()
+        if not self._pending:
+            # Behind the callbacks already due in this turn: their entries join the batch.
+            loop.call_soon(self._commit)
+        self._pending.append((facts, done))
+        return done
+
+    def _commit(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            entries = self.audit.write([facts for facts, _ in batch])
+        except Exception as exc:  # any failure refuses the batch's requests, never hangs them
+            for _, done in batch:
+                if not done.cancelled():
+                    done.set_exception(exc)
+            return
+        for (_, done), entry in zip(batch, entries, strict=True):
+            if not done.cancelled():
+                done.set_result(entry)
+
+
 class AuditMiddleware:
     """ASGI middleware that audits every ``/api/`` request before answering it.
 
@@ -81,7 +126,7 @@ class AuditMiddleware:
     def __init__(self, app: ASGIApp, gate: Gate, audit: AuditLog) -> None:
         self.app = app
         self.gate = gate
-        self.audit = audit
+        self.commit = GroupCommit(audit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request; audit it first if it is an API request."""
@@ -123,11 +168,9 @@ class AuditMiddleware:
             "records": list(state.get("audit_records") or []),
         }
         try:
-            # Awaited, not called: the loop serves other requests while the entry's batch
-            # is written and synced.
-            await asyncio.wrap_future(self.audit.submit(entry))
-        except OSError as exc:
-            log.error("audit write failed (%s); request refused", exc.strerror)
+            await self.commit.submit(entry)
+        except Exception as exc:
+            log.error("audit write failed (%s); request refused", exc)
             body = REFUSED.encode()
             await send(
                 {

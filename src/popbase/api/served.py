@@ -34,6 +34,10 @@ BUILDING_COLUMNS = (
 )
 
 
+# The key :meth:`ServedSnapshot.derived` keeps the person index under.
+PERSON_INDEX = "person_index"
+
+
 class ServedSnapshot:
     """One finished snapshot, opened read-only, with caches of its decoded geometry.
 
@@ -121,8 +125,17 @@ class ServedSnapshot:
         folder = self.snapshot.path
         # A published snapshot never changes: whether it has the files is looked up once.
         return self.derived(
-            "person_index", lambda: PersonIndex(folder) if PersonIndex.exists(folder) else None
+            PERSON_INDEX, lambda: PersonIndex(folder) if PersonIndex.exists(folder) else None
         )
+
+    def mapped_index(self) -> PersonIndex | None:
+        """The person index if it is mapped already, without waiting: else None."""
+        index = self.ready(PERSON_INDEX)
+        return index if isinstance(index, PersonIndex) else None
+
+    def ready(self, key: Hashable) -> Any:
+        """What :meth:`derived` holds under ``key`` already, without waiting; else None."""
+        return self._derived.get(key)
 
     def derived(self, key: Hashable, build: Callable[[], T]) -> T:
         """What ``build`` derives from this snapshot, built once under ``key`` and kept.
@@ -134,6 +147,10 @@ class ServedSnapshot:
         build
             Derives it; called once per key while the snapshot is open.
         """
+        # Built already: read without the lock, which a long build elsewhere may hold.
+        if key in self._derived:
+            done: T = self._derived[key]
+            return done
         with self._derived_lock:
             if key not in self._derived:
                 self._derived[key] = build()

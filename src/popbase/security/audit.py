@@ -13,9 +13,9 @@ not match the last entry).
 
 Every entry is on disk (written and fsync'ed) before the response it records leaves: if
 the write fails, the request fails (see :mod:`popbase.api.audit`). Entries are written
-by group commit: requests that arrive while one batch is being written wait for the
-next, which is chained, written and synced at once, so a busy server pays one sync per
-batch instead of one per request. Several server processes may append to the same log:
+in batches (:meth:`AuditLog.write`), chained, written and synced at once, so a busy
+server that gathers the entries of concurrent requests pays one sync per batch instead
+of one per request. Several threads or server processes may append to the same log:
 each batch is written under an exclusive lock on ``<log>.lock``, and continues from the
 head the last writer left, whichever process that was.
 """
@@ -26,8 +26,6 @@ import fcntl
 import hashlib
 import json
 import os
-import threading
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,11 +48,6 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
-# How long an idle writer thread waits for entries before it ends (a new one starts on
-# the next append).
-WRITER_IDLE_SECONDS = 5.0
-
-
 class AuditLog:
     """An append-only, hash-chained audit log in one JSON-lines file.
 
@@ -68,9 +61,6 @@ class AuditLog:
         self.path = Path(path)
         self.head_path = self.path.with_name(self.path.name + ".head")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
-        self._pending: list[tuple[dict[str, Any], Future[dict[str, Any]]]] = []
-        self._wake = threading.Condition()
-        self._writer: threading.Thread | None = None
 
     def append(self, facts: dict[str, Any]) -> dict[str, Any]:
         """Append one entry for ``facts``; return it with its ``seq``, ``prev`` and ``hash``.
@@ -80,42 +70,7 @@ class AuditLog:
         OSError
             When the entry cannot be written; the caller must then fail the request.
         """
-        return self.submit(facts).result()
-
-    def submit(self, facts: dict[str, Any]) -> Future[dict[str, Any]]:
-        """Queue an entry for ``facts``; the future holds it once it is on disk.
-
-        The future's exception is the :class:`OSError` that kept the entry from being
-        written; the request it records must then fail.
-        """
-        done: Future[dict[str, Any]] = Future()
-        with self._wake:
-            self._pending.append((facts, done))
-            if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._write_batches, name="audit-writer", daemon=True
-                )
-                self._writer.start()
-            self._wake.notify()
-        return done
-
-    def _write_batches(self) -> None:
-        while True:
-            with self._wake:
-                if not self._pending:
-                    self._wake.wait(WRITER_IDLE_SECONDS)
-                if not self._pending:
-                    self._writer = None
-                    return
-                batch, self._pending = self._pending, []
-            try:
-                entries = self._write([facts for facts, _ in batch])
-            except OSError as exc:
-                for _, done in batch:
-                    done.set_exception(exc)
-            else:
-                for (_, done), entry in zip(batch, entries, strict=True):
-                    done.set_result(entry)
+        return self.write([facts])[0]
 
     def _read_head(self) -> tuple[int, str]:
         if self.head_path.exists():
@@ -123,8 +78,27 @@ class AuditLog:
             return int(head["seq"]), str(head["hash"])
         return 0, GENESIS
 
-    def _write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Chain ``batch`` onto the log, write it and sync it, holding the log's lock."""
+    def write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Chain a batch of entries onto the log, write them and sync them at once.
+
+        The log's lock is held throughout, so batches from several threads or processes
+        follow one another in one chain.
+
+        Parameters
+        ----------
+        batch
+            The facts of each entry, in order.
+
+        Returns
+        -------
+        list of dict
+            The entries as written, each with its ``seq``, ``prev`` and ``hash``.
+
+        Raises
+        ------
+        OSError
+            When the batch cannot be written; none of its requests may then be answered.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.lock_path.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
