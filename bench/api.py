@@ -69,8 +69,8 @@ def _popbase(*args: str, stdin: str | None = None, check: bool = True) -> None:
 def _wait_for_workers(url: str, server: subprocess.Popen[bytes], workers: int) -> None:
     """Wait until every worker process has started (each answers ``/healthz`` once ready).
 
-    Each request opens a new connection, so the workers take turns; without the wait, the
-    first worker up would take all fifty connections.
+    A worker that does not listen yet takes no connections: without the wait, the first
+    worker up would take all fifty.
     """
     seen: set[int] = set()
     deadline = time.monotonic() + 120

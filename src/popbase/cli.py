@@ -224,7 +224,10 @@ def serve(
         f"[bold green]popbase[/] serving {proj.config.project.name} on http://{host}:{port}"
     )
     console.print(f"  map: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    run_server(proj, host=host, port=port, workers=workers)
+    try:
+        run_server(proj, host=host, port=port, workers=workers)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
 
 
 @app.command()

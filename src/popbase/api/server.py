@@ -1,16 +1,19 @@
 """Run the API and dashboard with uvicorn: ``popbase serve`` calls :func:`serve`.
 
-With more than one worker, uvicorn starts that many server processes on the same port;
-each builds its own app from the project named in :data:`PROJECT_ENV` (the audit trail
-is shared through its file lock, see :mod:`popbase.security.audit`), and the cores are
-divided among them for DuckDB's queries (:func:`query_threads`). uvloop and
-httptools, when installed, serve the event loop and HTTP parsing.
+With more than one worker, that many server processes serve the same port, each on a
+listening socket of its own so that the kernel spreads connections evenly over them
+(:mod:`popbase.api.workers`; where the system cannot, uvicorn's workers share one
+socket). Each builds its own app from the project named in :data:`PROJECT_ENV` (the
+audit trail is shared through its file lock, see :mod:`popbase.security.audit`), and
+the cores are divided among them for DuckDB's queries (:func:`query_threads`). uvloop
+and httptools, when installed, serve the event loop and HTTP parsing.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import uvicorn
@@ -18,6 +21,7 @@ from fastapi import FastAPI
 
 from popbase.api.app import create_app
 from popbase.api.gate import Gate
+from popbase.api.workers import Workers, serve_process, spreads_connections
 from popbase.config import Project, load_project
 
 # The project folder each worker process builds its app from.
@@ -44,6 +48,11 @@ def app_of_project() -> FastAPI:
     return create_app(project.output_dir, Gate.for_project(project), threads)
 
 
+def _serve_worker(host: str, port: int, ready: Event) -> None:
+    """One server process of :class:`~popbase.api.workers.Workers`."""
+    serve_process(app_of_project(), host, port, ready)
+
+
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve a project's current snapshot until interrupted.
 
@@ -57,6 +66,11 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, workers: 
         TCP port to listen on.
     workers
         Server processes; more than one lets requests use more than one core.
+
+    Raises
+    ------
+    popbase.api.workers.ServeError
+        If the port is taken, or the server processes fail at their start.
     """
     # Made here, once, before any worker starts: keys created by two workers at the same
     # moment could differ, and a token signed by one would fail in the other.
@@ -68,6 +82,9 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, workers: 
         return
     os.environ[PROJECT_ENV] = str(project.root.resolve())
     os.environ[THREADS_ENV] = str(threads)
+    if spreads_connections():
+        Workers(_serve_worker, workers, host, port).run()
+        return
     uvicorn.run(
         f"{__name__}:{app_of_project.__name__}",
         factory=True,
