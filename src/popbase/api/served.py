@@ -8,10 +8,11 @@ DuckDB connection must not be shared between threads.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ import duckdb
 from popbase.api.geojson import BuildingIndex, UnitLayer, building_index_from_rows, unit_layer
 from popbase.api.lookup import PersonIndex
 from popbase.errors import SnapshotError
-from popbase.ops.snapshot import Snapshot, current_snapshot
+from popbase.ops.snapshot import CURRENT, Snapshot, current_snapshot
 
 T = TypeVar("T")
 
@@ -191,6 +192,15 @@ class ServedBase:
         SnapshotError
             If no build has succeeded in the output folder yet.
         """
+        # The pointer is a link to ``snapshots/<id>``: one readlink names the snapshot,
+        # where resolving it costs a system call per path component.
+        with suppress(OSError):
+            named = Path(os.readlink(self.output_dir / CURRENT)).name
+            with self._lock:
+                known = self._open.get(named)
+                if known is not None:
+                    self._open.move_to_end(named)
+                    return known
         snapshot = current_snapshot(self.output_dir)
         with self._lock:
             served = self._open.get(snapshot.id)

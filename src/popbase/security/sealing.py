@@ -12,6 +12,7 @@ import base64
 import hmac
 import os
 from collections.abc import Iterable
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -44,12 +45,18 @@ def seal(values: Iterable[str | None], key: bytes) -> list[str | None]:
     return out
 
 
+@lru_cache(maxsize=8)
+def _cipher(key: bytes) -> AESGCM:
+    # Made once per key: setting up the cipher costs more than opening one value.
+    return AESGCM(key)
+
+
 def unseal(value: str | None, key: bytes) -> str | None:
     """Open a sealed value; None when it is missing or was not sealed with ``key``."""
     if not value:
         return None
     try:
         raw = base64.b64decode(value)
-        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None).decode()
+        return _cipher(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None).decode()
     except (InvalidTag, ValueError):
         return None
