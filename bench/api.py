@@ -5,7 +5,7 @@ project with ``popbase users add`` (a committee worker and a district officer, d
 Argon2id cost), starts ``popbase serve --workers 2`` (one process per core) on a free
 local port, signs both in, and then runs 50 clients at once, each on its own keep-alive
 connection, each sending its requests one after another (the next as soon as the last
-is answered), alternating between:
+is answered), 200 requests each, alternating between:
 
 - a community roll-up: ``GET /api/residency?unit=<committee>`` as the district officer
   (the committee's counts and those of its grids);
@@ -148,7 +148,7 @@ def _remove_bench_users(folder: Path) -> None:
 
 
 def api_figures(
-    folder: Path, requests_per_client: int = 40, seed: int = 0, workers: int = WORKERS
+    folder: Path, requests_per_client: int = 200, seed: int = 0, workers: int = WORKERS
 ) -> dict[str, Any]:
     """Time community roll-ups and person lookups on the project in ``folder``."""
     from popbase.config import load_project
