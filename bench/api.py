@@ -7,8 +7,9 @@ local port, signs both in, and then runs 50 clients at once, each on its own kee
 connection, each sending its requests one after another (the next as soon as the last
 is answered), 200 requests each, alternating between:
 
-- a community roll-up: ``GET /api/residency?unit=<committee>`` as the district officer
-  (the committee's counts and those of its grids);
+- a community roll-up: ``GET /api/residency?unit=<committee>`` as the district officer,
+  for committees of the district drawn at random (the committee's counts and those of
+  its grids; the first roll-up of each committee is worked out, later ones are not);
 - a person lookup: ``GET /api/persons/<id>`` as the committee worker, for persons of
   that committee drawn at random.
 
@@ -103,14 +104,13 @@ async def _request(
 
 async def _load(
     port: int,
-    community: str,
+    committees: list[str],
     persons: list[str],
     tokens: dict[str, str],
     requests_per_client: int,
     seed: int,
 ) -> tuple[list[float], list[float], list[int], float]:
     """50 clients on keep-alive connections, each sending its requests one after another."""
-    rollup = f"/api/residency?unit={community}"
     rollups: list[float] = []
     lookups: list[float] = []
     failures: list[int] = []
@@ -119,12 +119,15 @@ async def _load(
     async def client(k: int) -> None:
         rng = random.Random(seed + k)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        await _request(reader, writer, rollup, tokens["bench_district"])
+        await _request(
+            reader, writer, "/api/residency?unit=" + committees[0], tokens["bench_district"]
+        )
         await start_line.wait()
         for i in range(requests_per_client):
             t = time.perf_counter()
             if (i + k) % 2:
-                status = await _request(reader, writer, rollup, tokens["bench_district"])
+                path = f"/api/residency?unit={rng.choice(committees)}"
+                status = await _request(reader, writer, path, tokens["bench_district"])
                 rollups.append(time.perf_counter() - t)
             else:
                 path = f"/api/persons/{rng.choice(persons)}"
@@ -166,7 +169,15 @@ def api_figures(
                 "SELECT person_id FROM persons WHERE starts_with(division_code, ?)", [community]
             ).fetchall()
         ]
-    district = community[:6]
+        district = community[:6]
+        committees = [
+            r[0]
+            for r in con.execute(
+                "SELECT code FROM units WHERE level = 'community' AND starts_with(code, ?) "
+                "ORDER BY code",
+                [district],
+            ).fetchall()
+        ]
     _remove_bench_users(folder)
     _popbase("users", "add", str(folder), "bench_committee", "--role", "community_worker",
              "--scope", community, "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
@@ -188,7 +199,7 @@ def api_figures(
             r.raise_for_status()
             tokens[name] = r.json()["access_token"]
         rollups, lookups, failures, elapsed = asyncio.run(
-            _load(port, community, persons, tokens, requests_per_client, seed)
+            _load(port, committees, persons, tokens, requests_per_client, seed)
         )
     finally:
         server.terminate()

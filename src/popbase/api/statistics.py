@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import UNIT_MEASURES, floor_of, protect, scoped_units, unit_of
-from popbase.api.gate import NOT_FOUND_RESPONSE, Principal
+from popbase.api.gate import NOT_FOUND_RESPONSE, Principal, not_found
 from popbase.api.people import checked_tags
 from popbase.api.served import ServedSnapshot
 from popbase.security.access import decide
@@ -39,6 +39,29 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _plain(str(k), v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
+# A jurisdiction's units as JSON records by code, and each unit's children in code order.
+ScopedRecords = tuple[dict[str, dict[str, Any]], dict[str, list[str]]]
+
+
+def _scoped_records(served: ServedSnapshot, who: Principal) -> ScopedRecords:
+    """The caller's units as records (counts as its disclosure floor leaves them)."""
+
+    def build() -> ScopedRecords:
+        table = scoped_units(served, who)
+        cols = ["code", "name", "level", "parent_code", *UNIT_MEASURES]
+        records = {str(r["code"]): r for r in _records(table[cols])}
+        children: dict[str, list[str]] = {}
+        for code in sorted(records):
+            children.setdefault(str(records[code]["parent_code"]), []).append(code)
+        return records, children
+
+    return served.derived(_records_key(who), build)
+
+
+def _records_key(who: Principal) -> Hashable:
+    return ("unit_records", who.scope, floor_of(who))
+
+
 @router.get("/residency", response_model=dict[str, Any], responses=NOT_FOUND_RESPONSE)
 async def residency(
     request: Request,
@@ -49,31 +72,18 @@ async def residency(
 ) -> Response:
     """实有/常住/流动/户籍/外出 counts of a unit and of the units directly inside it."""
     who = gate.require_counts(principal)
-    # The same snapshot, jurisdiction and disclosure floor give the same answer: it is
-    # worked out once, on a worker thread (for units that exist in the jurisdiction only,
-    # so a bounded set), and then answered on the event loop.
-    key = ("residency", who.scope, floor_of(who), unit)
-    body = served.ready(key)
-    if not isinstance(body, bytes):
-        body = await run_in_threadpool(_residency_answer, served, who, unit, key)
+    # The jurisdiction's units are turned into records once per snapshot, jurisdiction
+    # and disclosure floor, on a worker thread; a roll-up is then two lookups, answered
+    # on the event loop.
+    scoped: ScopedRecords | None = served.ready(_records_key(who))
+    if scoped is None:
+        scoped = await run_in_threadpool(_scoped_records, served, who)
+    records, children = scoped
+    if unit not in records:
+        raise not_found("unit")
+    body = {"unit": records[unit], "children": [records[c] for c in children.get(unit, [])]}
     returned(request, [])
-    return Response(body, media_type="application/json")
-
-
-def _residency_answer(served: ServedSnapshot, who: Principal, unit: str, key: Hashable) -> bytes:
-    unit_of(served, who, unit)
-
-    def answer() -> bytes:
-        table = scoped_units(served, who)
-        cols = ["code", "name", "level", "parent_code", *UNIT_MEASURES]
-        children = table[table["parent_code"] == unit].sort_values("code")
-        body = {
-            "unit": _records(table.loc[[unit], cols])[0],
-            "children": _records(children[cols]),
-        }
-        return json.dumps(body, ensure_ascii=False).encode()
-
-    return served.derived(key, answer)
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
 
 
 @router.get("/tags")
