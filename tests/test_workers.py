@@ -141,3 +141,29 @@ def test_workers_that_fail_at_their_start_stop_the_server_with_a_message(
     )
     assert done.returncode != 0
     assert "a server process ended at its start" in done.stdout + done.stderr
+
+
+def test_no_worker_outlives_a_killed_server(
+    served: tuple[int, subprocess.Popen[bytes]],
+) -> None:
+    port, server = served
+    workers = _wait_for_workers(port, server, 2)
+    server.kill()  # SIGKILL: the server cannot stop its workers itself
+    server.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    for pid in workers:
+        while _alive(pid):
+            assert time.monotonic() < deadline, f"worker {pid} outlived its server"
+            time.sleep(0.2)
+    with pytest.raises(OSError):
+        _worker_of(port)  # and nothing answers on the port any more
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A worker that has ended but is not yet reaped is a zombie: it serves nothing.
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"

@@ -48,9 +48,9 @@ def app_of_project() -> FastAPI:
     return create_app(project.output_dir, Gate.for_project(project), threads)
 
 
-def _serve_worker(host: str, port: int, ready: Event) -> None:
+def _serve_worker(host: str, port: int, ready: Event, parent: int) -> None:
     """One server process of :class:`~popbase.api.workers.Workers`."""
-    serve_process(app_of_project(), host, port, ready)
+    serve_process(app_of_project(), host, port, ready, parent)
 
 
 def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:

@@ -19,8 +19,10 @@ Linux is needed (elsewhere ``SO_REUSEPORT`` does not spread connections);
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # Connections the kernel queues for a process before it accepts them.
 BACKLOG = 2048
+# prctl(2) option: the signal a process receives when its parent ends.
+PR_SET_PDEATHSIG = 1
 
 
 class ServeError(PopbaseError):
@@ -97,11 +101,26 @@ class _Server(uvicorn.Server):
             self.ready.set()
 
 
-def serve_process(app: FastAPI, host: str, port: int, ready: Event) -> None:
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel stop this process (SIGTERM) when its parent ends, even if killed.
+
+    A server process left behind would keep answering on the port, from a snapshot and
+    with users that no running server stands for.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("cannot tie this server process to its parent (errno %d)", ctypes.get_errno())
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def serve_process(app: FastAPI, host: str, port: int, ready: Event, parent: int) -> None:
     """Serve ``app`` in this process on a socket of its own until told to stop.
 
-    ``ready`` is set once the app has started and the socket listens.
+    ``ready`` is set once the app has started and the socket listens; the process ends
+    when its ``parent`` (the :class:`Workers` process) does.
     """
+    _end_with_parent(parent)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning")
     _Server(config, ready).run(sockets=[listening_socket(host, port)])
 
@@ -113,7 +132,8 @@ class Workers:
     ----------
     target
         A module-level function (it is pickled into each process) that builds the app
-        and calls :func:`serve_process` with its arguments ``(host, port, ready)``.
+        and calls :func:`serve_process` with its arguments ``(host, port, ready,
+        parent)``.
     count
         How many processes.
     host, port
@@ -121,7 +141,11 @@ class Workers:
     """
 
     def __init__(
-        self, target: Callable[[str, int, Event], None], count: int, host: str, port: int
+        self,
+        target: Callable[[str, int, Event, int], None],
+        count: int,
+        host: str,
+        port: int,
     ) -> None:
         self.target = target
         self.count = count
@@ -133,7 +157,9 @@ class Workers:
     def _start(self) -> tuple[BaseProcess, Event]:
         ready = self._context.Event()
         process = self._context.Process(
-            target=self.target, args=(self.host, self.port, ready), name="popbase-server"
+            target=self.target,
+            args=(self.host, self.port, ready, os.getpid()),
+            name="popbase-server",
         )
         process.start()
         return process, ready
