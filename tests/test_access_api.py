@@ -763,6 +763,44 @@ def test_tag_crossings_count_residents_having_every_tag(
     assert "hypertension" not in tags and "elderly" in tags
 
 
+def test_tag_crossings_count_each_child_unit_and_ignore_a_repeated_tag(
+    client: TestClient,
+    city: Path,
+    add_user: Callable[[str, str, str], None],
+    units: pd.DataFrame,
+) -> None:
+    street = units.loc[units["level"] == "street", "code"].iloc[0]
+    add_user("s_cross", "street_officer", street)
+    headers = sign_in(client, "s_cross")
+    tagged = base(
+        city,
+        "SELECT p.person_id, p.division_code, t.tag FROM persons p JOIN person_tags t "
+        "USING (person_id) WHERE p.residency_status LIKE 'present%'",
+    )
+    for wanted in (["elderly"], ["elderly", "elderly_living_alone"], ["elderly", "disabled"]):
+        chosen = tagged[tagged["tag"].isin(wanted)]
+        counts = chosen.groupby("person_id")["tag"].nunique()
+        people = chosen.drop_duplicates("person_id").set_index("person_id")["division_code"]
+        having = people[counts[counts == len(wanted)].index]
+        body = client.get(
+            "/api/tags/cross", params={"unit": street, "tags": ",".join(wanted)}, headers=headers
+        ).json()
+        assert body["unit"]["persons"] == int(having.str.startswith(street).sum())
+        children = units[units["parent_code"] == street].sort_values("code")
+        assert [c["code"] for c in body["children"]] == children["code"].tolist()
+        for child in body["children"]:
+            assert child["persons"] == int(having.str.startswith(child["code"]).sum()), child
+    once = client.get(
+        "/api/tags/cross", params={"unit": street, "tags": "elderly"}, headers=headers
+    )
+    twice = client.get(
+        "/api/tags/cross", params={"unit": street, "tags": "elderly,elderly"}, headers=headers
+    )
+    assert once.json()["unit"]["persons"] > 0  # the street has elderly residents to count
+    assert twice.json()["unit"] == once.json()["unit"]
+    assert twice.json()["children"] == once.json()["children"]
+
+
 def test_users_are_managed_from_the_command_line(copy_city: Callable[..., Path]) -> None:
     folder = copy_city(snapshots=False)
     runner = CliRunner()

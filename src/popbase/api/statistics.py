@@ -94,6 +94,31 @@ def tags(served: Served, gate: GateDep, principal: Caller) -> list[dict[str, Any
     return [r for r in rows if decide(who.role, f"tags.{r['dimension']}", "aggregate") == "allow"]
 
 
+def tag_cross_sql(tag_count: int) -> str:
+    """Residents having every one of ``tag_count`` tags, counted per unit under a parent.
+
+    The tagged residents are found first (few, against the whole base), then matched to
+    the units by code prefix: matching every resident to every unit by prefix costs half
+    a second at 1,000,000 persons. Parameters: the tags (distinct), their number, the
+    parent's code as the residents' prefix ('' for none), the parent, the jurisdiction.
+
+    >>> "IN (?, ?)" in tag_cross_sql(2)
+    True
+    """
+    tags = ", ".join("?" for _ in range(tag_count))
+    return (
+        "WITH tagged AS ("
+        " SELECT p.division_code FROM persons p"
+        f" JOIN (SELECT person_id FROM person_tags WHERE tag IN ({tags})"
+        "  GROUP BY person_id HAVING count(DISTINCT tag) = ?) t USING (person_id)"
+        " WHERE p.residency_status LIKE 'present%' AND starts_with(p.division_code, ?)) "
+        "SELECT u.code, u.name, u.level, u.parent_code, count(t.division_code) AS persons "
+        "FROM units u LEFT JOIN tagged t ON starts_with(t.division_code, u.code) "
+        "WHERE u.parent_code IS NOT DISTINCT FROM ? AND starts_with(u.code, ?) "
+        "GROUP BY ALL ORDER BY u.code"
+    )
+
+
 @router.get("/tags/cross", responses=NOT_FOUND_RESPONSE)
 def tags_cross(
     request: Request,
@@ -112,20 +137,13 @@ def tags_cross(
         raise HTTPException(422, "name at least one tag, e.g. tags=elderly,lives_alone")
     checked_tags(who, wanted, served)
     the_unit = unit_of(served, who, unit)
-    having = " AND ".join(
-        "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.person_id AND t.tag = ?)"
-        for _ in wanted
-    )
+    distinct = sorted(set(wanted))
 
     def counted(parent: str | None) -> pd.DataFrame:
         """Tagged residents of the units under ``parent`` inside the jurisdiction."""
         rows = served.query(
-            "SELECT u.code, u.name, u.level, u.parent_code, count(p.person_id) AS persons "
-            "FROM units u LEFT JOIN persons p ON starts_with(p.division_code, u.code) "
-            f"AND p.residency_status LIKE 'present%' AND {having} "
-            "WHERE u.parent_code IS NOT DISTINCT FROM ? AND starts_with(u.code, ?) "
-            "GROUP BY ALL ORDER BY u.code",
-            [*wanted, parent, who.scope],
+            tag_cross_sql(len(distinct)),
+            [*distinct, len(distinct), parent or "", parent, who.scope],
         )
         return pd.DataFrame(rows, columns=["code", "name", "level", "parent_code", "persons"])
 
