@@ -72,19 +72,25 @@ def _region(manifest: dict[str, Any]) -> dict[str, Any]:
 def summary(served: Served, gate: GateDep, principal: Caller) -> Summary:
     """Describe the current snapshot: its region, build time and your jurisdiction's totals."""
     who = gate.require_counts(principal)
-    units = scoped_units(served, who)
-    # The jurisdiction's residents are those of its top units (whose parent is not in it).
-    top = units[~units["parent_code"].isin(units["code"])]
-    order = {lv: i for i, lv in enumerate(LEVELS)}
-    levels = sorted(units["level"].unique().tolist(), key=lambda lv: order.get(lv, len(order)))
+
+    def totals() -> Totals:
+        units = scoped_units(served, who)
+        # The jurisdiction's residents are those of its top units (whose parent is not in it).
+        codes = set(units["code"].astype(str))
+        top = units[[str(p) not in codes for p in units["parent_code"]]]
+        order = {lv: i for i, lv in enumerate(LEVELS)}
+        levels = sorted(units["level"].unique().tolist(), key=lambda lv: order.get(lv, len(order)))
+        return Totals(
+            resident=int(top["resident"].fillna(0).sum()),
+            units={lv: int((units["level"] == lv).sum()) for lv in levels},
+        )
+
     return Summary(
         snapshot=served.id,
         region=_region(served.manifest),
         created=str(served.manifest["created"]) if "created" in served.manifest else None,
-        totals=Totals(
-            resident=int(top["resident"].fillna(0).sum()),
-            units={lv: int((units["level"] == lv).sum()) for lv in levels},
-        ),
+        # The same for every request of one jurisdiction and floor: worked out once.
+        totals=served.derived(("totals", who.scope, floor_of(who)), totals),
     )
 
 
