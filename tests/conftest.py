@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -98,6 +99,32 @@ API_PASSWORD = "a long enough password"
 def signed_in_client() -> Callable[..., TestClient]:
     """``signed_in_client(output_dir, access_dir, role, scope)``: see :func:`_signed_in`."""
     return _signed_in
+
+
+@pytest.fixture(scope="session")
+def clients_by_role() -> Callable[..., AbstractContextManager[Callable[..., TestClient]]]:
+    """``with clients_by_role(make) as client_of:`` — ``client_of(role, scope)`` opens
+    ``make(role, scope)`` once per role and scope; all are closed at the end."""
+    return _clients_by_role
+
+
+@contextmanager
+def _clients_by_role(
+    make: Callable[[str, str], TestClient],
+) -> Iterator[Callable[..., TestClient]]:
+    opened: dict[tuple[str, str], TestClient] = {}
+
+    def client(role: str, scope: str = "3101") -> TestClient:
+        if (role, scope) not in opened:
+            opened[role, scope] = make(role, scope)
+            opened[role, scope].__enter__()
+        return opened[role, scope]
+
+    try:
+        yield client
+    finally:
+        for c in opened.values():
+            c.__exit__(None, None, None)
 
 
 def _signed_in(

@@ -727,6 +727,19 @@ def test_departments_see_the_same_suppressed_counts_on_the_map(
     assert all(v is None or v == 0 or v > 10 for v in values)
 
 
+def _having_tags(city: Path, wanted: list[str]) -> pd.Series:
+    """Division codes of the present residents having every tag of ``wanted``, by person."""
+    tagged = base(
+        city,
+        "SELECT p.person_id, p.division_code, t.tag FROM persons p JOIN person_tags t "
+        "USING (person_id) WHERE p.residency_status LIKE 'present%'",
+    )
+    chosen = tagged[tagged["tag"].isin(wanted)]
+    counts = chosen.groupby("person_id")["tag"].nunique()
+    people = chosen.drop_duplicates("person_id").set_index("person_id")["division_code"]
+    return people[counts[counts == len(set(wanted))].index]
+
+
 def test_tag_crossings_count_residents_having_every_tag(
     client: TestClient,
     city: Path,
@@ -736,15 +749,8 @@ def test_tag_crossings_count_residents_having_every_tag(
     community = units.loc[units["level"] == "community", "code"].iloc[0]
     add_user("c_cross", "community_worker", community)
     headers = sign_in(client, "c_cross")
-    tagged = base(
-        city,
-        "SELECT p.person_id, p.division_code, t.tag FROM persons p JOIN person_tags t "
-        "USING (person_id) WHERE p.residency_status LIKE 'present%'",
-    )
-    both = tagged[tagged["tag"].isin(["elderly", "disabled"])]
-    counts = both.groupby("person_id")["tag"].nunique()
-    people = both.drop_duplicates("person_id").set_index("person_id")["division_code"]
-    expected = int(people[counts[counts == 2].index].str.startswith(community).sum())
+    having = _having_tags(city, ["elderly", "disabled"])
+    expected = int(having.str.startswith(community).sum())
     r = client.get(
         "/api/tags/cross",
         params={"unit": community, "tags": "elderly,disabled"},
@@ -772,16 +778,8 @@ def test_tag_crossings_count_each_child_unit_and_ignore_a_repeated_tag(
     street = units.loc[units["level"] == "street", "code"].iloc[0]
     add_user("s_cross", "street_officer", street)
     headers = sign_in(client, "s_cross")
-    tagged = base(
-        city,
-        "SELECT p.person_id, p.division_code, t.tag FROM persons p JOIN person_tags t "
-        "USING (person_id) WHERE p.residency_status LIKE 'present%'",
-    )
     for wanted in (["elderly"], ["elderly", "elderly_living_alone"], ["elderly", "disabled"]):
-        chosen = tagged[tagged["tag"].isin(wanted)]
-        counts = chosen.groupby("person_id")["tag"].nunique()
-        people = chosen.drop_duplicates("person_id").set_index("person_id")["division_code"]
-        having = people[counts[counts == len(wanted)].index]
+        having = _having_tags(city, wanted)
         body = client.get(
             "/api/tags/cross", params={"unit": street, "tags": ",".join(wanted)}, headers=headers
         ).json()

@@ -10,6 +10,7 @@ import json
 import re
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -108,23 +109,20 @@ def access_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client_of(
-    served_project: Path, access_dir: Path, signed_in_client: Callable[..., TestClient]
+    served_project: Path,
+    access_dir: Path,
+    signed_in_client: Callable[..., TestClient],
+    clients_by_role: Callable[..., AbstractContextManager[Callable[..., TestClient]]],
 ) -> Iterator[Callable[..., TestClient]]:
     """``client_of(role, scope)``: a signed-in client, one per role and scope."""
-    opened: dict[tuple[str, str], TestClient] = {}
 
-    def client(role: str, scope: str = "3101") -> TestClient:
-        if (role, scope) not in opened:
-            if role == "registry_export":
-                opened[role, scope] = _own_role_client(served_project, access_dir, role, scope)
-            else:
-                opened[role, scope] = signed_in_client(served_project, access_dir, role, scope)
-            opened[role, scope].__enter__()
-        return opened[role, scope]
+    def make(role: str, scope: str) -> TestClient:
+        if role == "registry_export":
+            return _own_role_client(served_project, access_dir, role, scope)
+        return signed_in_client(served_project, access_dir, role, scope)
 
-    yield client
-    for c in opened.values():
-        c.__exit__(None, None, None)
+    with clients_by_role(make) as client:
+        yield client
 
 
 def _own_role_client(output_dir: Path, access_dir: Path, role: str, scope: str) -> TestClient:

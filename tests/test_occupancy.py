@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pandas as pd
@@ -29,20 +30,16 @@ def client_of(
     served_project: Path,
     tmp_path_factory: pytest.TempPathFactory,
     signed_in_client: Callable[..., TestClient],
+    clients_by_role: Callable[..., AbstractContextManager[Callable[..., TestClient]]],
 ) -> Iterator[Callable[..., TestClient]]:
     """``client_of(role, scope)``: a signed-in client, one per role and scope."""
     access_dir = tmp_path_factory.mktemp("occupancy_access")
-    opened: dict[tuple[str, str], TestClient] = {}
 
-    def client(role: str, scope: str = "3101") -> TestClient:
-        if (role, scope) not in opened:
-            opened[role, scope] = signed_in_client(served_project, access_dir, role, scope)
-            opened[role, scope].__enter__()
-        return opened[role, scope]
+    def make(role: str, scope: str) -> TestClient:
+        return signed_in_client(served_project, access_dir, role, scope)
 
-    yield client
-    for c in opened.values():
-        c.__exit__(None, None, None)
+    with clients_by_role(make) as client:
+        yield client
 
 
 def map_residents(client: TestClient) -> dict[str, int | None]:

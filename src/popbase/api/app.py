@@ -76,8 +76,7 @@ def summary(served: Served, gate: GateDep, principal: Caller) -> Summary:
     def totals() -> Totals:
         units = scoped_units(served, who)
         # The jurisdiction's residents are those of its top units (whose parent is not in it).
-        codes = set(units["code"].astype(str))
-        top = units[[str(p) not in codes for p in units["parent_code"]]]
+        top = units[~units["parent_code"].isin(units["code"])]
         order = {lv: i for i, lv in enumerate(LEVELS)}
         levels = sorted(units["level"].unique().tolist(), key=lambda lv: order.get(lv, len(order)))
         return Totals(

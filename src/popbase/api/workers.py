@@ -126,7 +126,7 @@ def serve_process(app: FastAPI, host: str, port: int, ready: Event, parent: int)
 
 
 class Workers:
-    """Server processes that each run ``target(host, port)``, kept running.
+    """Server processes that each run ``target(host, port, ready, parent)``, kept running.
 
     Parameters
     ----------
