@@ -24,6 +24,7 @@ from popbase.errors import PopbaseError, StageError
 from popbase.ops import accounting, ingest, publish, quality, snapshot
 from popbase.population import fuse, link, residency, resolve, validate
 from popbase.portraits import tagging
+from popbase.schema import DeclaredTables, conform_tables
 from popbase.space import basemap
 
 Progress = Callable[[str, int, int], None]
@@ -54,6 +55,11 @@ class BuildContext:
     # alone rebuilds what it needs).
     shared: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Tables a stage writes from Python arrive typed as declared (popbase.schema).
+        if not isinstance(self.db, DeclaredTables):
+            self.db = DeclaredTables(self.db)
+
     def tick(self, stage: str, done: int, total: int) -> None:
         """Report progress of a long stage."""
         if self.progress is not None:
@@ -65,31 +71,131 @@ StageFn = Callable[[BuildContext], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of the build."""
+    """One step of the build.
+
+    Attributes
+    ----------
+    name, description
+        How reports and progress name the stage.
+    run
+        The stage itself.
+    writes
+        The tables it writes, each declared in :data:`popbase.schema.TABLES`. After the
+        stage they all exist with their declared types, empty where the stage had
+        nothing to write (an optional layer or source the project does not have).
+    """
 
     name: str
     description: str
     run: StageFn
+    writes: tuple[str, ...] = ()
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("space", "load the basemap: divisions, grids, buildings, facilities", basemap.load_space),
-    Stage("ingest", "read every department source", ingest.ingest_sources),
-    Stage("validate", "validate identifiers; quarantine rows that fail", validate.validate_records),
-    Stage("address", "parse every distinct address once", match.parse_addresses),
-    Stage("match", "match addresses to buildings and rooms", match.match_addresses),
+    Stage(
+        "space",
+        "load the basemap: divisions, grids, buildings, facilities",
+        basemap.load_space,
+        (
+            "divisions",
+            "division_aliases",
+            "grids",
+            "buildings",
+            "facilities",
+            "basemap_rooms",
+            "space_quarantine",
+        ),
+    ),
+    Stage(
+        "ingest",
+        "read every department source",
+        ingest.ingest_sources,
+        (
+            "quarantine",
+            "person_records",
+            "enterprise_records",
+            "room_records",
+            "signaling_records",
+            "source_files",
+            "rows_in",
+        ),
+    ),
+    Stage(
+        "validate",
+        "validate identifiers; quarantine rows that fail",
+        validate.validate_records,
+        ("person_records_valid", "name_fixes", "enterprise_records_valid", "signaling_valid"),
+    ),
+    Stage(
+        "address",
+        "parse every distinct address once",
+        match.parse_addresses,
+        ("parsed_addresses",),
+    ),
+    Stage(
+        "match",
+        "match addresses to buildings and rooms",
+        match.match_addresses,
+        ("record_links", "room_record_links", "rooms"),
+    ),
     Stage(
         "resolve",
         "resolve records into persons: by ID, then probabilistically",
         resolve.resolve_persons,
+        ("person_keys", "person_members", "name_forms", "probable_links", "review_queue"),
     ),
-    Stage("fuse", "one golden record per person", fuse.fuse_persons),
-    Stage("link", "link persons to rooms, hukou and employers", link.link_persons),
-    Stage("residency", "each person's 人户 status", residency.classify_residency),
-    Stage("portrait", "1+9+X tags from facts and events", tagging.tag_persons),
-    Stage("rollup", "count residents for every unit", rollup.rollup_units),
-    Stage("account", "record accounting: every row ends somewhere", accounting.account_records),
-    Stage("quality", "data quality per source and community", quality.measure_quality),
+    Stage("fuse", "one golden record per person", fuse.fuse_persons, ("persons_golden",)),
+    Stage(
+        "link",
+        "link persons to rooms, hukou and employers",
+        link.link_persons,
+        (
+            "lives_in",
+            "hukou_at",
+            "member_of",
+            "households",
+            "enterprises",
+            "employer_codes",
+            "works_at",
+        ),
+    ),
+    Stage(
+        "residency",
+        "each person's 人户 status",
+        residency.classify_residency,
+        ("presence_places", "stays_in", "residency"),
+    ),
+    Stage(
+        "portrait",
+        "1+9+X tags from facts and events",
+        tagging.tag_persons,
+        ("person_facts", "person_events", "person_tags", "tags"),
+    ),
+    Stage(
+        "rollup",
+        "count residents for every unit",
+        rollup.rollup_units,
+        (
+            "residents",
+            "unit_members",
+            "building_counts",
+            "unit_counts",
+            "unit_tags",
+            "unit_pyramids",
+        ),
+    ),
+    Stage(
+        "account",
+        "record accounting: every row ends somewhere",
+        accounting.account_records,
+        ("record_outcomes",),
+    ),
+    Stage(
+        "quality",
+        "data quality per source and community",
+        quality.measure_quality,
+        ("quality_sources", "quality_units"),
+    ),
     Stage("publish", "write the graph and the served tables", publish.publish_snapshot),
 )
 
@@ -115,6 +221,11 @@ def run_stages(ctx: BuildContext, stages: tuple[Stage, ...] = STAGES) -> None:
             raise
         except Exception as exc:
             raise StageError(stage.name, exc) from exc
+        # A declared table the stage left unwritten exists empty; drifted types are cast
+        # back and recorded (a clean build records none).
+        cast = conform_tables(ctx.db, stage.writes)
+        if cast:
+            ctx.report.setdefault("schema_casts", {})[stage.name] = cast
         timings[stage.name] = round(time.perf_counter() - start, 3)
         ctx.tick(stage.name, 1, 1)
 
