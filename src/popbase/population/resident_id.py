@@ -5,9 +5,13 @@ time), an 8-digit birth date, a 3-digit sequence whose parity gives the sex (odd
 an ISO 7064 MOD 11-2 check character (``X`` stands for 10). First-generation 15-digit
 numbers omit the century (always 19) and the check character.
 
-Area codes are looked up in the bundled timeline of codes (:mod:`popbase.population.area_codes`).
-A code that has since been abolished (卢湾区 310103, 闸北区 310108 …) is still valid, since
-people keep their number for life: it is flagged ``historical_area`` and never rejected.
+Area codes are looked up in the bundled timeline of codes and the NBS table of counties
+(:mod:`popbase.population.area_codes`). A code that has since been abolished (卢湾区 310103,
+闸北区 310108 …) is still valid, since people keep their number for life: it is flagged
+``historical_area`` and never rejected. A code neither table lists, in a province that
+exists, is valid too and flagged ``unrecognised_area``: a county created or renamed after
+the tables were made keeps issuing numbers, and the check digit already vouches for the
+number. Only a code of no known province is rejected (``id_unknown_area``).
 
 :func:`validate_id_number` checks one value; :func:`validate_id_numbers` checks a column
 with numpy and Arrow string kernels (a million values in well under a second) and returns
@@ -36,7 +40,13 @@ from popbase.population._identifier_text import (
     weighted_digit_sum,
 )
 from popbase.population._unique_draw import redraw_duplicates
-from popbase.population.area_codes import area_code_flags, area_code_strings, area_timeline
+from popbase.population.area_codes import (
+    area_code_flags,
+    area_code_strings,
+    known_area_codes,
+    known_provinces,
+    province_flags,
+)
 
 IdReason = Literal[
     "id_missing",
@@ -74,7 +84,8 @@ class IdCheck:
 
     ``normalized`` is set whenever the cleaned value has the shape of an ID number (upgraded
     to 18 characters if it had 15), even if a later check fails; ``historical_area``,
-    ``sex``, ``birth_date`` and ``area_code`` are set only for valid numbers.
+    ``unrecognised_area``, ``sex``, ``birth_date`` and ``area_code`` are set only for valid
+    numbers.
     """
 
     normalized: str | None
@@ -85,6 +96,7 @@ class IdCheck:
     sex: Literal["M", "F"] | None = None
     birth_date: datetime.date | None = None
     area_code: str | None = None
+    unrecognised_area: bool = False
 
 
 def _require_digits(value: str, length: int, what: str) -> None:
@@ -199,12 +211,12 @@ def validate_id_number(value: str | None, as_of: datetime.date | None = None) ->
     if born > _as_of_date(as_of):
         return IdCheck(text, False, "id_future_birth_date", upgraded)
     area = text[:6]
-    spans = area_timeline().get(area)
-    if spans is None:
+    unrecognised = area not in known_area_codes()
+    if unrecognised and area[:2] not in known_provinces():
         return IdCheck(text, False, "id_unknown_area", upgraded)
-    historical = all(span.end_year is not None for span in spans)
+    historical = bool(area_code_flags()[1][int(area)])
     sex: Literal["M", "F"] = "M" if int(text[16]) % 2 else "F"
-    return IdCheck(text, True, None, upgraded, historical, sex, born, area)
+    return IdCheck(text, True, None, upgraded, historical, sex, born, area, unrecognised)
 
 
 def validate_id_numbers(values: pd.Series, as_of: datetime.date | None = None) -> pd.DataFrame:
@@ -221,8 +233,9 @@ def validate_id_numbers(values: pd.Series, as_of: datetime.date | None = None) -
     -------
     pandas.DataFrame
         Same index as ``values``; columns ``normalized``, ``valid``, ``reason``,
-        ``upgraded_from_15``, ``historical_area``, ``sex``, ``birth_date`` (``YYYY-MM-DD``)
-        and ``area_code``. Text columns are ``object`` dtype with ``None`` where unset.
+        ``upgraded_from_15``, ``historical_area``, ``unrecognised_area``, ``sex``,
+        ``birth_date`` (``YYYY-MM-DD``) and ``area_code``. Text columns are ``object``
+        dtype with ``None`` where unset.
     """
     text = clean_texts(values)
     n = len(text)
@@ -266,7 +279,7 @@ def validate_id_numbers(values: pd.Series, as_of: datetime.date | None = None) -
     )
     area_int = decimal(matrix, 0, 6)
     known, abolished = area_code_flags()
-    area_known = known[area_int]
+    area_known = known[area_int] | province_flags()[area_int // 10_000]
 
     still_ok = np.ones(len(rows), dtype=bool)
     for code, passed in ((4, checks_ok), (5, date_ok), (6, not_future), (7, area_known)):
@@ -275,6 +288,13 @@ def validate_id_numbers(values: pd.Series, as_of: datetime.date | None = None) -
     good = rows[still_ok]
     historical = np.zeros(n, dtype=bool)
     historical[good] = abolished[area_int[still_ok]]
+    unrecognised = np.zeros(n, dtype=bool)
+    unrecognised[good] = ~known[area_int[still_ok]]
+    area_texts = area_code_strings()[area_int[still_ok]]
+    if unrecognised.any():
+        area_texts = area_texts.copy()
+        odd = np.flatnonzero(~known[area_int[still_ok]])
+        area_texts[odd] = [f"{code:06d}" for code in area_int[still_ok][odd].tolist()]
     # Few distinct values: build each string once and share it across rows.
     sexes = np.array(["F", "M"], dtype=object)[matrix[still_ok, 16] % 2]
     birth_days, where = np.unique(
@@ -294,9 +314,10 @@ def validate_id_numbers(values: pd.Series, as_of: datetime.date | None = None) -
             "reason": pd.Series(reasons, index=index, dtype=object),
             "upgraded_from_15": pd.Series(upgraded, index=index),
             "historical_area": pd.Series(historical, index=index),
+            "unrecognised_area": pd.Series(unrecognised, index=index),
             "sex": object_column(n, good, sexes, index),
             "birth_date": object_column(n, good, birth_texts[where], index),
-            "area_code": object_column(n, good, area_code_strings()[area_int[still_ok]], index),
+            "area_code": object_column(n, good, area_texts, index),
         }
     )
 

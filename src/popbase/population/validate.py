@@ -45,7 +45,7 @@ ID_DETAIL = {
     "id_bad_checksum": "the check digit does not match (a mistyped digit)",
     "id_bad_birth_date": "the birth date inside the ID number is not a real date",
     "id_future_birth_date": "the birth date inside the ID number lies in the future",
-    "id_unknown_area": "the ID's area code is not a known (or historical) county code",
+    "id_unknown_area": "the ID's first two digits are no province's code",
 }
 
 
@@ -135,6 +135,7 @@ def _validate_persons(ctx: BuildContext) -> dict[str, int]:
         "person_rows_quarantined": int((~ok).sum()),
         "ids_upgraded_from_15": int(check["upgraded_from_15"].sum()),
         "ids_historical_area": int(check["historical_area"].sum()),
+        "ids_unrecognised_area": int(check["unrecognised_area"].sum()),
         **_fix_names(ctx),
     }
 

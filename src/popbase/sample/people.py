@@ -288,8 +288,11 @@ def identities(
     prov = provinces[rng.choice(len(provinces), n, p=p / p.sum())]
     from popbase.population.area_codes import area_timeline
 
-    # Statistical-only codes (development zones such as 340176) never appear in IDs.
-    issued = areas[areas["code"].isin(list(area_timeline()))]
+    # Statistical-only codes (development zones such as 340176: NBS numbers them 71-99
+    # within their city) never appear in IDs; the counties created since the timeline was
+    # made (520581 黔西市, 2021) do.
+    zone = areas["code"].str[4:].astype(int) >= 70
+    issued = areas[areas["code"].isin(list(area_timeline())) | ~zone]
     county = issued.groupby("provinceCode")["code"].apply(np.array).to_dict()
     hukou_area = np.full(n, district_code, dtype=object)
     migrants = np.flatnonzero(origin == "other_province")
