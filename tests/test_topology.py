@@ -188,6 +188,10 @@ def test_check_space_reads_the_project_and_writes_json_and_geojson(tmp_path: Pat
     gap = layer[layer["kind"] == "gap"].to_crs(PROJECTED)
     assert gap.area.iloc[0] == pytest.approx(NOTCH.area, rel=0.01)
     assert "gap" in result.output or "gap" in (result.stderr or "")
+    # Every code is printed whole, however narrow the terminal.
+    printed = result.output + (result.stderr or "")
+    for finding in data["findings"]:
+        assert finding["code"] in printed
 
 
 def test_check_space_exits_0_on_clean_layers(tmp_path: Path) -> None:

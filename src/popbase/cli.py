@@ -189,18 +189,27 @@ def evaluate(
     project: Annotated[Path, typer.Argument(help="Sample project folder (with truth/)")],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the scores here")] = None,
 ) -> None:
-    """Score the current snapshot against the sample's ground truth."""
+    """Score the current snapshot against the sample's ground truth.
+
+    Prints the headline scores; ``--json`` writes every score (per source, status and tag).
+    """
     from popbase.config import load_project
-    from popbase.ops.evaluate import evaluate_project
+    from popbase.ops.evaluate import evaluate_project, headline_scores
 
     try:
         scores = evaluate_project(load_project(project))
     except PopbaseError as exc:
         raise _fail(exc) from None
-    text = json.dumps(scores, ensure_ascii=False, indent=2)
     if json_out:
-        json_out.write_text(text, encoding="utf-8")
-    sys.stdout.write(text + "\n")
+        json_out.write_text(json.dumps(scores, ensure_ascii=False, indent=2), encoding="utf-8")
+    table = Table(title=f"scores of snapshot {scores['snapshot']} against the sample's truth")
+    table.add_column("measure")
+    table.add_column("score", justify="right", no_wrap=True)
+    for measure, value in headline_scores(scores):
+        table.add_row(measure, value)
+    if json_out is None:
+        table.caption = "every score: popbase eval PROJECT --json FILE"
+    Console(width=max(console.width, 100)).print(table)
 
 
 @app.command()
@@ -348,8 +357,10 @@ def check_space(
     except PopbaseError as exc:
         _fail(exc)
         raise typer.Exit(code=2) from None
+    # Wider than a narrow terminal rather than codes cut short ("3101040…").
+    wide = Console(stderr=True, width=max(console.width, 150))
     for table in result.tables():
-        console.print(table)
+        wide.print(table)
     if json_out is not None:
         result.write_json(json_out)
     if geojson_out is not None:

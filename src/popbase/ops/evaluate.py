@@ -329,6 +329,9 @@ def evaluate_project(project: Project) -> dict[str, Any]:
     finally:
         con.close()
     records = pd.read_parquet(truth_dir / "records.parquet")
+    # Only what the project delivers is scored: a project without, say, the hotline's
+    # tickets cannot be asked to resolve them.
+    records = records[records["source"].isin([s.name for s in project.config.sources])]
     persons = pd.read_parquet(
         truth_dir / "persons.parquet",
         columns=[
@@ -357,6 +360,57 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         "residency": residency_scores(built, persons, true_person),
         "tags": tag_scores(built_tags, defined, built["person_id"], persons, true_person),
     }
+
+
+def _pair(a: float, b: float) -> str:
+    return f"{a:.4f} / {b:.4f}"
+
+
+def headline_scores(scores: dict[str, Any]) -> list[tuple[str, str]]:
+    """The scores a reader looks at first, as (measure, value) rows for a short table.
+
+    Parameters
+    ----------
+    scores
+        What :func:`evaluate_project` returns.
+
+    Returns
+    -------
+    list of tuple
+        One row per measure, values formatted; the whole scores go to ``--json``.
+    """
+    link, person, units = scores["link"], scores["person"], scores["community_residents"]
+    fused, household, residency = scores["fused"], scores["household"], scores["residency"]
+    rows = [
+        ("address links to rooms: precision / recall", _pair(link["precision"], link["recall"])),
+        (
+            "person resolution (pairwise): precision / recall",
+            _pair(person["precision"], person["recall"]),
+        ),
+        (
+            "register households (户号): precision / recall",
+            _pair(household["precision"], household["recall"]),
+        ),
+        (
+            "residents per committee: mean / max abs. error",
+            f"{units['mean_abs_pct_error']:.2f} % / {units['max_abs_pct_error']:.1f} %",
+        ),
+        (
+            "residents found / true residents",
+            f"{units['resident_total']:,} / {units['truth_total']:,}",
+        ),
+        ("fused sex / birth date", _pair(fused["sex"], fused["birth_date"])),
+        (
+            "fused residence room (where told) / hukou room",
+            _pair(fused["residence_room"], fused["hukou_room"]),
+        ),
+        ("residency status (人户状态): accuracy", f"{residency['accuracy']:.4f}"),
+    ]
+    tags = scores["tags"]
+    if tags:
+        worst = min(tags, key=lambda t: (tags[t]["accuracy"], t))
+        rows.append(("tags: lowest accuracy (tag)", f"{tags[worst]['accuracy']:.4f} ({worst})"))
+    return rows
 
 
 def evaluate_path(path: Path) -> dict[str, Any]:

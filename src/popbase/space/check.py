@@ -79,7 +79,15 @@ class SpaceCheck:
         shown = self.report.findings_frame().head(FINDINGS_SHOWN)
         detail = Table(title=f"findings (first {min(len(shown), FINDINGS_SHOWN)})")
         for col in ("kind", "code", "other", "area m²", "lon", "lat", "detail"):
-            detail.add_column(col, justify="right" if col in ("area m²", "lon", "lat") else "left")
+            values = [str(v) for v in shown[_FINDING_FIELDS[col]]] if len(shown) else []
+            # Codes, kinds and coordinates are read whole or not at all: only the detail
+            # column wraps on a narrow terminal.
+            detail.add_column(
+                col,
+                justify="right" if col in ("area m²", "lon", "lat") else "left",
+                no_wrap=col != "detail",
+                min_width=max(map(len, values), default=0) if col != "detail" else 30,
+            )
         for row in shown.itertuples():
             detail.add_row(
                 str(row.kind),
@@ -91,6 +99,17 @@ class SpaceCheck:
                 str(row.detail),
             )
         return [summary, detail] if len(shown) else [summary]
+
+
+_FINDING_FIELDS = {
+    "kind": "kind",
+    "code": "code",
+    "other": "other",
+    "area m²": "area_m2",
+    "lon": "lon",
+    "lat": "lat",
+    "detail": "detail",
+}
 
 
 def _counts(layer: Layer) -> dict[str, int]:
