@@ -67,11 +67,24 @@ def sample(
     as_of: Annotated[str, typer.Option(help="Date the deliveries describe (YYYY-MM-DD)")] = (
         "2026-10-31"
     ),
+    shape: Annotated[
+        str,
+        typer.Option(
+            help="Deliver the city in another shape: 'random' (drawn with the seed), or "
+            "settings such as 'columns=pinyin,dates=chinese,encoding=gb18030,header=title,"
+            "file_format=xlsx,buildings=points,buildings_crs=GCJ-02,without=grids+hotline'"
+        ),
+    ] = "as_delivered",
 ) -> None:
     """Generate a sample city: basemap, department sources and ground truth."""
+    import shutil
+    import tempfile
+
     from popbase.sample.city import SampleOptions, generate_sample
+    from popbase.sample.shapes import Shape, write_shape
 
     try:
+        shaped = Shape.draw(seed) if shape == "random" else Shape.parse(shape)
         opts = SampleOptions(
             persons=persons,
             seed=seed,
@@ -86,7 +99,17 @@ def sample(
             def tick(what: str, done: int, total: int) -> None:
                 bar.update(task, description=f"sample · {what}", completed=done, total=total)
 
-            summary = generate_sample(out, opts, progress=tick)
+            if shaped == Shape():
+                summary = generate_sample(out, opts, progress=tick)
+            else:
+                if out.exists() and any(out.iterdir()):
+                    raise FileExistsError(f"{out} is not empty; choose a new folder")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+                    summary = generate_sample(Path(tmp) / "city", opts, progress=tick)
+                    shutil.rmtree(out, ignore_errors=True)
+                    write_shape(Path(tmp) / "city", out, shaped)
+                console.print(f"delivered as: {shaped.name}")
     except (PopbaseError, FileExistsError, ValueError) as exc:
         raise _fail(exc) from None
     rows = summary["source_rows"]

@@ -1,0 +1,84 @@
+"""Basemap layers written again as other bureaus deliver them.
+
+Buildings as points (a surveying bureau's door-plate points, or an internet map's POIs in
+GCJ-02 or BD-09) instead of footprints, with Chinese field names. Used by
+:mod:`popbase.sample.shapes`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from popbase.sample.writer import csv_bytes
+from popbase.space.crs import GEOGRAPHIC
+from popbase.space.offsets import offset_crs_name, wgs84_to_bd09, wgs84_to_gcj02
+
+# Canonical building fields -> the Chinese field names of a door-plate table.
+POINT_FIELDS: Final = {
+    "id": "建筑编号",
+    "address": "门牌地址",
+    "use": "房屋用途",
+    "floors": "地上层数",
+    "compound": "所属小区",
+}
+
+
+def _coordinates(points: gpd.GeoSeries, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Point coordinates in ``crs``: an EPSG code, or GCJ-02 / BD-09 from WGS84."""
+    geographic = points.to_crs(GEOGRAPHIC)
+    lon, lat = shapely.get_x(geographic.values), shapely.get_y(geographic.values)
+    offset = offset_crs_name(crs)
+    if offset == "GCJ-02":
+        return wgs84_to_gcj02(lon, lat)
+    if offset == "BD-09":
+        return wgs84_to_bd09(lon, lat)
+    moved = points.to_crs(pyproj.CRS.from_user_input(crs))
+    return shapely.get_x(moved.values), shapely.get_y(moved.values)
+
+
+def buildings_as_points(
+    footprints: Path, out: Path, crs: str, fields: dict[str, str]
+) -> dict[str, str]:
+    """Write each building of ``footprints`` as a point row of a CSV table.
+
+    Parameters
+    ----------
+    footprints
+        The buildings layer as delivered (any format GDAL reads).
+    out
+        The CSV file to write (UTF-8 with BOM, as Excel exports it).
+    crs
+        The CRS of the coordinates written.
+    fields
+        The layer's ``fields:`` mapping (canonical -> the footprint file's names).
+
+    Returns
+    -------
+    dict
+        The ``fields:`` mapping of the written table, ``lon``/``lat`` included.
+    """
+    layer = gpd.read_file(footprints)
+    points = layer.geometry.representative_point()
+    x, y = _coordinates(points, crs)
+    geographic = offset_crs_name(crs) is not None or pyproj.CRS.from_user_input(crs).is_geographic
+    table = pd.DataFrame(
+        {
+            POINT_FIELDS[canon]: layer[column].astype(object).where(layer[column].notna(), None)
+            for canon, column in fields.items()
+            if canon in POINT_FIELDS and column in layer
+        }
+    )
+    # Degrees to 1e-7 (1 cm), metres to the centimetre.
+    table["经度" if geographic else "X坐标"] = np.round(x, 7 if geographic else 2)
+    table["纬度" if geographic else "Y坐标"] = np.round(y, 7 if geographic else 2)
+    out.write_bytes(csv_bytes(table, header=True, encoding="utf-8-sig"))
+    mapping = {canon: POINT_FIELDS[canon] for canon, column in fields.items() if column in layer}
+    mapping["lon"], mapping["lat"] = table.columns[-2], table.columns[-1]
+    return {k: v for k, v in mapping.items() if k in POINT_FIELDS or k in ("lon", "lat")}
