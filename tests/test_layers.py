@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from pydantic import ValidationError
 
 from popbase.backends import DuckDBBackend
 from popbase.config import LayerConfig, load_project
@@ -284,7 +285,8 @@ def test_a_layer_without_crs_needs_one(tmp_path: Path) -> None:
     with pytest.raises(SourceFileError, match=r"does not say its CRS.*set `crs:`"):
         read(folder)
     assert len(read(folder, crs="EPSG:4490").features) == 1
-    with pytest.raises(SourceFileError, match="unknown"):
+    # An unknown CRS is refused with the project file, before any layer is read.
+    with pytest.raises(ValidationError, match="expected a CRS such as 'EPSG:4326'"):
         read(folder, crs="EPSG:99999999")
 
 

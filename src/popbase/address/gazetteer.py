@@ -317,10 +317,11 @@ def project_places(project: Project) -> list[tuple[str, Place]]:
         A loaded project (see :func:`popbase.config.load_project`).
     """
     from popbase.address.parse import AddressParser
+    from popbase.space.division_layers import division_units
     from popbase.space.layers import read_layer
 
     space = project.config.space
-    divisions = read_layer(project, "divisions", space.divisions).features
+    divisions = division_units(project).units
     pairs = {
         (str(code), str(name))
         for code, name in zip(divisions["code"], divisions["name"], strict=True)

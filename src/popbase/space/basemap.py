@@ -1,10 +1,13 @@
 """The space stage: load the basemap layers a project declares into the build's tables.
 
 Layers are read by :mod:`popbase.space.layers` (any format and CRS, geometry repaired and
-stored as WKB in EPSG:4490); the division tree and its historical names come from
-:mod:`popbase.space.divisions`. Each building is placed in the committee (and micro-grid)
-its footprint overlaps most (see :func:`~popbase.space.placement.assign_buildings`; a
-building given as a point is placed by that point); ``lon``/``lat`` are a point inside it.
+stored as WKB in EPSG:4490); the division tree, from one divisions layer or several, by
+:mod:`popbase.space.division_layers`, with the units the layers lack between the project's
+area and the divisions given dissolved from their children (:mod:`popbase.space.dissolve`);
+historical names come from :mod:`popbase.space.divisions`. Each building is placed in the
+committee (and micro-grid) its footprint overlaps most (see
+:func:`~popbase.space.placement.assign_buildings`; a building given as a point is placed by
+that point); ``lon``/``lat`` are a point inside it.
 Tables written:
 
 - ``divisions(code, name, level, parent_code, area_km2, geometry)``
@@ -16,7 +19,8 @@ Tables written:
   is given
 - ``division_aliases(alias, code, valid_until, note)``
 - ``space_quarantine(layer, feature, reason, detail)``: every repaired feature (still
-  loaded) and every feature set aside, so that each feature read is accounted for.
+  loaded) and every feature set aside, so that each feature read is accounted for; a
+  list of divisions layers is reported per file (``divisions.0``, ``divisions.1`` …).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ import pandas as pd
 import shapely
 
 from popbase.space.crs import GEOGRAPHIC, projected_crs_for
-from popbase.space.divisions import LEVEL_BY_CODE_LENGTH, division_tree, historical_aliases
+from popbase.space.division_layers import TREE_COLUMNS, division_units
+from popbase.space.divisions import LEVEL_BY_CODE_LENGTH, historical_aliases
 from popbase.space.layers import QUARANTINE_COLUMNS, Layer, read_layer
 from popbase.space.placement import assign_buildings, floor_numbers
 
@@ -114,17 +119,17 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
         counts[layer.name] = {"read": layer.read}
         return features
 
-    divisions = take(read_layer(project, "divisions", space.divisions), "code")
-    tree = division_tree(divisions)
-    div = tree.assign(
-        area_km2=_area_km2(divisions.geometry.values),
-        geometry=shapely.to_wkb(divisions.geometry.values),
+    read = division_units(project)
+    quarantine.append(read.quarantine)
+    counts.update(read.counts())
+    units = read.units
+    div = pd.DataFrame(units[TREE_COLUMNS]).assign(
+        area_km2=_area_km2(units.geometry.values),
+        geometry=shapely.to_wkb(units.geometry.values),
     )
     ctx.db.put("divisions", div)
     ctx.db.put("division_aliases", historical_aliases())
-    communities = gpd.GeoDataFrame(
-        {"code": tree["code"]}, geometry=divisions.geometry.values, crs=GEOGRAPHIC
-    )[(tree["level"] == "community").to_numpy()]
+    communities = units.loc[units["level"] == "community", ["code", "geometry"]]
     grids = gpd.GeoDataFrame({"code": []}, geometry=[], crs=GEOGRAPHIC)
     grids_out = pd.DataFrame(
         columns=["grid_code", "name", "community_code", "area_km2", "geometry"]
@@ -217,19 +222,20 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
     q = pd.concat(quarantine, ignore_index=True).astype(object)
     ctx.db.put("space_quarantine", q)
     loaded = {
-        "divisions": len(div),
         "grids": len(grids_out),
         "buildings": len(buildings),
         "facilities": n_fac,
         "rooms": n_rooms,
     }
-    for name, c in counts.items():
-        mine = q[q["layer"] == name]
-        c["loaded"] = loaded[name]
-        c["set_aside"] = int((mine["reason"] != REPAIRED).sum())
-        c["repaired"] = int((mine["reason"] == REPAIRED).sum())
+    for name, n in loaded.items():
+        if name in counts:
+            mine = q[q["layer"] == name]
+            counts[name]["loaded"] = n
+            counts[name]["set_aside"] = int((mine["reason"] != REPAIRED).sum())
+            counts[name]["repaired"] = int((mine["reason"] == REPAIRED).sum())
     return {
         "divisions": len(div),
+        "divisions_dissolved": read.dissolved.to_dict(orient="records"),
         "grids": len(grids_out),
         "buildings": len(buildings),
         "facilities": n_fac,

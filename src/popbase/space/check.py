@@ -1,15 +1,20 @@
 """``popbase check space``: the topology of a project's basemap, before any build.
 
-Reads the project's layers through the same reader as the build (:mod:`.layers`), runs
-the checks of :mod:`.topology`, and reports features the reader set aside as findings of
-kind ``feature_set_aside``. The report renders as Rich tables, as JSON of a stable shape::
+Reads the project's layers as the build does (:mod:`.layers`; the divisions, one layer or
+several, through :mod:`.division_layers`, with the units they lack dissolved from their
+children), runs the checks of :mod:`.topology`, and reports features the reader set aside
+as findings of kind ``feature_set_aside``. The report renders as Rich tables, as JSON of a
+stable shape::
 
     {"tolerance_m2": 1.0,
      "parents": [{"code", "name", "level", "area_m2", "gap_m2", "overlap_m2", "children"}],
      "findings": [{"kind", "code", "other", "area_m2", "lon", "lat", "detail"}],
      "summary": {kind: count},
      "snapped": {"count", "area_m2"},
-     "layers": {layer: {"read", "loaded", "set_aside", "repaired"}}}
+     "layers": {layer: {"read", "loaded", "set_aside", "repaired"}},
+     "dissolved": [{"code", "name", "level", "children", "name_from"}]}
+
+A list of divisions layers is counted per file (``divisions.0``, ``divisions.1`` …).
 
 and as a GeoJSON layer of the findings' geometries in EPSG:4490 that QGIS opens.
 """
@@ -17,7 +22,7 @@ and as a GeoJSON layer of the findings' geometries in EPSG:4490 that QGIS opens.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,8 @@ import pandas as pd
 from rich.table import Table
 
 from popbase.config import Project
-from popbase.space.divisions import division_tree
+from popbase.space.dissolve import DISSOLVED_COLUMNS
+from popbase.space.division_layers import division_units
 from popbase.space.layers import Layer, read_layer
 from popbase.space.topology import Finding, TopologyReport, check_topology
 
@@ -37,10 +43,11 @@ FINDINGS_SHOWN = 40
 
 @dataclass
 class SpaceCheck:
-    """A topology report and what the layer reader did with each layer."""
+    """A topology report, what the layer reader did with each layer, the units dissolved."""
 
     report: TopologyReport
     layers: dict[str, dict[str, int]]
+    dissolved: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DISSOLVED_COLUMNS))
 
     @property
     def clean(self) -> bool:
@@ -49,7 +56,8 @@ class SpaceCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape (see the module docstring)."""
-        return self.report.to_dict() | {"layers": self.layers}
+        dissolved = self.dissolved.to_dict(orient="records")
+        return self.report.to_dict() | {"layers": self.layers, "dissolved": dissolved}
 
     def write_json(self, path: Path) -> None:
         """Write the report as JSON (UTF-8, Chinese names as they are)."""
@@ -76,6 +84,9 @@ class SpaceCheck:
             f"tolerance {self.report.tolerance_m2:g} m²; snapped slivers: "
             f"{int(snapped['count']):,} ({snapped['area_m2']:,.2f} m²)"
         )
+        made = [f"{r.code} {r.name} ({r.children} children)" for r in self.dissolved.itertuples()]
+        if made:
+            summary.caption += "; dissolved from their children: " + ", ".join(made)
         shown = self.report.findings_frame().head(FINDINGS_SHOWN)
         detail = Table(title=f"findings (first {min(len(shown), FINDINGS_SHOWN)})")
         for col in ("kind", "code", "other", "area m²", "lon", "lat", "detail"):
@@ -143,25 +154,24 @@ def check_space(project: Project, tolerance_m2: float = 1.0) -> SpaceCheck:
         A layer cannot be read.
     """
     space = project.config.space
-    read = {"divisions": read_layer(project, "divisions", space.divisions)}
+    division_layers = division_units(project)
+    read: dict[str, Layer] = {}
     if space.grids is not None:
         read["grids"] = read_layer(project, "grids", space.grids)
     read["buildings"] = read_layer(project, "buildings", space.buildings)
     if space.rooms is not None:
         read["rooms"] = read_layer(project, "rooms", space.rooms)
-    counts = {name: _counts(layer) for name, layer in read.items()}
+    counts = division_layers.counts() | {name: _counts(layer) for name, layer in read.items()}
     blank: list[Finding] = []
-    for name in ("divisions", "grids"):
-        if name in read:
-            f = read[name].features
-            missing = f["code"].isna()
-            blank += [
-                Finding("feature_set_aside", str(label), name, None, "key_missing: it has no code")
-                for label in f.loc[missing, "feature"]
-            ]
-            read[name] = replace(read[name], features=f[~missing])
-    div = read["divisions"].features
-    divisions = gpd.GeoDataFrame(division_tree(div), geometry=div.geometry.values, crs=div.crs)
+    if "grids" in read:
+        f = read["grids"].features
+        missing = f["code"].isna()
+        blank += [
+            Finding("feature_set_aside", str(label), "grids", None, "key_missing: it has no code")
+            for label in f.loc[missing, "feature"]
+        ]
+        read["grids"] = replace(read["grids"], features=f[~missing])
+    divisions = division_layers.units
     grids = None
     if "grids" in read:
         g = read["grids"].features
@@ -174,10 +184,11 @@ def check_space(project: Project, tolerance_m2: float = 1.0) -> SpaceCheck:
     rooms = read["rooms"].features if "rooms" in read else None
     report = check_topology(divisions, grids, read["buildings"].features, rooms, tolerance_m2)
     report.findings.extend(blank)
-    for name, layer in read.items():
+    for layer in (*division_layers.layers, *read.values()):
+        name = layer.name
         aside = layer.quarantine[layer.quarantine["reason"] != "geometry_repaired"]
         report.findings.extend(
             Finding("feature_set_aside", str(f), name, None, f"{r}: {d}")
             for f, r, d in zip(aside["feature"], aside["reason"], aside["detail"], strict=True)
         )
-    return SpaceCheck(report, counts)
+    return SpaceCheck(report, counts, division_layers.dissolved)

@@ -28,10 +28,14 @@ from typing import Final
 import pandas as pd
 
 __all__ = [
+    "LENGTH_BY_LEVEL",
     "LEVEL_BY_CODE_LENGTH",
+    "LEVEL_WORDS",
     "NameIndex",
+    "bundled_division_names",
     "division_tree",
     "historical_aliases",
+    "level_of_word",
     "name_index",
     "parent_code",
     "resolve_division_name",
@@ -44,9 +48,16 @@ LEVEL_BY_CODE_LENGTH: Final = {
     9: "street",
     12: "community",
 }
+LENGTH_BY_LEVEL: Final = {level: n for n, level in LEVEL_BY_CODE_LENGTH.items()}
 _CODE_LENGTHS: Final = tuple(sorted(LEVEL_BY_CODE_LENGTH))
-# Level names as city data writes them.
-_LEVEL_WORDS: Final = {
+# Level names as city data writes them (a layer's `level:` or its level field).
+LEVEL_WORDS: Final = {
+    **{level: level for level in LENGTH_BY_LEVEL},
+    "county": "district",
+    "town": "street",
+    "township": "street",
+    "committee": "community",
+    "village": "community",
     "省": "province",
     "市": "city",
     "区": "district",
@@ -56,6 +67,7 @@ _LEVEL_WORDS: Final = {
     "镇": "street",
     "乡": "street",
     "街镇": "street",
+    "乡镇": "street",
     "居委": "community",
     "村委": "community",
     "居委会": "community",
@@ -95,6 +107,18 @@ def stem(name: str) -> str:
     return short if len(short) >= 2 else name
 
 
+def level_of_word(word: str) -> str | None:
+    """The level a word names (English in any case, or Chinese), or None.
+
+    Examples
+    --------
+    >>> level_of_word("街镇"), level_of_word("Committee"), level_of_word("楼")
+    ('street', 'community', None)
+    """
+    text = word.strip()
+    return LEVEL_WORDS.get(text) or LEVEL_WORDS.get(text.lower())
+
+
 def parent_code(code: str) -> str | None:
     """The code of the division one level up, by prefix (None for a province).
 
@@ -125,7 +149,7 @@ def division_tree(features: pd.DataFrame) -> pd.DataFrame:
     from_code = codes.str.len().map(LEVEL_BY_CODE_LENGTH)
     if "level" in features:
         given = features["level"].astype("string").str.strip()
-        level = given.map(lambda v: _LEVEL_WORDS.get(v, v) if isinstance(v, str) else None)
+        level = given.map(lambda v: level_of_word(v) or v if isinstance(v, str) else None)
         level = level.where(level.notna(), from_code)
     else:
         level = from_code
@@ -148,6 +172,34 @@ def division_tree(features: pd.DataFrame) -> pd.DataFrame:
 @cache
 def _data_text(name: str) -> str:
     return resources.files("popbase.data").joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def bundled_division_names() -> pd.DataFrame:
+    """``code, name`` of the divisions in the bundled NBS tables (2023).
+
+    China's provinces, cities and counties, and Shanghai's streets/towns and committees.
+    A municipality's city (3101, 市辖区 in the tables) takes the municipality's name.
+
+    Examples
+    --------
+    >>> names = bundled_division_names().set_index("code")["name"]
+    >>> names["310112"], names["310112001"], names["3101"]
+    ('闵行区', '江川路街道', '上海市')
+    """
+    provinces = _table("provinces.csv")
+    cities = _table("cities.csv")
+    by_province = dict(zip(provinces["code"], provinces["name"], strict=True))
+    municipal = cities["name"] == "市辖区"
+    cities.loc[municipal, "name"] = cities.loc[municipal, "code"].str[:2].map(by_province)
+    frames = [provinces, cities, _table("areas.csv")]
+    frames += [_table(f) for f in ("streets_shanghai.csv", "villages_shanghai.csv")]
+    out = pd.concat([f[["code", "name"]] for f in frames], ignore_index=True)
+    return out.dropna().drop_duplicates("code", ignore_index=True)
+
+
+def _table(name: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(_data_text(name)), dtype=str)
 
 
 @cache

@@ -9,7 +9,7 @@ A layer is a file named under ``space:`` in ``popbase.yaml``:
   points in ``lon``/``lat`` columns (names mapped under ``fields:`` like any other).
 
 ``fields:`` maps canonical names (left) to the file's field names (right); the canonical
-names each layer takes are in :data:`LAYER_FIELDS`. ``crs:`` gives the CRS of the
+names each layer takes are in :data:`~popbase.config.LAYER_FIELDS`. ``crs:`` gives the CRS of the
 coordinates and wins over what the file says (a GeoJSON file always claims WGS84): any
 CRS pyproj reads, or ``GCJ-02``/``BD-09`` for coordinates taken from AMap/Tencent or Baidu
 maps. Tables without ``crs:`` are taken as EPSG:4490.
@@ -35,7 +35,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from popbase.config import LayerConfig, Project
+from popbase.config import GEOMETRY_FIELDS, LAYER_FIELDS, LayerConfig, Project
 from popbase.errors import PopbaseError, SourceFileError
 from popbase.io.tables import read_table
 from popbase.space.crs import GEOGRAPHIC, is_geographic, to_geographic
@@ -51,35 +51,6 @@ from popbase.space.repair import (
 
 __all__ = ["LAYER_FIELDS", "Layer", "layer_from_file", "read_layer"]
 
-# Canonical fields per layer, with the file field each maps to unless `fields:` says
-# otherwise ("" = no default: read only when mapped).
-LAYER_FIELDS: Final[dict[str, dict[str, str]]] = {
-    "divisions": {"code": "code", "name": "name", "level": "", "parent": ""},
-    "grids": {"code": "grid_code", "name": "name", "community": ""},
-    # compound: the residential compound (小区) a building belongs to, if the basemap says.
-    "buildings": {
-        "id": "building_id",
-        "address": "address",
-        "use": "use",
-        "floors": "floors",
-        "compound": "",
-    },
-    "facilities": {
-        "id": "facility_id",
-        "name": "name",
-        "type": "type",
-        "capacity": "capacity",
-        "building": "building_id",
-    },
-    "rooms": {
-        "id": "room_id",
-        "building": "building_id",
-        "room_no": "room_no",
-        "floor": "floor",
-        "area": "area",
-        "use": "use",
-    },
-}
 REQUIRED_FIELDS: Final = {
     "divisions": ("code", "name"),
     "grids": ("code",),
@@ -161,7 +132,8 @@ def layer_from_file(path: Path, name: str, layer: LayerConfig) -> Layer:
     path
         The file (or Shapefile folder).
     name
-        Layer name, a key of :data:`LAYER_FIELDS`.
+        Layer name, a key of :data:`~popbase.config.LAYER_FIELDS`, or such a key and the
+        layer's place in a list of layers (``divisions.1``: the second divisions layer).
     layer
         Its configuration (``fields``, ``crs``, ``layer``).
 
@@ -175,7 +147,8 @@ def layer_from_file(path: Path, name: str, layer: LayerConfig) -> Layer:
     SourceFileError
         The file is missing or unreadable, lacks a mapped field, or has no CRS.
     """
-    fields = {k: v for k, v in LAYER_FIELDS[name].items() if v} | {
+    kind_of_layer = _kind(name)
+    fields = {k: v for k, v in LAYER_FIELDS[kind_of_layer].items() if v} | {
         k: v for k, v in layer.fields.items() if k not in ("wkt", "lon", "lat")
     }
     source = _read_source(path, name, layer)
@@ -183,7 +156,7 @@ def layer_from_file(path: Path, name: str, layer: LayerConfig) -> Layer:
     missing = [
         f"{canon} → {col!r}"
         for canon, col in fields.items()
-        if col not in columns and (canon in layer.fields or canon in REQUIRED_FIELDS[name])
+        if col not in columns and (canon in layer.fields or canon in REQUIRED_FIELDS[kind_of_layer])
     ]
     if missing:
         raise SourceFileError(
@@ -194,13 +167,13 @@ def layer_from_file(path: Path, name: str, layer: LayerConfig) -> Layer:
     table = pd.DataFrame(
         {canon: _text(source.table[col]) for canon, col in fields.items() if col in columns}
     )
-    key = KEY_FIELD.get(name)
+    key = KEY_FIELD.get(kind_of_layer)
     labels = np.asarray(source.labels, dtype=object)
     if key is not None:
         keys = table[key].to_numpy(dtype=object)
         labels = np.where(pd.isna(keys), labels, keys)
     table.insert(0, "feature", labels)
-    kind = GEOMETRY[name]
+    kind = GEOMETRY[kind_of_layer]
     ledger = source.ledger
     if kind is not None and ledger is None:
         raise SourceFileError(
@@ -239,6 +212,11 @@ def layer_from_file(path: Path, name: str, layer: LayerConfig) -> Layer:
     )
     read = len(table) + (0 if source.malformed is None else len(source.malformed))
     return Layer(name, path, features, quarantine, read)
+
+
+def _kind(name: str) -> str:
+    """The kind of layer ``name`` is (``divisions`` for ``divisions.1``)."""
+    return name.split(".", 1)[0]
 
 
 def _effective_crs(path: Path, name: str, layer: LayerConfig, declared: str | None) -> str:
@@ -342,7 +320,7 @@ def _table_source(
         points = np.asarray(shapely.points(x, y), dtype=object)
         points[blank] = None
         ledger = FeatureLedger(points)
-    elif GEOMETRY[name] is not None and any(k in layer.fields for k in ("wkt", "lon", "lat")):
+    elif GEOMETRY[_kind(name)] is not None and any(k in layer.fields for k in GEOMETRY_FIELDS):
         raise SourceFileError(
             path,
             f"the {name} layer has no column {wkt!r}, nor both {lon!r} and {lat!r}; "
