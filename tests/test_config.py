@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from popbase.config import load_project
+from popbase.config import dump_project, load_project
 from popbase.errors import ConfigError, PopbaseError
 
 VALID = """\
@@ -187,3 +188,160 @@ def test_a_missing_source_file_has_its_line(tmp_path: Path) -> None:
     (tmp_path / "police.csv").unlink()
     [problem] = problems_of(tmp_path)
     assert problem.startswith(f"line {line_of(VALID, 'path: police.csv')}: ")
+
+
+SEVERAL = """\
+  divisions:
+    - path: streets.shp
+      crs: EPSG:4549
+      level: 街镇
+      fields: {code: 街道代码, name: 街道名称}
+    - path: committees.geojson
+      crs: GCJ-02
+      level: 居委
+      fields: {code: 居委代码, name: 居委名称, parent: 所属街道}
+"""
+ONE_LAYER = "  divisions:\n    path: divisions.geojson\n"
+
+
+def several_layers(tmp_path: Path, text: str = VALID) -> str:
+    for name in ("streets.shp", "committees.geojson"):
+        (tmp_path / name).touch()
+    return edited(ONE_LAYER, SEVERAL, text)
+
+
+def test_divisions_take_a_list_of_layers_each_with_its_own_settings(tmp_path: Path) -> None:
+    config = load_project(write_project(tmp_path, several_layers(tmp_path))).config
+    streets, committees = config.space.divisions
+    assert (streets.path, streets.crs, streets.level) == (Path("streets.shp"), "EPSG:4549", "街镇")
+    assert committees.fields == {"code": "居委代码", "name": "居委名称", "parent": "所属街道"}
+    assert committees.crs == "GCJ-02" and committees.level == "居委"
+    # Written back as written: several layers as a list, one layer as a mapping.
+    assert len(yaml.safe_load(dump_project(config))["space"]["divisions"]) == 2
+    one = load_project(write_project(tmp_path, VALID)).config
+    assert [layer.path for layer in one.space.divisions] == [Path("divisions.geojson")]
+    assert yaml.safe_load(dump_project(one))["space"]["divisions"] == {"path": "divisions.geojson"}
+
+
+def test_a_wrong_divisions_value_shows_a_one_layer_and_a_several_layer_example(
+    tmp_path: Path,
+) -> None:
+    text = edited(ONE_LAYER, "  divisions: divisions.geojson\n")
+    [problem] = problems_of(write_project(tmp_path, text))
+    assert problem.startswith(
+        "line 5: space.divisions: was 'divisions.geojson', expected one layer (a mapping with "
+        "`path:`) or a list of layers. Fix: e.g. one layer, `divisions: {path: "
+    )
+    assert "or several, `divisions: [{path: basemap/streets.shp, crs: EPSG:4549" in problem
+    assert "parent: 所属街道}}]`" in problem
+
+
+# (replace, with, where the problem is, what it says, the example it shows)
+SPACE_MISTAKES = [
+    (
+        SEVERAL,
+        "  divisions: []\n",
+        "divisions: []",
+        "space.divisions: was an empty list",
+        "or several, `divisions: [",
+    ),
+    (
+        "  buildings:\n    path: buildings.gpkg\n",
+        "",
+        "  divisions:",  # a missing setting has the line of the mapping it is missing from
+        "space.buildings: is required but missing",
+        "`buildings: {path: basemap/buildings.gpkg",
+    ),
+    (
+        "  buildings:\n    path: buildings.gpkg\n",
+        "  buildings: buildings.gpkg\n",
+        "buildings: buildings.gpkg",
+        "space.buildings: was 'buildings.gpkg', expected a layer",
+        "`buildings: {path: basemap/buildings.gpkg",
+    ),
+    (
+        "      level: 居委\n",
+        "      level: 居委\n      file: committees.geojson\n",
+        "file:",
+        "space.divisions.1.file: is not a known setting (check its spelling and indentation); "
+        "a divisions layer takes path, crs, layer, fields, level",
+        "one layer, `divisions: {",
+    ),
+    (
+        "居委名称, parent",
+        "居委名称, nmae: 名, parent",
+        "nmae:",
+        "space.divisions.1.fields: unknown canonical field 'nmae' for the divisions layer; "
+        "did you mean 'name'? Fix",
+        "or several, `divisions: [",
+    ),
+    (
+        "      level: 居委\n",
+        "      level: 楼\n",
+        "level: 楼",
+        "space.divisions.1.level: was '楼', expected one of city, community, district, province, "
+        "street or a Chinese level word (省, 市, 区",
+        "one layer, `divisions: {",
+    ),
+    (
+        "      crs: EPSG:4549\n",
+        "      crs: EPSG:45490\n",
+        "EPSG:45490",
+        "space.divisions.0.crs: was 'EPSG:45490', expected a CRS such as",
+        "one layer",
+    ),
+    (
+        "  buildings:\n",
+        "  district: district.geojson\n  buildings:\n",
+        "district:",
+        "space.district: is not a known setting (check its spelling and indentation); space "
+        "takes divisions, grids, buildings, roads, facilities, rooms",
+        "`space: {divisions: {",
+    ),
+    (
+        "    path: buildings.gpkg\n",
+        "    path: buildings.gpkg\n    fields: {id: 编号, hight: 高}\n",
+        "hight:",
+        "space.buildings.fields: unknown canonical field 'hight' for the buildings "
+        "layer; known: id, address, use, floors, compound, wkt, lon, lat",
+        "`buildings: {path: basemap/buildings.gpkg",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "at", "says", "example"),
+    SPACE_MISTAKES,
+    ids=[
+        "empty",
+        "missing",
+        "not-a-layer",
+        "setting",
+        "field",
+        "level",
+        "crs",
+        "section",
+        "known-fields",
+    ],
+)
+def test_every_space_error_names_its_line_and_the_fix_with_an_example(
+    tmp_path: Path, old: str, new: str, at: str, says: str, example: str
+) -> None:
+    text = edited(old, new, several_layers(tmp_path))
+    [problem] = problems_of(write_project(tmp_path, text))
+    assert problem.startswith(f"line {line_of(text, at)}: {says}"), problem
+    assert "Fix: e.g. " in problem and example in problem.split("Fix: e.g. ")[1], problem
+
+
+def test_a_missing_layer_file_of_several_is_named_with_its_place_and_an_example(
+    tmp_path: Path,
+) -> None:
+    text = several_layers(tmp_path)
+    write_project(tmp_path, text)
+    (tmp_path / "committees.geojson").unlink()
+    [problem] = problems_of(tmp_path)
+    assert problem.startswith(
+        f"line {line_of(text, 'path: committees.geojson')}: space.divisions.1: path "
+        "committees.geojson does not exist"
+    )
+    assert "Fix: correct `path:`, e.g. one layer, `divisions: {path: " in problem

@@ -594,7 +594,9 @@ def _describe(err: Any, root: yaml.Node | None) -> str:
 def _space_problem(loc: tuple[int | str, ...], err: Any, msg: str) -> str:
     """A problem of the space section, with what it takes and an example of the fix."""
     layer = str(loc[1]) if len(loc) > 1 else None
-    if err["type"] in ("model_type", "dict_type") and len(loc) == 2:
+    if err["type"] in ("model_type", "dict_type") and len(loc) == 1:
+        msg = f"was {err['input']!r}, expected a mapping of the basemap's layers"
+    elif err["type"] in ("model_type", "dict_type") and len(loc) == 2:
         msg = (
             f"was {err['input']!r}, expected a layer: a mapping with `path:` "
             "(and `fields:`, `crs:`, `layer:`)"
@@ -606,7 +608,8 @@ def _space_problem(loc: tuple[int | str, ...], err: Any, msg: str) -> str:
             n for n in DivisionLayerConfig.model_fields if layer == "divisions" or n != "level"
         ]
         msg += f"; a {layer} layer takes {', '.join(settings)}"
-    return f"{msg}. Fix: e.g. {space_example(layer)}"
+    stop = "" if msg.endswith(("?", ".")) else "."
+    return f"{msg}{stop} Fix: e.g. {space_example(layer)}"
 
 
 def load_project(path: Path | str) -> Project:

@@ -53,8 +53,24 @@ class ExportError(ValueError):
     """An export that cannot be written as asked; the message says what to change."""
 
 
+def units_per_level_sql() -> str:
+    """How many units each level has, in the order of :data:`LEVELS`."""
+    order = " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(LEVELS))
+    return (
+        "SELECT level, count(*) AS units FROM units GROUP BY level "
+        f"ORDER BY CASE level {order} ELSE {len(LEVELS)} END, level"
+    )
+
+
 def unit_frame(base_db: Path, level: str) -> gpd.GeoDataFrame:
-    """The units of ``level`` with their counts and boundaries, in EPSG:4490."""
+    """The units of ``level`` with their counts and boundaries, in EPSG:4490.
+
+    Raises
+    ------
+    ExportError
+        An unknown level, or a level without units in the snapshot (the message names the
+        levels that have some).
+    """
     if level not in LEVELS:
         raise ExportError(f"--level {level!r}: use one of {', '.join(LEVELS)}")
     with duckdb.connect(str(base_db), read_only=True) as con:
@@ -62,6 +78,15 @@ def unit_frame(base_db: Path, level: str) -> gpd.GeoDataFrame:
             f"SELECT {', '.join(COLUMNS)}, geometry FROM units WHERE level = ? ORDER BY code",
             [level],
         ).to_arrow_table()
+        levels = con.execute(units_per_level_sql()).fetchall() if table.num_rows == 0 else []
+    if table.num_rows == 0:
+        # An empty file would pass for a district without people; say what there is instead.
+        have = ", ".join(f"{lv} ({n:,})" for lv, n in levels) or "none"
+        raise ExportError(
+            f"--level {level}: the snapshot has no {level} units; levels with units: {have}. "
+            "Fix: export one of those levels, or give the divisions of that level under "
+            "space.divisions in popbase.yaml and build again"
+        )
     geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
     rows = table.drop_columns(["geometry"]).to_pandas()
     return gpd.GeoDataFrame(rows, geometry=geometry, crs=CRS)
@@ -79,7 +104,7 @@ def export_units(
     Raises
     ------
     ExportError
-        An unknown level or format, or a format the file's suffix contradicts.
+        An unknown level or format, or a level without units in the snapshot.
     SnapshotError
         No snapshot has been built yet.
     """
