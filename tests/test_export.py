@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -101,3 +102,25 @@ def test_the_export_command(built_city: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "written to" in result.stderr
     assert len(read_back(out)) == len(served_units(built_city, "community"))
+
+
+def test_a_level_without_units_is_an_error_naming_the_levels_that_have_some(
+    copy_city: Callable[..., Path], tmp_path: Path
+) -> None:
+    # A snapshot built before the area's unit was dissolved from its children: no district.
+    city = copy_city()
+    with duckdb.connect(str(current_snapshot(load_project(city).output_dir).base_db)) as con:
+        con.execute("DELETE FROM units WHERE level = 'district'")
+        per_level = dict(con.execute("SELECT level, count(*) FROM units GROUP BY level").fetchall())
+    out = tmp_path / "district.gpkg"
+    with pytest.raises(ExportError, match="the snapshot has no district units") as info:
+        export_units(load_project(city).output_dir, "district", "gpkg", out)
+    assert (
+        f"levels with units: street ({per_level['street']}), community "
+        f"({per_level['community']}), grid ({per_level['grid']:,})"
+    ) in str(info.value)
+    assert not out.exists()
+    result = CliRunner().invoke(
+        app, ["export", str(city), "--level", "district", "--out", str(out)]
+    )
+    assert result.exit_code == 1 and "no district units" in result.stderr
