@@ -8,13 +8,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from rich.console import Console
 from shapely.geometry.base import BaseGeometry
 from typer.testing import CliRunner
 
 from popbase.cli import app
 from popbase.config import load_project
 from popbase.sample.city import SampleOptions, generate_sample
-from popbase.space.check import check_space
+from popbase.space.check import FINDINGS_SHOWN, check_space
 from popbase.space.divisions import division_tree
 from popbase.space.topology import TopologyReport, assign_buildings, check_topology
 from space_fixtures import (
@@ -249,3 +250,19 @@ def test_the_sample_city_tiles(tmp_path: Path) -> None:
     assert check.clean, check.report.summary()
     assert len(check.report.parents) == 3 + 4  # district, 2 streets; 4 committees (grids)
     assert all(p["gap_m2"] < 1 and p["overlap_m2"] < 1 for p in check.report.parents)
+
+
+def test_the_findings_table_shows_codes_whole_and_the_units_dissolved(tmp_path: Path) -> None:
+    folder = broken_city(tmp_path / "city")
+    d = divisions()
+    d[d["code"] != "310112"].to_file(folder / "divisions.gpkg", layer="divisions", driver="GPKG")
+    check = check_space(load_project(folder))
+    console = Console(width=80, record=True)
+    for table in check.tables():
+        console.print(table)
+    shown = console.export_text()
+    codes = {f.code for f in check.report.findings[:FINDINGS_SHOWN]} - {""}
+    assert codes and all(code in shown for code in codes), shown
+    # The district no layer gives is made from its streets, and listed.
+    assert check.dissolved["code"].tolist() == ["310112"]
+    assert "310112 │ 闵行区 │ district │" in shown

@@ -73,7 +73,7 @@ class SpaceCheck:
         frame.to_file(path, driver="GeoJSON")
 
     def tables(self) -> list[Table]:
-        """Rich tables: findings per kind, then the first findings."""
+        """Rich tables: findings per kind, the first findings, the units dissolved."""
         summary = Table(title="space check: findings per kind")
         summary.add_column("kind")
         summary.add_column("count", justify="right")
@@ -84,9 +84,6 @@ class SpaceCheck:
             f"tolerance {self.report.tolerance_m2:g} m²; snapped slivers: "
             f"{int(snapped['count']):,} ({snapped['area_m2']:,.2f} m²)"
         )
-        made = [f"{r.code} {r.name} ({r.children} children)" for r in self.dissolved.itertuples()]
-        if made:
-            summary.caption += "; dissolved from their children: " + ", ".join(made)
         shown = self.report.findings_frame().head(FINDINGS_SHOWN)
         detail = Table(title=f"findings (first {min(len(shown), FINDINGS_SHOWN)})")
         for col in ("kind", "code", "other", "area m²", "lon", "lat", "detail"):
@@ -109,7 +106,15 @@ class SpaceCheck:
                 "" if pd.isna(row.lat) else f"{row.lat:.6f}",
                 str(row.detail),
             )
-        return [summary, detail] if len(shown) else [summary]
+        tables = [summary, detail] if len(shown) else [summary]
+        if len(self.dissolved):
+            made = Table(title="units no layer gives, dissolved from their children")
+            for col in DISSOLVED_COLUMNS:
+                made.add_column(col, justify="right" if col == "children" else "left")
+            for row in self.dissolved.itertuples(index=False):
+                made.add_row(*(str(v) for v in row))
+            tables.append(made)
+        return tables
 
 
 _FINDING_FIELDS = {
