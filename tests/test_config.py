@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from popbase.config import dump_project, load_project
+from popbase.config import (
+    BuildingLayerConfig,
+    DivisionLayerConfig,
+    LayerConfig,
+    SpaceConfig,
+    dump_project,
+    load_project,
+)
 from popbase.errors import ConfigError, PopbaseError
 
 VALID = """\
@@ -345,3 +353,15 @@ def test_a_missing_layer_file_of_several_is_named_with_its_place_and_an_example(
         "committees.geojson does not exist"
     )
     assert "Fix: correct `path:`, e.g. one layer, `divisions: {path: " in problem
+
+
+def test_layers_made_in_code_take_the_kind_of_their_place() -> None:
+    space = SpaceConfig(
+        divisions=LayerConfig(path=Path("d.geojson"), fields={"code": "区划代码"}),
+        buildings=LayerConfig(path=Path("b.gpkg")),
+    )
+    [divisions] = space.divisions
+    assert isinstance(divisions, DivisionLayerConfig) and divisions.fields == {"code": "区划代码"}
+    assert isinstance(space.buildings, BuildingLayerConfig)
+    with pytest.raises(ValidationError, match="unknown canonical field 'hight'"):
+        SpaceConfig(divisions=[], buildings=LayerConfig(path=Path("b"), fields={"hight": "x"}))

@@ -298,13 +298,20 @@ class SpaceConfig(_Strict):
     @classmethod
     def _one_or_several_layers(cls, v: object) -> object:
         if isinstance(v, (dict, LayerConfig)):
-            return [v]
+            v = [v]
         if isinstance(v, (list, tuple)) and v:
-            return v
+            # A plain LayerConfig made in code is a divisions layer without a level.
+            return [x.model_dump() if type(x) is LayerConfig else x for x in v]
         shown = "an empty list" if isinstance(v, (list, tuple)) else repr(v)
         raise ValueError(
             f"was {shown}, expected one layer (a mapping with `path:`) or a list of layers"
         )
+
+    @field_validator("grids", "buildings", "facilities", "rooms", mode="before")
+    @classmethod
+    def _layer_of_its_kind(cls, v: object) -> object:
+        # A plain LayerConfig made in code becomes the layer of its place.
+        return v.model_dump() if type(v) is LayerConfig else v
 
     @field_serializer("divisions")
     def _one_layer_as_a_mapping(self, layers: list[DivisionLayerConfig]) -> object:
