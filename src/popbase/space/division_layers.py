@@ -6,7 +6,7 @@ GCJ-02, each with its own field names. ``space.divisions`` takes one layer or a 
 them; each is read by :mod:`popbase.space.layers` (its own ``fields``, ``crs``, ``layer``),
 then the features of all of them make one division tree:
 
-**Level.** A ``level`` field where mapped (英文 or Chinese words: 街镇, 居委 …), else the
+**Level.** A ``level`` field where mapped (English or Chinese words: 街镇, 居委 …), else the
 layer's ``level:``, else the length of the code (6 district, 9 street, 12 committee).
 
 **Codes.** A code is read as written. The NBS tables pad every code to 12 digits
