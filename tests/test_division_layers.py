@@ -28,6 +28,7 @@ from popbase.ops.snapshot import current_snapshot
 from popbase.pipeline import run
 from popbase.space.check import check_space
 from popbase.space.division_layers import resolve_codes
+from popbase.space.layers import LOADED_REASONS
 from popbase.space.offsets import wgs84_to_gcj02
 
 STREETS = [("310112001", "江川路街道"), ("310112006", "古美街道")]
@@ -50,7 +51,7 @@ def resolved(frame: pd.DataFrame, region: str = "310112") -> dict[str, tuple[str
 
 
 def set_aside(frame: pd.DataFrame, region: str = "310112") -> dict[str, tuple[str, str]]:
-    """name → (reason, detail) of the features set aside."""
+    """name → (reason, detail) of the features set aside, or loaded with a note."""
     _, aside, _ = resolve_codes(frame, region)
     names = frame["name"].to_numpy()[aside["position"].to_numpy(dtype=int)]
     return dict(zip(names, zip(aside["reason"], aside["detail"], strict=True), strict=True))
@@ -130,7 +131,14 @@ def test_what_cannot_be_resolved_is_set_aside_with_the_reason() -> None:
     assert "a street's has 9" in aside["错级街道"][1]
     assert "310112006001" in aside["重复居委会"][1]
     tree, _, _ = resolve_codes(frame, "310112")
-    assert len(tree) + len(aside) == len(frame)  # every feature loaded or set aside
+    noted = {n for n, (r, _) in aside.items() if r in LOADED_REASONS}
+    assert noted == {"错挂居委会", "错码居委会"}
+    # Every feature loaded or set aside; one whose parent field disagrees with its code
+    # is loaded under its code's parent (a stale 所属街道 must not lose its buildings).
+    assert len(tree) + len(aside) - len(noted) == len(frame)
+    loaded = resolved(frame)
+    assert loaded["错挂居委会"] == ("310112001006", "310112001")
+    assert loaded["错码居委会"] == ("310112001007", "310112001")
 
 
 def test_the_names_children_give_their_parents_are_kept() -> None:

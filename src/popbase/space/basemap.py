@@ -36,7 +36,7 @@ import shapely
 from popbase.space.crs import GEOGRAPHIC, projected_crs_for
 from popbase.space.division_layers import TREE_COLUMNS, division_units
 from popbase.space.divisions import LEVEL_BY_CODE_LENGTH, historical_aliases
-from popbase.space.layers import QUARANTINE_COLUMNS, Layer, read_layer
+from popbase.space.layers import LOADED_REASONS, QUARANTINE_COLUMNS, Layer, read_layer
 from popbase.space.placement import assign_buildings, floor_numbers
 
 if TYPE_CHECKING:
@@ -231,8 +231,8 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
         if name in counts:
             mine = q[q["layer"] == name]
             counts[name]["loaded"] = n
-            counts[name]["set_aside"] = int((mine["reason"] != REPAIRED).sum())
-            counts[name]["repaired"] = int((mine["reason"] == REPAIRED).sum())
+            counts[name]["set_aside"] = int((~mine["reason"].isin(LOADED_REASONS)).sum())
+            counts[name]["repaired"] = int(mine["reason"].isin(LOADED_REASONS).sum())
     return {
         "divisions": len(div),
         "divisions_dissolved": read.dissolved.to_dict(orient="records"),
@@ -241,7 +241,8 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
         "facilities": n_fac,
         "rooms": n_rooms,
         "division_aliases": len(historical_aliases()),
-        "features_quarantined": int((q["reason"] != REPAIRED).sum()),
+        "features_quarantined": int((~q["reason"].isin(LOADED_REASONS)).sum()),
         "geometries_repaired": int((q["reason"] == REPAIRED).sum()),
+        "features_noted": int((q["reason"].isin(LOADED_REASONS - {REPAIRED})).sum()),
         "layers": counts,
     }

@@ -33,7 +33,7 @@ from rich.table import Table
 from popbase.config import Project
 from popbase.space.dissolve import DISSOLVED_COLUMNS
 from popbase.space.division_layers import division_units
-from popbase.space.layers import Layer, read_layer
+from popbase.space.layers import LOADED_REASONS, Layer, read_layer
 from popbase.space.topology import Finding, TopologyReport, check_topology
 
 __all__ = ["SpaceCheck", "check_space"]
@@ -191,9 +191,16 @@ def check_space(project: Project, tolerance_m2: float = 1.0) -> SpaceCheck:
     report.findings.extend(blank)
     for layer in (*division_layers.layers, *read.values()):
         name = layer.name
-        aside = layer.quarantine[layer.quarantine["reason"] != "geometry_repaired"]
+        q = layer.quarantine
+        aside = q[~q["reason"].isin(LOADED_REASONS)]
         report.findings.extend(
             Finding("feature_set_aside", str(f), name, None, f"{r}: {d}")
             for f, r, d in zip(aside["feature"], aside["reason"], aside["detail"], strict=True)
+        )
+        # Loaded with a note the data team should see (a parent field that disagrees).
+        noted = q[q["reason"].isin(LOADED_REASONS - {"geometry_repaired"})]
+        report.findings.extend(
+            Finding(str(r), str(f), name, None, str(d))
+            for f, r, d in zip(noted["feature"], noted["reason"], noted["detail"], strict=True)
         )
     return SpaceCheck(report, counts, division_layers.dissolved)

@@ -20,7 +20,10 @@ tables, within the project's ``region_code`` — or, with no ``parent``, the pro
 area when the level above is the area's (street numbers in a district's project).
 
 **Parents** follow from the codes' prefixes (310112001001 ⊂ 310112001), as the roll-ups
-count. A ``parent`` field must agree with a full code's prefix.
+count. A ``parent`` field that names another division than a full code's prefix does not
+move the feature: the statistical code is the key every department shares, while a parent
+field goes stale when streets merge or are renamed. The feature is loaded under its code's
+parent and the disagreement is listed (``division_parent_conflict``) for the data team.
 
 What cannot be resolved is set aside with a reason, listed with the layer's geometry
 problems, never guessed:
@@ -33,9 +36,12 @@ reason                          what it means
                                 longer than its place
 ``division_parent_unknown``     a short code whose parent cannot be found: no ``parent``, or a
                                 name no division one level up has
-``division_parent_conflict``    the ``parent`` field names another division than the code's prefix
 ``duplicate_key``               a code already loaded (from this layer or an earlier one)
 ============================== ================================================================
+
+A feature loaded with a note keeps it in the same list, as repaired geometries do:
+``division_parent_conflict`` (the ``parent`` field names another division than the code's
+prefix; the code wins).
 
 Every feature read ends loaded (perhaps repaired) or set aside, per layer file (see
 :meth:`DivisionLayers.counts`). Units the layers lack between the project's area and the
@@ -105,6 +111,7 @@ class _Feature:
     code: str | None = None
     parent_code: str | None = None
     aside: tuple[str, str] | None = None
+    note: tuple[str, str] | None = None  # loaded, with something the data team should see
 
     @property
     def parent_is_code(self) -> bool:
@@ -146,13 +153,14 @@ class _Resolver:
             return  # the last part of a code: completed once parents are known
         f.parent_code = parent_code(f.code)
         if f.parent_is_code and unpadded(str(f.parent)) != f.parent_code:
-            f.aside = self._conflict(f, unpadded(str(f.parent)))
+            f.note = self._conflict(f, unpadded(str(f.parent)))
 
     def _conflict(self, f: _Feature, given: str) -> tuple[str, str]:
         return (
             "division_parent_conflict",
             f"its code {f.code} lies in {f.parent_code}, but its parent {f.parent!r} is "
-            f"{given}; correct the code or the parent field",
+            f"{given}; it is counted under {f.parent_code}: correct the parent field, or the "
+            "code if the feature belongs elsewhere",
         )
 
     def _lookup(self, name: str, length: int) -> str | None:
@@ -212,7 +220,7 @@ class _Resolver:
         self.parent_names.setdefault(str(f.parent_code), Counter())[f.parent] += 1
         named = self._lookup(f.parent, len(f.parent_code or ""))
         if named is not None and named != f.parent_code:
-            f.aside = self._conflict(f, named)
+            f.note = self._conflict(f, named)
 
     def run(self) -> None:
         """Classify, complete short codes top-down, check named parents."""
@@ -241,7 +249,8 @@ class ResolvedCodes(NamedTuple):
     tree: pd.DataFrame
     """``code, name, level, parent_code`` of the loaded features, indexed like the input."""
     aside: pd.DataFrame
-    """``position, reason, detail`` of the features set aside."""
+    """``position, reason, detail`` of the features set aside, and of those loaded with a
+    note (reasons in :data:`~popbase.space.layers.LOADED_REASONS`)."""
     parent_names: dict[str, str]
     """The name the features give their parent most often, by the parent's code."""
 
@@ -318,7 +327,8 @@ def resolve_codes(
         dtype=object,
     )
     aside = pd.DataFrame(
-        [(f.row, *f.aside) for f in rows if f.aside is not None],
+        [(f.row, *f.aside) for f in rows if f.aside is not None]
+        + [(f.row, *f.note) for f in kept if f.note is not None],
         columns=["position", "reason", "detail"],
     )
     named = {code: names.most_common(1)[0][0] for code, names in resolver.parent_names.items()}
@@ -349,12 +359,11 @@ class DivisionLayers:
         """Per layer file: features ``read``, ``loaded``, ``set_aside`` and ``repaired``."""
         out = {}
         for layer in self.layers:
-            aside = int((layer.quarantine["reason"] != REPAIRED).sum())
             out[layer.name] = {
                 "read": layer.read,
-                "loaded": layer.read - aside,
-                "set_aside": aside,
-                "repaired": int((layer.quarantine["reason"] == REPAIRED).sum()),
+                "loaded": layer.read - layer.set_aside,
+                "set_aside": layer.set_aside,
+                "repaired": layer.repaired,
             }
         return out
 

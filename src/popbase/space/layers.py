@@ -68,6 +68,9 @@ GEOMETRY: Final[dict[str, GeometryKind | None]] = {
 }
 TABLE_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 QUARANTINE_COLUMNS: Final = ["layer", "feature", "reason", "detail"]
+# Reasons that note something about a feature that is still loaded; every other reason
+# sets the feature aside.
+LOADED_REASONS: Final = frozenset({"geometry_repaired", "division_parent_conflict"})
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,12 @@ class Layer:
     @property
     def set_aside(self) -> int:
         """Features not loaded."""
-        return int((self.quarantine["reason"] != "geometry_repaired").sum())
+        return int((~self.quarantine["reason"].isin(LOADED_REASONS)).sum())
 
     @property
     def repaired(self) -> int:
-        """Features loaded after a repair."""
-        return int((self.quarantine["reason"] == "geometry_repaired").sum())
+        """Features loaded after a repair, or with a note (:data:`LOADED_REASONS`)."""
+        return int(self.quarantine["reason"].isin(LOADED_REASONS).sum())
 
 
 @dataclass
