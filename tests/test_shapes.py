@@ -32,6 +32,8 @@ SHAPES = [
     "dates=iso,header=grouped,file_format=xlsx,buildings=points,buildings_crs=BD-09",
     "columns=english,buildings=points,buildings_crs=EPSG:4549,without=grids+located_presence",
     "columns=pinyin,buildings=points,buildings_crs=EPSG:4326,without=housing+hotline",
+    "divisions=layers,columns=synonyms,header=title",
+    "divisions=committees,buildings=points,buildings_crs=GCJ-02,without=grids",
 ]
 # Shapes drawn at random, seeded so that a failure can be reproduced with
 # `popbase sample OUT --shape random --seed N`.

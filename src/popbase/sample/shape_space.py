@@ -1,14 +1,16 @@
 """Basemap layers written again as other bureaus deliver them.
 
 Buildings as points (a surveying bureau's door-plate points, or an internet map's POIs in
-GCJ-02 or BD-09) instead of footprints, with Chinese field names. Used by
+GCJ-02 or BD-09) instead of footprints, with Chinese field names; divisions in two files
+(the planning bureau's streets as a Shapefile in EPSG:4549, the civil-affairs bureau's
+committees as GeoJSON in GCJ-02) or committees alone, with no district feature. Used by
 :mod:`popbase.sample.shapes`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +21,8 @@ import shapely
 from popbase.sample.writer import csv_bytes
 from popbase.space.crs import GEOGRAPHIC
 from popbase.space.offsets import offset_crs_name, wgs84_to_bd09, wgs84_to_gcj02
+
+DivisionStyle = Literal["one_layer", "layers", "committees"]
 
 # Canonical building fields -> the Chinese field names of a door-plate table.
 POINT_FIELDS: Final = {
@@ -82,3 +86,75 @@ def buildings_as_points(
     mapping = {canon: POINT_FIELDS[canon] for canon, column in fields.items() if column in layer}
     mapping["lon"], mapping["lat"] = table.columns[-2], table.columns[-1]
     return {k: v for k, v in mapping.items() if k in POINT_FIELDS or k in ("lon", "lat")}
+
+
+def _to_gcj02(geometry: np.ndarray) -> np.ndarray:
+    return np.asarray(
+        shapely.transform(geometry, lambda xy: np.column_stack(wgs84_to_gcj02(*xy.T))),
+        dtype=object,
+    )
+
+
+def divisions_in_layers(
+    divisions: Path, folder: Path, style: DivisionStyle, fields: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Write the divisions of one layer as other bureaus deliver them; return the layers.
+
+    ``layers``: streets (街道代码, 街道名称) as a GBK Shapefile in EPSG:4549 and committees
+    (居委代码 in full, 居委名称, 所属街道 by name) as GeoJSON in GCJ-02; ``committees``:
+    the committees alone, each code only its last three digits under its street's name.
+    Neither has the district's own feature: popbase makes the missing units.
+
+    Returns
+    -------
+    list of dict
+        The ``space.divisions`` layers, paths relative to the project folder's parent
+        ``folder.parent``.
+    """
+    whole = gpd.read_file(divisions)
+    code = whole[fields.get("code", "code")].astype(str)
+    name = whole[fields.get("name", "name")].astype(str)
+    street = code.str.len() == 9
+    committee = code.str.len() == 12
+    street_names = dict(zip(code[street], name[street], strict=True))
+    folder.mkdir(parents=True, exist_ok=True)
+    rel = folder.name
+    layers: list[dict[str, Any]] = []
+    if style == "layers":
+        streets = gpd.GeoDataFrame(
+            {"街道代码": code[street], "街道名称": name[street]},
+            geometry=whole.geometry[street].values,
+            crs=whole.crs,
+        ).to_crs("EPSG:4549")
+        (folder / "规划局").mkdir(exist_ok=True)
+        streets.to_file(folder / "规划局" / "街镇.shp", encoding="GBK")
+        layers.append(
+            {
+                "path": f"{rel}/规划局/街镇.shp",
+                "crs": "EPSG:4549",
+                "level": "街镇",
+                "fields": {"code": "街道代码", "name": "街道名称"},
+            }
+        )
+    committee_codes = code[committee]
+    if style == "committees":
+        committee_codes = committee_codes.str[9:]
+    out = gpd.GeoDataFrame(
+        {
+            "居委代码": committee_codes,
+            "居委名称": name[committee],
+            "所属街道": code[committee].str[:9].map(street_names),
+        },
+        geometry=_to_gcj02(whole.to_crs(GEOGRAPHIC).geometry[committee].values),
+        crs="EPSG:4326",  # what a GeoJSON file says, whatever its coordinates are
+    )
+    out.to_file(folder / "民政局居委.geojson", driver="GeoJSON")
+    layers.append(
+        {
+            "path": f"{rel}/民政局居委.geojson",
+            "crs": "GCJ-02",
+            "level": "居委",
+            "fields": {"code": "居委代码", "name": "居委名称", "parent": "所属街道"},
+        }
+    )
+    return layers

@@ -23,7 +23,10 @@ A :class:`Shape` says:
 ``encoding``, ``header``, ``file_format``
     how each department's file is laid out;
 ``buildings``, ``buildings_crs``
-    footprints as delivered, or points in a CRS (an EPSG code, ``GCJ-02``, ``BD-09``).
+    footprints as delivered, or points in a CRS (an EPSG code, ``GCJ-02``, ``BD-09``);
+``divisions``
+    one layer as delivered, two layers (streets and committees) with no district
+    feature, or committees alone with short codes under their streets' names.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from popbase.config import PROJECT_FILE, Project, SourceConfig, load_project
 from popbase.io.headers import SEPARATOR, unique_names
 from popbase.io.sources import source_files
 from popbase.io.tables import read_table
-from popbase.sample.shape_space import buildings_as_points
+from popbase.sample.shape_space import DivisionStyle, buildings_as_points, divisions_in_layers
 from popbase.sample.shape_tables import (
     DATE_FIELDS,
     ColumnStyle,
@@ -84,6 +87,7 @@ class Shape:
     file_format: FileFormat | None = None
     buildings: str = "footprints"
     buildings_crs: str = "EPSG:4490"
+    divisions: DivisionStyle = "one_layer"
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.omit) - set(OPTIONAL_PARTS))
@@ -152,6 +156,7 @@ class Shape:
             file_format=rng.choice(get_args(FileFormat)),
             buildings=buildings,
             buildings_crs=rng.choice(BUILDING_CRS) if buildings == "points" else "EPSG:4490",
+            divisions=rng.choice(get_args(DivisionStyle)),
         )
 
 
@@ -239,11 +244,17 @@ def shaped_config(project: Project, out: Path, shape: Shape) -> dict[str, Any]:
         config["sources"] = [_rewrite_source(project, out, s, shape) for s in kept]
     else:
         config["sources"] = [s.model_dump(mode="json", exclude_defaults=True) for s in kept]
+    if shape.divisions != "one_layer":
+        [divisions] = project.config.space.divisions
+        config["space"]["divisions"] = divisions_in_layers(
+            project.path(divisions.path), out / "basemap", shape.divisions, dict(divisions.fields)
+        )
+        (out / divisions.path).unlink()
     if shape.buildings == "points":
-        layer = project.config.space.buildings
+        buildings = project.config.space.buildings
         target = out / "basemap" / "building_points.csv"
         mapping = buildings_as_points(
-            project.path(layer.path), target, shape.buildings_crs, dict(layer.fields)
+            project.path(buildings.path), target, shape.buildings_crs, dict(buildings.fields)
         )
         config["space"]["buildings"] = {
             "path": str(target.relative_to(out)),
