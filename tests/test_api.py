@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -21,6 +22,7 @@ with warnings.catch_warnings():
 
 from popbase.api.app import create_app
 from popbase.api.gate import Gate
+from popbase.api.geojson import label_points
 from popbase.config import AccessConfig, load_project
 from popbase.ops.snapshot import (
     BASE_DB,
@@ -141,6 +143,22 @@ def _inradius_bound(geom: shapely.Geometry) -> float:
     """An upper bound of the largest circle inside ``geom``: half its narrower side."""
     x0, y0, x1, y1 = geom.bounds
     return min(x1 - x0, y1 - y0) / 2
+
+
+def test_a_label_point_for_every_kind_of_unit_geometry() -> None:
+    ring = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(1, 1), (9, 1), (9, 9), (1, 9)]])
+    islands = shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 9, 9)])
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    mixed = shapely.GeometryCollection(
+        [shapely.box(0, 0, 1, 1), shapely.LineString([(0, 0), (3, 3)])]
+    )
+    geoms = np.array([ring, islands, bowtie, mixed, None, shapely.Polygon()], dtype=object)
+    xy = label_points(geoms)
+    points = shapely.points(xy[:4])
+    # Inside the ring's band, not in its hole; in the larger island.
+    assert ring.contains(points[0]) and islands.geoms[1].contains(points[1])
+    assert bowtie.intersects(points[2]) and mixed.intersects(points[3])
+    assert np.isnan(xy[4:]).all()  # no geometry, no label
 
 
 def test_units_default_to_communities(client: TestClient) -> None:

@@ -23,6 +23,8 @@ import shapely
 COORDINATE_DECIMALS = 7
 
 BUILDING_PROPERTIES = ("building_id", "address", "use", "floors", "resident")
+# shapely's type ids of Polygon and MultiPolygon.
+POLYGONAL = (3, 6)
 
 
 def _plain(value: object) -> object:
@@ -155,7 +157,9 @@ def label_points(geoms: np.ndarray) -> np.ndarray:
 
     The centre of the largest circle inside the unit (its pole of inaccessibility), found
     to 1 % of the unit's extent: a centroid may fall outside a bent or hollow unit, and a
-    label at a unit's edge reads as its neighbour's. NaN where a unit has no geometry.
+    label at a unit's edge reads as its neighbour's. A geometry that is not a valid
+    polygon gets a point on its surface, so that one odd unit never fails a layer; NaN
+    where a unit has no geometry.
 
     Examples
     --------
@@ -167,12 +171,19 @@ def label_points(geoms: np.ndarray) -> np.ndarray:
     out = np.full((len(geoms), 2), np.nan)
     present = ~shapely.is_missing(geoms)
     present[present] = ~shapely.is_empty(geoms[present])
-    if present.any():
-        shapes = geoms[present]
+    # The inscribed circle needs a valid polygon; anything else gets a point on its surface.
+    polygonal = present.copy()
+    polygonal[present] = np.isin(shapely.get_type_id(geoms[present]), POLYGONAL)
+    polygonal[polygonal] = shapely.is_valid(geoms[polygonal])
+    other = present & ~polygonal
+    if polygonal.any():
+        shapes = geoms[polygonal]
         b = shapely.bounds(shapes)
         extent = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
         radius = shapely.maximum_inscribed_circle(shapes, extent / 100)
-        out[present] = shapely.get_coordinates(shapely.get_point(radius, 0))
+        out[polygonal] = shapely.get_coordinates(shapely.get_point(radius, 0))
+    if other.any():
+        out[other] = shapely.get_coordinates(shapely.point_on_surface(geoms[other]))
     return out
 
 
