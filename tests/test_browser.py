@@ -272,11 +272,11 @@ def test_the_language_switch_changes_the_panel_and_back(dashboard: Dashboard) ->
     heading = page.locator("#totals h2")
     uses = page.locator("#legend-uses li")
     assert heading.text_content() == "总览"
-    assert uses.first.text_content() == "商住混合"
+    assert uses.first.text_content() == "住宅"
     assert uses.count() == 10  # every class of use, and the rest
     page.locator("#lang-switch").click()
     assert heading.text_content() == "Overview"
-    assert uses.first.text_content() == "mixed use"
+    assert uses.first.text_content() == "residential"
     assert page.locator("#lang-switch").text_content() == "中文"
     assert dashboard.evaluate("document.documentElement.lang") == "en"
     assert dashboard.evaluate("localStorage.getItem('popbase.lang')") == "en"

@@ -1,21 +1,23 @@
 // Building uses as the map colours them. A build stores canonical codes (residential,
 // mixed, office …); a snapshot built before the words dictionary, or a code this list
 // does not know, may hold the word a department wrote (住宅, 商住两用, 工业厂房 …), so a
-// use is matched by its code first, then by the words it contains, in the order below:
-// 住宅商业混合 is mixed before it is residential, 商务办公 office before commercial.
+// use is matched by its code first, then by the words it contains: first the words that
+// name two uses at once (商住, 住宅商业混合: mixed, though they hold 住宅), then the other
+// classes in the order below (商务办公 is office before 商业 could make it commercial).
+// The legend lists the classes in the same order.
 
 export const USE_CLASSES = [
-  {
-    id: "mixed",
-    colour: "#8e5cb5",
-    codes: ["mixed", "mixed_use", "residential_commercial"],
-    words: ["商住", "混合", "综合", "两用"],
-  },
   {
     id: "residential",
     colour: "#3d4b59",
     codes: ["residential", "housing", "dwelling", "apartment", "dormitory", "village_house"],
     words: ["住宅", "居住", "住房", "公寓", "民宅", "民房", "农房", "宿舍"],
+  },
+  {
+    id: "mixed",
+    colour: "#8e5cb5",
+    codes: ["mixed", "mixed_use", "residential_commercial"],
+    words: ["商住", "混合", "综合", "两用"],
   },
   {
     id: "office",
@@ -63,6 +65,7 @@ export const USE_CLASSES = [
 // Uses none of the classes matches, and buildings whose use is not given.
 export const OTHER_USE = { id: "other", colour: "#98a2ad" };
 
+const MIXED = USE_CLASSES.find((c) => c.id === "mixed");
 const BY_CODE = new Map(USE_CLASSES.flatMap((c) => c.codes.map((code) => [code, c.id])));
 
 // The class a use value falls in ("other" when none matches or it is blank).
@@ -71,7 +74,8 @@ export function useClass(value) {
   const text = String(value).trim();
   const code = BY_CODE.get(text.toLowerCase().replace(/[\s-]+/g, "_"));
   if (code) return code;
-  const hit = USE_CLASSES.find((c) => c.words.some((w) => text.includes(w)));
+  const says = (c) => c.words.some((w) => text.includes(w));
+  const hit = (says(MIXED) ? MIXED : null) ?? USE_CLASSES.find(says);
   return hit ? hit.id : OTHER_USE.id;
 }
 
