@@ -16,7 +16,7 @@ export const STREET_LABEL_MIN_ZOOM = 10;
 export const COMMUNITY_LABEL_MIN_ZOOM = 13;
 // Clicks and hovers look at these layers, first hit first.
 export const PICKABLE = ["building-circle", "building-fill", "community-fill"];
-// The CSS font families labels are drawn in (style.css names the same for the page).
+// The CSS font families labels are drawn in, CJK fonts first (as style.css for the page).
 const LABEL_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei"];
 
 // A building given as a point is a circle whose area grows with its residents: radius
@@ -26,9 +26,9 @@ export const CIRCLE_RADII = [
   { zoom: 16, base: 4, perResident: 0.8 },
   { zoom: 18, base: 6, perResident: 1.8 },
 ];
-// A suppressed count (null for department roles) is drawn hollow, at one size for all:
-// that of this many residents, the top of the suppressed range, so that its size says
-// nothing of the count.
+// A suppressed count (null for department roles) is drawn hollow, at one size for all,
+// so that its size says nothing of the count: that of this many residents, the top of
+// the small-cell range (complementary suppression hides larger counts too).
 export const SUPPRESSED_DRAWN_AS = 10;
 
 export const BASE_STYLE = {
