@@ -25,7 +25,7 @@ from popbase.pipeline import run
 from popbase.sample.city import SampleOptions, generate_sample
 
 # Fixture modules are plugins (`pytest_plugins`), not modules to search for doctests.
-collect_ignore = ["sample_fixtures.py", "space_fixtures.py"]
+collect_ignore = ["point_city_fixtures.py", "sample_fixtures.py", "space_fixtures.py"]
 
 # ---------------------------------------------------------------------------------------
 # Built city: a tiny sample city and one real build of it, shared by the whole session

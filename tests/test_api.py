@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -21,7 +22,8 @@ with warnings.catch_warnings():
 
 from popbase.api.app import create_app
 from popbase.api.gate import Gate
-from popbase.config import AccessConfig
+from popbase.api.geojson import label_points
+from popbase.config import AccessConfig, load_project
 from popbase.ops.snapshot import (
     BASE_DB,
     MANIFEST,
@@ -30,6 +32,8 @@ from popbase.ops.snapshot import (
     finish_build,
     new_snapshot_id,
 )
+
+pytest_plugins = ["point_city_fixtures"]
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +120,8 @@ def test_units_of_a_level_as_geojson(
             "households",
             "area_km2",
             "density",
+            "label_lon",
+            "label_lat",
         }
         row = expected.loc[props["code"]]
         assert props["name"] == row["name"]
@@ -123,10 +129,36 @@ def test_units_of_a_level_as_geojson(
         assert props["density"] == round(row["resident"] / row["area_km2"])
         geom = shape(feature["geometry"])
         assert geom.geom_type in {"Polygon", "MultiPolygon"}
+        # The name is written well inside the unit, not at its edge.
+        label = shapely.Point(props["label_lon"], props["label_lat"])
+        assert geom.contains(label)
+        assert label.distance(geom.boundary) > 0.1 * _inradius_bound(geom)
         gx0, gy0, gx1, gy1 = geom.bounds
         assert minx <= gx0 and gx1 <= maxx and miny <= gy0 and gy1 <= maxy
         # EPSG:4490 lon/lat around Shanghai, not projected metres
         assert 120 < gx0 < 123 and 30 < gy0 < 32
+
+
+def _inradius_bound(geom: shapely.Geometry) -> float:
+    """An upper bound of the largest circle inside ``geom``: half its narrower side."""
+    x0, y0, x1, y1 = geom.bounds
+    return min(x1 - x0, y1 - y0) / 2
+
+
+def test_a_label_point_for_every_kind_of_unit_geometry() -> None:
+    ring = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(1, 1), (9, 1), (9, 9), (1, 9)]])
+    islands = shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 9, 9)])
+    bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    mixed = shapely.GeometryCollection(
+        [shapely.box(0, 0, 1, 1), shapely.LineString([(0, 0), (3, 3)])]
+    )
+    geoms = np.array([ring, islands, bowtie, mixed, None, shapely.Polygon()], dtype=object)
+    xy = label_points(geoms)
+    points = shapely.points(xy[:4])
+    # Inside the ring's band, not in its hole; in the larger island.
+    assert ring.contains(points[0]) and islands.geoms[1].contains(points[1])
+    assert bowtie.intersects(points[2]) and mixed.intersects(points[3])
+    assert np.isnan(xy[4:]).all()  # no geometry, no label
 
 
 def test_units_default_to_communities(client: TestClient) -> None:
@@ -264,6 +296,112 @@ def test_a_bad_bbox_is_422_saying_why(client: TestClient, bbox: str, says: str) 
 def test_buildings_need_a_bbox_and_a_positive_limit(client: TestClient) -> None:
     assert client.get("/api/buildings").status_code == 422
     assert client.get("/api/buildings", params={"bbox": "0,0,1,1", "limit": 0}).status_code == 422
+
+
+# ---- buildings delivered as points (GCJ-02, mixed with footprints) ----
+
+
+@pytest.fixture(scope="module")
+def point_client_of(
+    point_city: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    signed_in_client: Callable[..., TestClient],
+    clients_by_role: Callable[..., Any],
+) -> Iterator[Callable[..., TestClient]]:
+    """``point_client_of(role, scope)``: a client of the point city, one per role and scope."""
+    output_dir = load_project(point_city).output_dir
+    access_dir = tmp_path_factory.mktemp("point_access")
+
+    def make(role: str, scope: str) -> TestClient:
+        return signed_in_client(output_dir, access_dir, role, scope)
+
+    with clients_by_role(make) as client_of:
+        yield client_of
+
+
+@pytest.fixture(scope="module")
+def point_buildings(point_city: Path) -> pd.DataFrame:
+    """The point city's ``buildings`` table, read straight from its snapshot."""
+    db = current_snapshot(load_project(point_city).output_dir).base_db
+    with duckdb.connect(str(db), read_only=True) as con:
+        table = con.execute("SELECT * EXCLUDE (geometry) FROM buildings").df()
+    return table.set_index("building_id")
+
+
+EVERYWHERE = {"bbox": "-180,-90,180,90", "limit": "50000"}
+
+
+def test_points_are_served_where_the_gcj02_table_puts_them(
+    point_client_of: Callable[..., TestClient],
+    point_city_delivery: tuple[Path, pd.DataFrame],
+    point_buildings: pd.DataFrame,
+) -> None:
+    delivered = point_city_delivery[1].set_index("building_id")
+    body = point_client_of("city_officer", "3101").get("/api/buildings", params=EVERYWHERE).json()
+    assert body["matched"] == len(point_buildings) == len(delivered)
+    kinds = set()
+    for feature in body["features"]:
+        props = feature["properties"]
+        row = delivered.loc[props["building_id"]]
+        geom = shape(feature["geometry"])
+        kinds.add(geom.geom_type)
+        # A surveyed building keeps its footprint; a geocoded one is its point, back in
+        # WGS84 from GCJ-02 within a few centimetres (the file and the answer round to
+        # 1e-7°; the offset itself is some 500 m here).
+        assert geom.geom_type == ("Polygon" if row["surveyed"] else "Point")
+        assert shapely.hausdorff_distance(geom, row["truth"]) < 3e-7
+        assert props["resident"] == point_buildings.loc[props["building_id"], "resident"]
+        assert props["address"] == row["楼栋地址"]
+    assert kinds == {"Point", "Polygon"}
+    # Residents live in point buildings as in footprints: addresses found them.
+    points = delivered.index[~delivered["surveyed"].to_numpy()]
+    assert point_buildings.loc[points, "resident"].sum() > 0
+
+
+def test_a_bbox_finds_a_point_building_and_nothing_beside_it(
+    point_client_of: Callable[..., TestClient], point_city_delivery: tuple[Path, pd.DataFrame]
+) -> None:
+    delivered = point_city_delivery[1]
+    point = delivered[~delivered["surveyed"]].iloc[0]
+    x, y = point["truth"].x, point["truth"].y
+    client = point_client_of("city_officer", "3101")
+    around = f"{x - 1e-6},{y - 1e-6},{x + 1e-6},{y + 1e-6}"  # 10 cm either side
+    exact = client.get("/api/buildings", params={"bbox": around}).json()
+    assert [f["properties"]["building_id"] for f in exact["features"]] == [point["building_id"]]
+    beside = f"{x + 1e-5},{y - 1e-5},{x + 2e-4},{y + 1e-5}"  # 1 m to 20 m east
+    assert client.get("/api/buildings", params={"bbox": beside}).json()["matched"] == 0
+
+
+def test_a_street_officer_sees_only_the_point_buildings_of_its_street(
+    point_client_of: Callable[..., TestClient],
+    point_city_delivery: tuple[Path, pd.DataFrame],
+    point_buildings: pd.DataFrame,
+) -> None:
+    delivered = point_city_delivery[1].set_index("building_id")
+    streets = sorted({str(c)[:9] for c in point_buildings["division_code"]})
+    for street in streets:
+        shown = point_client_of("street_officer", street).get("/api/buildings", params=EVERYWHERE)
+        ids = [f["properties"]["building_id"] for f in shown.json()["features"]]
+        mine = point_buildings.index[point_buildings["division_code"].str.startswith(street)]
+        assert sorted(ids) == sorted(mine) and len(ids) > 0
+        # Each street of this city is delivered one way: footprints, or points.
+        assert delivered.loc[ids, "surveyed"].nunique() == 1
+
+
+def test_a_department_sees_point_buildings_suppressed_like_footprints(
+    point_client_of: Callable[..., TestClient], point_buildings: pd.DataFrame
+) -> None:
+    officer = point_client_of("city_officer", "3101").get("/api/buildings", params=EVERYWHERE)
+    department = point_client_of("health", "3101").get("/api/buildings", params=EVERYWHERE)
+    seen = {f["properties"]["building_id"]: f for f in officer.json()["features"]}
+    for feature in department.json()["features"]:
+        props = feature["properties"]
+        value = props["resident"]
+        assert value is None or value == 0 or value > 10, props
+        if value is not None:
+            assert value == point_buildings.loc[props["building_id"], "resident"]
+        assert feature["geometry"] == seen[props["building_id"]]["geometry"]
+    assert len(seen) == len(department.json()["features"])
 
 
 # ---- report, docs, page ----

@@ -140,6 +140,35 @@ def test_points_from_lon_lat_columns_in_offset_crs(tmp_path: Path, crs: str, shi
     assert np.abs(xy - [[POINT.x, POINT.y], [121.5, 31.1]]).max() < 1e-6
 
 
+def test_a_table_mixes_footprints_and_points(tmp_path: Path) -> None:
+    # Surveyed footprints as WKT, the other buildings geocoded in GCJ-02 (经纬度 only).
+    footprint = offset(POLYGON, wgs84_to_gcj02)
+    lon, lat = wgs84_to_gcj02(np.array([POINT.x, 0.0]), np.array([POINT.y, 0.0]))
+    pd.DataFrame(
+        {
+            "建筑编号": ["B1", "B2", "B3", "B4"],
+            "图形": [footprint.wkt, "", "", "POLYGON ((1 2, 3"],
+            "经度": [None, lon[0], None, lon[0]],
+            "纬度": [None, lat[0], None, lat[0]],
+        }
+    ).to_csv(tmp_path / "b.csv", index=False)
+    fields = {"id": "建筑编号", "wkt": "图形", "lon": "经度", "lat": "纬度"}
+    layer = read(tmp_path / "b.csv", "buildings", crs="GCJ-02", fields=fields)
+    got = dict(zip(layer.features["id"], layer.features.geometry, strict=True))
+    assert shapely.hausdorff_distance(got["B1"], POLYGON) < 1e-6
+    assert got["B2"].geom_type == "Point" and got["B2"].distance(POINT) < 1e-6
+    # Neither a footprint nor a point: missing; an unreadable footprint is not replaced.
+    assert_outcomes(
+        layer,
+        {
+            "B1": None,
+            "B2": None,
+            "B3": ("geometry_missing", ""),
+            "B4": ("geometry_unparsable", "cannot read the WKT"),
+        },
+    )
+
+
 def feature(code: str, geometry: dict[str, Any] | None) -> dict[str, Any]:
     return {"type": "Feature", "properties": {"code": code, "name": code}, "geometry": geometry}
 

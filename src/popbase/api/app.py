@@ -161,7 +161,7 @@ def buildings(
     ],
     limit: Annotated[int, Query(ge=1, le=MAX_BUILDINGS)] = 5000,
 ) -> Response:
-    """Building footprints of your jurisdiction whose bounds intersect ``bbox``."""
+    """Buildings of your jurisdiction (footprints or points) whose bounds intersect ``bbox``."""
     who = gate.require_counts(principal)
     try:
         box = parse_bbox(bbox)

@@ -23,6 +23,8 @@ import shapely
 COORDINATE_DECIMALS = 7
 
 BUILDING_PROPERTIES = ("building_id", "address", "use", "floors", "resident")
+# shapely's type ids of Polygon and MultiPolygon.
+POLYGONAL = (3, 6)
 
 
 def _plain(value: object) -> object:
@@ -150,12 +152,61 @@ def _with_counts(props: dict[str, Any], counts: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def label_points(geoms: np.ndarray) -> np.ndarray:
+    """A point well inside each unit, where the map writes its name: ``(n, 2)`` lon/lat.
+
+    The centre of the largest circle inside the unit (its pole of inaccessibility), found
+    to 1 % of the unit's extent: a centroid may fall outside a bent or hollow unit, and a
+    label at a unit's edge reads as its neighbour's. A geometry that is not a valid
+    polygon gets a point on its surface, so that one odd unit never fails a layer; NaN
+    where a unit has no geometry.
+
+    Examples
+    --------
+    >>> l_shape = shapely.Polygon([(0, 0), (10, 0), (10, 2), (2, 2), (2, 10), (0, 10)])
+    >>> x, y = label_points(np.array([l_shape, None]))[0]
+    >>> bool(l_shape.contains(shapely.Point(x, y))), bool(shapely.centroid(l_shape).within(l_shape))
+    (True, False)
+    """
+    out = np.full((len(geoms), 2), np.nan)
+    present = ~shapely.is_missing(geoms)
+    present[present] = ~shapely.is_empty(geoms[present])
+    # The inscribed circle needs a valid polygon; anything else gets a point on its surface.
+    polygonal = present.copy()
+    polygonal[present] = np.isin(shapely.get_type_id(geoms[present]), POLYGONAL)
+    polygonal[polygonal] = shapely.is_valid(geoms[polygonal])
+    other = present & ~polygonal
+    if polygonal.any():
+        shapes = geoms[polygonal]
+        b = shapely.bounds(shapes)
+        extent = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+        radius = shapely.maximum_inscribed_circle(shapes, extent / 100)
+        out[polygonal] = shapely.get_coordinates(shapely.get_point(radius, 0))
+    if other.any():
+        out[other] = shapely.get_coordinates(shapely.point_on_surface(geoms[other]))
+    return out
+
+
 def unit_layer(rows: list[dict[str, Any]]) -> UnitLayer:
-    """Decode ``units`` rows (with their ``geometry`` WKB) into a :class:`UnitLayer`."""
+    """Decode ``units`` rows (with their ``geometry`` WKB) into a :class:`UnitLayer`.
+
+    Each unit's properties also carry ``label_lon``/``label_lat`` (:func:`label_points`).
+    """
     wkb = np.array([r["geometry"] for r in rows], dtype=object)
     geometries = _geometry_texts(wkb) if len(rows) else []
-    bounds = shapely.bounds(shapely.from_wkb(wkb)).reshape(-1, 4)
-    return UnitLayer(geometries, [unit_properties(r) for r in rows], bounds)
+    geoms = shapely.from_wkb(wkb)
+    bounds = shapely.bounds(geoms).reshape(-1, 4)
+    labels = np.round(label_points(np.atleast_1d(geoms)), COORDINATE_DECIMALS).tolist()
+    properties = [
+        unit_properties(r) | _label(lon, lat) for r, (lon, lat) in zip(rows, labels, strict=True)
+    ]
+    return UnitLayer(geometries, properties, bounds)
+
+
+def _label(lon: float, lat: float) -> dict[str, float | None]:
+    if math.isnan(lon) or math.isnan(lat):
+        return {"label_lon": None, "label_lat": None}
+    return {"label_lon": lon, "label_lat": lat}
 
 
 @dataclass(frozen=True)

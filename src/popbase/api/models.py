@@ -67,12 +67,19 @@ class UnitDetail(UnitProperties):
     children: list[ChildUnit]
 
 
+class UnitFeatureProperties(UnitProperties):
+    """A unit's figures on the map, with the point where its name is written."""
+
+    label_lon: float | None = Field(description="Longitude of a point well inside the unit")
+    label_lat: float | None = Field(description="Latitude of that point")
+
+
 class UnitFeature(BaseModel):
     """A unit as a GeoJSON feature (EPSG:4490 lon/lat)."""
 
     type: Literal["Feature"]
     geometry: dict[str, Any] | None
-    properties: UnitProperties
+    properties: UnitFeatureProperties
 
 
 class UnitCollection(BaseModel):
@@ -96,7 +103,7 @@ class BuildingProperties(BaseModel):
 
 
 class BuildingFeature(BaseModel):
-    """A building footprint as a GeoJSON feature (EPSG:4490 lon/lat)."""
+    """A building as a GeoJSON feature (EPSG:4490 lon/lat): its footprint, or a point."""
 
     type: Literal["Feature"]
     geometry: dict[str, Any] | None

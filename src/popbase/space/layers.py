@@ -309,19 +309,29 @@ def _table_source(
     layer: LayerConfig,
     read: tuple[pd.DataFrame, list[str], pd.DataFrame | None],
 ) -> _Source:
-    """A table with WKT or lon/lat columns (or none: rooms)."""
+    """A table with WKT or lon/lat columns, or both (or none: rooms).
+
+    With both, a row's WKT wins and a row without one is placed by its lon/lat: building
+    tables often hold surveyed footprints for some buildings and only a geocoded point
+    (经纬度) for the rest.
+    """
     table, labels, malformed = read
     wkt = layer.fields.get("wkt", "wkt")
     lon, lat = layer.fields.get("lon", "lon"), layer.fields.get("lat", "lat")
     ledger: FeatureLedger | None = None
-    if wkt in table.columns:
-        ledger = parse_wkt(table[wkt].to_numpy(dtype=object))
-    elif lon in table.columns and lat in table.columns:
+    points = None
+    if lon in table.columns and lat in table.columns:
         x = pd.to_numeric(table[lon], errors="coerce").to_numpy(dtype=float)
         y = pd.to_numeric(table[lat], errors="coerce").to_numpy(dtype=float)
         blank = table[lon].isna().to_numpy() | table[lat].isna().to_numpy()
         points = np.asarray(shapely.points(x, y), dtype=object)
         points[blank] = None
+    if wkt in table.columns:
+        ledger = parse_wkt(table[wkt].to_numpy(dtype=object))
+        if points is not None:
+            no_wkt = np.asarray(table[wkt].astype("string").str.strip().fillna("") == "")
+            ledger.geometry[no_wkt] = points[no_wkt]
+    elif points is not None:
         ledger = FeatureLedger(points)
     elif GEOMETRY[_kind(name)] is not None and any(k in layer.fields for k in GEOMETRY_FIELDS):
         raise SourceFileError(

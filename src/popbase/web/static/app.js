@@ -1,21 +1,26 @@
-// popbase map dashboard: communities by resident population, street and district lines,
-// building footprints when zoomed in. Everything comes from this server's /api/: no
-// tiles, fonts or glyphs from elsewhere (government networks are offline), so the style
-// has no `glyphs` and no symbol layers; names show in the side panel and a tooltip.
+// popbase map dashboard: communities by resident population, street and district lines
+// and names, buildings (footprints, or circles sized by residents) when zoomed in.
+// Everything comes from this server's /api/: no tiles, fonts or glyphs from elsewhere
+// (government networks are offline), so the style has no `glyphs` and names are drawn
+// in the machine's own fonts.
 
 import { renderTopChart, startTopChart, topCommunities } from "./chart.js";
 import {
   BASE_STYLE,
+  BUILDING_MIN_ZOOM,
   PALETTE,
   PICKABLE,
+  SUPPRESSED_DRAWN_AS,
   addLayers,
   bboxOf,
+  circleRadius,
   classColours,
   highlightCommunity,
   quantileBreaks,
   watchBuildings,
   whenCommunitiesDrawn,
 } from "./layers.js";
+import { OTHER_USE, USE_CLASSES, withUseClasses } from "./uses.js";
 
 const VENDOR = new URL("./vendor/", import.meta.url);
 const API = new URL("api/", document.baseURI);
@@ -23,6 +28,8 @@ const LANG_KEY = "popbase.lang";
 // The bearer token lives for the browser tab only (sessionStorage), never in a cookie.
 const SESSION_KEY = "popbase.session";
 const BUILDING_LIMIT = 5000;
+// Residents of the circles the legend shows (a walk-up, a mid-rise, a tower block).
+const LEGEND_RESIDENTS = [10, 50, 200];
 
 // Every UI string, in both languages.
 const I18N = {
@@ -38,9 +45,20 @@ const I18N = {
     legendTitle: "实有人口（按居委/村）",
     legendDistrict: "区界",
     legendStreet: "街镇界",
-    legendHomes: "住宅建筑",
-    legendOtherBuildings: "其他建筑",
+    legendUses: "建筑用途",
+    legendSizes: "圆点面积：居住人口",
+    legendSuppressed: "人数不公开",
     legendBuildingsZoom: "建筑在放大至 14 级后显示",
+    "useClass.residential": "住宅",
+    "useClass.mixed": "商住混合",
+    "useClass.office": "办公",
+    "useClass.commercial": "商业",
+    "useClass.industrial": "工业仓储",
+    "useClass.education": "教育",
+    "useClass.health": "医疗卫生",
+    "useClass.elderly_care": "养老",
+    "useClass.public": "公共服务",
+    "useClass.other": "其他或未注明",
     selectionTitle: "选中单元",
     selectionHint: "点击地图上的居委/村查看详情",
     topTitle: "实有人口前十的居委/村",
@@ -74,6 +92,9 @@ const I18N = {
     "use.health": "医疗卫生",
     "use.mixed": "商住混合",
     "use.office": "办公",
+    "use.industrial": "工业",
+    "use.public": "公共服务",
+    "use.education": "教育",
     signInTitle: "登录",
     username: "用户名",
     password: "密码",
@@ -94,9 +115,20 @@ const I18N = {
     legendTitle: "Residents per community",
     legendDistrict: "District boundary",
     legendStreet: "Street/town boundary",
-    legendHomes: "Residential buildings",
-    legendOtherBuildings: "Other buildings",
+    legendUses: "Building use",
+    legendSizes: "Circle area: residents",
+    legendSuppressed: "count not shown",
     legendBuildingsZoom: "Buildings show from zoom 14",
+    "useClass.residential": "residential",
+    "useClass.mixed": "mixed use",
+    "useClass.office": "office",
+    "useClass.commercial": "commercial",
+    "useClass.industrial": "industrial, storage",
+    "useClass.education": "education",
+    "useClass.health": "health",
+    "useClass.elderly_care": "elderly care",
+    "useClass.public": "public services",
+    "useClass.other": "other or not given",
     selectionTitle: "Selected unit",
     selectionHint: "Click a community on the map for its figures",
     topTitle: "Top 10 communities by residents",
@@ -130,6 +162,9 @@ const I18N = {
     "use.health": "health",
     "use.mixed": "mixed use",
     "use.office": "office",
+    "use.industrial": "industrial",
+    "use.public": "public services",
+    "use.education": "education",
     signInTitle: "Sign in",
     username: "User name",
     password: "Password",
@@ -146,6 +181,8 @@ const state = {
   units: { district: null, street: null, community: null },
   breaks: [],
   selected: null, // {kind: "unit"|"building", props}
+  zoom: null,
+  pointBuildings: false, // whether the buildings on the map include points (circles)
   session: null, // {token, user, role, scope}
   chart: null,
 };
@@ -155,6 +192,12 @@ const $ = (id) => document.getElementById(id);
 function t(key, vars = {}) {
   const text = I18N[state.lang][key] ?? I18N.zh[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+// A building's use in the page's language; a word no code stands for, as written.
+function useLabel(use) {
+  if (use === null || use === undefined || use === "") return "–";
+  return I18N[state.lang][`use.${use}`] ?? use;
 }
 
 function fmt(value, digits = 0) {
@@ -254,6 +297,54 @@ function renderLegend() {
     item.append(swatch, text);
     list.append(item);
   });
+  renderUseLegend();
+  renderSizeLegend();
+}
+
+function legendItem(swatch, label) {
+  const item = document.createElement("li");
+  const text = document.createElement("span");
+  text.textContent = label;
+  item.append(swatch, text);
+  return item;
+}
+
+function renderUseLegend() {
+  const list = $("legend-uses");
+  list.replaceChildren(
+    ...[...USE_CLASSES, OTHER_USE].map((c) => {
+      const swatch = document.createElement("span");
+      swatch.className = "swatch use";
+      swatch.style.background = c.colour;
+      return legendItem(swatch, t(`useClass.${c.id}`));
+    }),
+  );
+}
+
+// Circles as the map draws them at the current zoom (from BUILDING_MIN_ZOOM on), shown
+// only while the buildings on the map include points.
+function renderSizeLegend() {
+  const box = $("legend-sizes");
+  box.hidden = !state.pointBuildings;
+  if (box.hidden) return;
+  const zoom = Math.max(state.zoom ?? BUILDING_MIN_ZOOM, BUILDING_MIN_ZOOM);
+  const slotWidth = 2 * circleRadius(Math.max(...LEGEND_RESIDENTS), zoom);
+  const circle = (resident, className) => {
+    const slot = document.createElement("span");
+    slot.className = "circle-slot";
+    slot.style.width = `${slotWidth.toFixed(1)}px`;
+    const dot = document.createElement("span");
+    dot.className = className;
+    const d = 2 * circleRadius(resident, zoom);
+    dot.style.width = dot.style.height = `${d.toFixed(1)}px`;
+    slot.append(dot);
+    return slot;
+  };
+  const list = $("legend-size-list");
+  list.replaceChildren(
+    ...LEGEND_RESIDENTS.map((n) => legendItem(circle(n, "swatch-circle"), `${fmt(n)} ${t("persons")}`.trim())),
+    legendItem(circle(SUPPRESSED_DRAWN_AS, "swatch-circle suppressed"), t("legendSuppressed")),
+  );
 }
 
 // ---- panel ----
@@ -328,7 +419,7 @@ function renderSelection() {
     name.textContent = p.address || p.building_id;
     meta.textContent = `${t("building")} · ${p.building_id}`;
     body.append(name, meta, figureRows([
-      [t("use"), p.use ? t(`use.${p.use}`) : "–"],
+      [t("use"), useLabel(p.use)],
       [t("floors"), fmt(p.floors)],
       [t("buildingResidents"), `${fmt(p.resident)} ${persons}`.trim()],
       [t("households"), fmt(sel.occupancy?.households)],
@@ -461,7 +552,7 @@ function wireInteraction(map) {
   map.on("click", (e) => {
     const [hit] = map.queryRenderedFeatures(e.point, { layers: PICKABLE });
     if (!hit) return;
-    if (hit.layer.id === "building-fill") {
+    if (hit.layer.id !== "community-fill") {
       state.selected = { kind: "building", props: hit.properties };
       renderSelection();
       loadRooms(hit.properties.building_id);
@@ -531,11 +622,20 @@ async function main() {
   wireInteraction(map);
   watchBuildings(
     map,
-    (bbox) => getJSON(`buildings?bbox=${bbox}&limit=${BUILDING_LIMIT}`),
+    async (bbox) => withUseClasses(await getJSON(`buildings?bbox=${bbox}&limit=${BUILDING_LIMIT}`)),
     (data) => {
       $("building-note").textContent = data?.truncated ? t("truncated", { n: fmt(data.features.length) }) : "";
+      const points = Boolean(data?.features.some((f) => f.geometry?.type === "Point"));
+      if (points !== state.pointBuildings) {
+        state.pointBuildings = points;
+        renderSizeLegend();
+      }
     },
   );
+  map.on("zoomend", () => {
+    state.zoom = map.getZoom();
+    renderSizeLegend();
+  });
   const box = state.units.community.bbox ?? state.units.street.bbox ?? state.units.district.bbox;
   if (box) map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding: 32, duration: 0 });
   whenCommunitiesDrawn(map, () => setMapState("idle"));
