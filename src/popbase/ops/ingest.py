@@ -2,9 +2,12 @@
 
 Per kind, one table of canonical records (``person_records``, ``enterprise_records``,
 ``room_records``, ``signaling_records``) with the source's department, priority and
-as-of date; per source, its original rows (a Parquet file in the working folder, read
-only by the quarantine export); rows that could not be parsed go to ``quarantine`` and
-files that could not be read to ``source_files``.
+as-of date (and a source's constant ``event_type`` in each of its rows); per source, its
+original rows (a Parquet file in the working folder, read only by the quarantine export);
+rows that could not be parsed go to ``quarantine`` and files that could not be read to
+``source_files``. The cells of the columns a source's ``events:`` and ``tags:`` read go
+to ``record_cells``, and become ``record_events`` (see
+:mod:`popbase.portraits.column_events`).
 
 Each source's tables are written while the next source is read: DuckDB and Parquet
 writes run on one thread without holding the interpreter, so reading and writing overlap.
@@ -23,6 +26,7 @@ import pyarrow.parquet as pq
 from popbase.config import CANONICAL_FIELDS
 from popbase.io.sources import META_COLUMNS, read_source
 from popbase.ops.snapshot import raw_rows_file, work_folder
+from popbase.portraits.column_events import RECORD_CELLS, derive_record_events, record_cells
 
 if TYPE_CHECKING:
     from popbase.backends import Backend
@@ -107,9 +111,11 @@ def ingest_sources(ctx: BuildContext) -> dict[str, Any]:
     """Read every source of the project."""
     writes = _Writes(ctx.db)
     try:
-        return _ingest(ctx, writes)
+        report = _ingest(ctx, writes)
     finally:
         writes.wait()
+    given = derive_record_events(ctx.db, ctx.project.config.sources)
+    return {**report, **({"column_events": given} if given else {})}
 
 
 def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
@@ -121,6 +127,7 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
             [(c, pa.int64() if c == "row_number" else pa.string()) for c in QUARANTINE_COLUMNS]
         ).empty_table(),
     )
+    db.put("record_cells", RECORD_CELLS.empty_table())
     files: list[dict[str, object]] = []
     counts: dict[str, int] = {}
     total = len(config.sources)
@@ -132,6 +139,9 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
         for canon in CANONICAL_FIELDS[source.kind]:
             if canon not in records:
                 records[canon] = None
+        if source.event_type is not None:
+            # A file without an event-type column whose every row records one event.
+            records["event_type"] = source.event_type
         records = records[[*META_COLUMNS, *CANONICAL_FIELDS[source.kind]]]
         records.insert(1, "department", source.department)
         records.insert(2, "priority", source.priority)
@@ -148,6 +158,8 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
         db.parquet(
             raw_rows_file(work, source.name), pa.Table.from_pandas(rows.raw, preserve_index=False)
         )
+        if source.reading_columns:
+            db.append("record_cells", record_cells(source.name, rows.cells))
         if len(rows.malformed):
             bad = rows.malformed
             db.append(
