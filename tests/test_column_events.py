@@ -9,6 +9,7 @@ rewritten into the shape departments deliver them (a 慢病类型 column, a 孕�
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from popbase.portraits.column_events import (
     record_cells,
     unreadable_summary,
 )
+from popbase.portraits.tagging import person_events_sql
 
 # ---- reading the cells, on a tiny backend ----
 
@@ -45,37 +47,45 @@ HEALTH = {
     ],
     "tags": [{"column": "是否党员", "tag": "party_member"}],
 }
-# Per record: its canonical event date, and its cells.
-ROWS: dict[str, tuple[str | None, dict[str, str]]] = {
-    "r1": ("2026-01-05", {"慢病类型": "高血压、糖尿病", "孕产妇": "否", "是否党员": "√"}),
-    "r2": (None, {"慢病类型": "糖尿病 ", "孕产妇": "是", "建册日期": "2026年3月2日"}),
-    "r3": ("2025-12-01", {"孕产妇": "2026-04-01", "人员类别": "低保对象，群众", "是否党员": "0"}),
-    "r4": (None, {"慢病类型": "无", "孕产妇": "不清楚", "人员类别": "低保户；低保对象"}),
-    "r5": ("2026-02-02", {"慢病类型": "高血压/冠心病/冠心病", "是否党员": "TRUE"}),
+# Per record: its own event date and detail (mapped columns), and its cells.
+ROWS: dict[str, tuple[str | None, str | None, dict[str, str]]] = {
+    "r1": ("2026-01-05", None, {"慢病类型": "高血压、糖尿病", "孕产妇": "否", "是否党员": "√"}),
+    "r2": (None, None, {"慢病类型": "糖尿病", "孕产妇": "是", "建册日期": "2026年3月2日"}),
+    "r3": ("2025-12-01", None, {"孕产妇": "2026-04-01", "人员类别": "低保对象，群众"}),
+    "r4": (None, None, {"慢病类型": "无", "孕产妇": "不清楚", "人员类别": "低保户；低保对象"}),
+    "r5": ("2026-02-02", "复诊", {"慢病类型": "高血压/冠心病/冠心病", "是否党员": "TRUE"}),
+    "r6": ("2026-06-30", None, {"孕产妇": "Y", "建册日期": "上个月", "是否党员": "0"}),
 }
 
 
 @pytest.fixture
 def derived() -> tuple[DuckDBBackend, dict[str, int]]:
+    """The rows' cells read, and the events of person ``p`` (all six records)."""
     source = SourceConfig.model_validate(HEALTH)
     db = DuckDBBackend()
-    db.put(
-        "person_records",
-        pd.DataFrame(
-            {
-                "record_id": list(ROWS),
-                "event_date": [date for date, _ in ROWS.values()],
-                "event_detail": [None, None, None, None, "复诊"],
-            }
-        ),
-    )
     cells = pd.DataFrame(
-        [{"record_id": r, **c} for r, (_, c) in ROWS.items()],
+        [{"record_id": r, **c} for r, (_, _, c) in ROWS.items()],
         columns=["record_id", *source.reading_columns],
     )
     db.put("record_cells", RECORD_CELLS.empty_table())
     db.append("record_cells", record_cells("health", cells))
-    return db, derive_record_events(db, [source])
+    given = derive_record_events(db, [source])
+    db.put(
+        "person_records_valid",
+        pd.DataFrame(
+            {
+                "record_id": list(ROWS),
+                "source": "health",
+                "event_type": pd.Series([None] * len(ROWS), dtype="string"),
+                "event_detail": [detail for _, detail, _ in ROWS.values()],
+                "event_date": [date for date, _, _ in ROWS.values()],
+                "as_of": pd.Timestamp("2026-10-31"),
+            }
+        ),
+    )
+    db.put("person_members", pd.DataFrame({"record_id": list(ROWS), "person_id": "p"}))
+    db.execute(person_events_sql())
+    return db, given
 
 
 def test_each_reading_gives_its_events_with_detail_and_date(
@@ -83,38 +93,64 @@ def test_each_reading_gives_its_events_with_detail_and_date(
 ) -> None:
     db, given = derived
     rows = db.con.execute(
-        "SELECT record_id, event_type, tag, event_detail, event_date FROM record_events "
+        "SELECT record_id, event_type, tag, event_detail, event_date FROM person_events "
         "ORDER BY ALL"
     ).fetchall()
+    day = dt.date
     assert rows == [
         # A cell of two diseases gives two events, each disease its detail.
-        ("r1", "慢病管理", None, "糖尿病", "2026-01-05"),
-        ("r1", "慢病管理", None, "高血压", "2026-01-05"),
+        ("r1", "慢病管理", None, "糖尿病", day(2026, 1, 5)),
+        ("r1", "慢病管理", None, "高血压", day(2026, 1, 5)),
         # A tick gives the tag directly, dated like the record's events.
-        ("r1", None, "party_member", None, "2026-01-05"),
-        ("r2", "孕产妇建册", None, None, "2026年3月2日"),  # a flag dated by its date column
-        ("r2", "慢病管理", None, "糖尿病", None),
-        ("r3", "孕产妇建册", None, None, "2026-04-01"),  # a date in the flag is its date
-        ("r3", "最低生活保障", None, "低保对象", "2025-12-01"),  # 群众 gives nothing
-        ("r4", "最低生活保障", None, "低保对象", None),
-        ("r5", "慢病管理", None, "高血压；复诊", "2026-02-02"),  # the detail column follows
-        ("r5", None, "party_member", "复诊", "2026-02-02"),
+        ("r1", None, "party_member", None, day(2026, 1, 5)),
+        ("r2", "孕产妇建册", None, None, day(2026, 3, 2)),  # dated by the entry's date column
+        ("r2", "慢病管理", None, "糖尿病", day(2026, 10, 31)),  # undated: the as-of date
+        ("r3", "孕产妇建册", None, None, day(2026, 4, 1)),  # a date in a flag is its date
+        ("r3", "最低生活保障", None, "低保对象", day(2025, 12, 1)),  # 群众 gives nothing
+        ("r4", "最低生活保障", None, "低保对象", day(2026, 10, 31)),
+        ("r5", "慢病管理", None, "高血压；复诊", day(2026, 2, 2)),  # the record's detail follows
+        ("r5", None, "party_member", "复诊", day(2026, 2, 2)),
+        ("r6", "孕产妇建册", None, None, day(2026, 6, 30)),  # no date in 建册日期: the record's
     ]
-    assert given == {"health": 10}
+    assert given == {"health": 11}
 
 
 def test_values_no_entry_reads_are_counted_with_examples(
     derived: tuple[DuckDBBackend, dict[str, int]],
 ) -> None:
     db, _ = derived
-    # 否, 无, 0 say "none"; 不清楚, 低保户 and 冠心病 (twice) are read by no entry.
-    assert unreadable_summary(db) == {
-        "health": {
-            "人员类别": {"count": 1, "examples": ["低保户"]},
-            "孕产妇": {"count": 1, "examples": ["不清楚"]},
-            "慢病类型": {"count": 2, "examples": ["冠心病"]},
-        }
-    }
+    # 否, 无, 0 say "none"; 不清楚, 低保户 and 冠心病 (twice) are read by no entry, and
+    # 上个月 is no date.
+    assert unreadable_summary(db) == [
+        {
+            "source": "health",
+            "field": "人员类别",
+            "present": 4,
+            "unreadable": 1,
+            "examples": [{"value": "低保户", "rows": 1, "first": "r4"}],
+        },
+        {
+            "source": "health",
+            "field": "孕产妇",
+            "present": 5,
+            "unreadable": 1,
+            "examples": [{"value": "不清楚", "rows": 1, "first": "r4"}],
+        },
+        {
+            "source": "health",
+            "field": "建册日期",
+            "present": 2,
+            "unreadable": 1,
+            "examples": [{"value": "上个月", "rows": 1, "first": "r6"}],
+        },
+        {
+            "source": "health",
+            "field": "慢病类型",
+            "present": 7,
+            "unreadable": 2,
+            "examples": [{"value": "冠心病", "rows": 2, "first": "r5"}],
+        },
+    ]
 
 
 # ---- the sample city in the shape departments deliver ----
@@ -265,9 +301,9 @@ def test_a_file_without_event_types_gives_the_tags_of_the_canonical_one(
     pd.testing.assert_frame_equal(built_table(folder, status), built_table(built_city, status))
     assert (built_table(folder, status)["status"] == "deceased").any()
     # What no entry reads is counted, with examples, not dropped.
-    assert report["portrait"]["unreadable_values"] == {
-        "health": {"慢病类型": {"count": 2, "examples": ["待查"]}}
-    }
+    [unread] = report["portrait"]["unreadable"]
+    assert unread["source"] == "health" and unread["field"] == "慢病类型"
+    assert unread["unreadable"] == 2 and [e["value"] for e in unread["examples"]] == ["待查"]
     assert set(report["ingest"]["column_events"]) == {"health", "civil_affairs"}
     accounting = report["accounting"]
     assert all(a["unaccounted"] == 0 for a in accounting.values())

@@ -6,19 +6,20 @@ per event with an event-type column. The project file says how to read such colu
 (:class:`popbase.config.EventColumn`, :class:`popbase.config.TagColumn`); ingest keeps
 their cells in ``record_cells`` (one row per record, column and non-empty cell) and this
 module turns them into ``record_events``: one row per record and event (or tag) given,
-with the record's source, the event's detail and its date as written.
+with the column and the value that gave it and the event's own date, if any.
 
 A column is read one way:
 
 - as a **flag**: 是/有/Y/1/√/true give the entry's event or tag, a date gives it on that
   date, 否/无/N/0/×/false give nothing;
 - by its **values**: each cell is split on 、,，;；/ and spaces, and each part gives what
-  ``values`` maps it to; its detail is the part itself (followed by the record's
-  ``event_detail``, when the source maps one), so the shipped rules (慢病管理 with
+  ``values`` maps it to. The part becomes the event's detail (the portrait stage appends
+  the record's ``event_detail``), so the shipped rules (慢病管理 with
   ``detail_contains: 高血压``) tag a cell of 高血压、糖尿病 twice.
 
-Whatever a column holds that it cannot read is counted in ``unreadable_event_values``
-(per source, column and value), never dropped silently.
+Whatever a column holds that no entry reads (a date column: a cell that is no date) is
+counted per source and column in ``unreadable_event_values``, with examples; nothing is
+dropped silently.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -155,16 +156,55 @@ def _words(words: Sequence[str]) -> str:
     return ", ".join("'" + w.replace("'", "''") + "'" for w in words)
 
 
+def cell_date_sql(text: str) -> str:
+    """SQL reading the text of a cell as a DATE (NULL when it is no date)."""
+    # Imported here: the validate stage imports ingest, which builds these events.
+    from popbase.population.validate import parse_date_sql
+
+    return parse_date_sql(text)
+
+
+# The (source, column) pairs named only as an entry's `date:` column.
+_DATE_COLUMNS = """
+    SELECT * FROM (
+        SELECT source, date_column AS "column" FROM column_maps WHERE date_column IS NOT NULL
+        EXCEPT SELECT source, "column" FROM column_maps
+    )
+"""
+
+
+def cell_dates_sql() -> str:
+    """``cell_dates``: each distinct cell of a flag or date column, and the date it reads as.
+
+    Dates are read once per distinct text, as the validate stage reads ``event_date``.
+    """
+    return f"""
+        CREATE OR REPLACE TABLE cell_dates AS
+        WITH dated AS (
+            SELECT source, "column" FROM column_maps WHERE reading = 'flag'
+            UNION {_DATE_COLUMNS}
+        )
+        SELECT DISTINCT c.cell AS text, {cell_date_sql("c.cell")} AS date
+        FROM record_cells c JOIN dated USING (source, "column")
+    """
+
+
 def cell_values_sql() -> str:
     """``cell_values``: each cell of a flag column whole, each part of a value column.
 
-    Reads ``record_cells`` and ``column_maps``; a column only named as a date is left out.
+    A flag's cell carries the date it reads as (``date``), unless it is a yes-word.
+    ``cell_no`` keeps the order of the files' rows.
     """
     return f"""
         CREATE OR REPLACE TABLE cell_values AS
         WITH readings AS (SELECT DISTINCT source, "column", reading FROM column_maps)
-        SELECT c.source, c.record_id, c."column", k.reading, trim(p.value) AS value
-        FROM record_cells c JOIN readings k USING (source, "column"),
+        SELECT c.source, c.record_id, c."column", k.reading, trim(p.value) AS value,
+               CASE WHEN k.reading = 'flag' AND upper(c.cell) NOT IN ({_words(YES_WORDS)})
+                    THEN d.date END AS date,
+               c.rowid AS cell_no
+        FROM record_cells c
+             JOIN readings k USING (source, "column")
+             LEFT JOIN cell_dates d ON k.reading = 'flag' AND d.text = c.cell,
              unnest(
                  CASE WHEN k.reading = 'flag' THEN [c.cell]
                       ELSE string_split_regex(c.cell, '{SEPARATORS}') END
@@ -173,11 +213,8 @@ def cell_values_sql() -> str:
     """
 
 
-def _flag_date_sql(value: str) -> str:
-    # Imported here: the validate stage imports ingest, which builds these events.
-    from popbase.population.validate import parse_date_sql
-
-    return parse_date_sql(value)
+def _not_none(value: str) -> str:
+    return f"upper({value}) NOT IN ({_words(NONE_WORDS)})"
 
 
 def reads_sql(v: str, m: str) -> str:
@@ -185,55 +222,75 @@ def reads_sql(v: str, m: str) -> str:
     return (
         f"(({m}.reading = 'values' AND lower({m}.value) = lower({v}.value)) OR "
         f"({m}.reading = 'flag' AND (upper({v}.value) IN ({_words(YES_WORDS)}) "
-        f"OR {_flag_date_sql(f'{v}.value')} IS NOT NULL)))"
+        f"OR {v}.date IS NOT NULL)))"
     )
 
 
 def record_events_sql() -> str:
     """``record_events``: one row per record and event (or tag) its columns give.
 
-    The date is text as written (parsed with the others by the portrait stage): a flag's
-    own date, else the entry's date column, else the record's ``event_date``.
+    ``value`` is the part of the cell that gave it (null for a flag); ``event_date`` the
+    flag's own date, else the date in the entry's date column, else null: the record's
+    ``event_date`` then applies (see :func:`popbase.portraits.tagging.person_events_sql`).
     """
     return f"""
         CREATE OR REPLACE TABLE record_events AS
-        SELECT v.source, v.record_id, m.event_type, m.tag,
-               CASE WHEN v.reading = 'values'
-                    THEN concat_ws('；', v.value, nullif(trim(r.event_detail), ''))
-                    ELSE nullif(trim(r.event_detail), '') END AS event_detail,
-               coalesce(
-                   CASE WHEN v.reading = 'flag'
-                         AND upper(v.value) NOT IN ({_words(YES_WORDS)}) THEN v.value END,
-                   d.cell,
-                   r.event_date
-               ) AS event_date
+        SELECT v.source, v.record_id, v."column",
+               CASE WHEN v.reading = 'values' THEN v.value END AS value,
+               m.event_type, m.tag, coalesce(v.date, dd.date) AS event_date
         FROM cell_values v
         JOIN column_maps m ON m.source = v.source AND m."column" = v."column"
              AND {reads_sql("v", "m")}
-        JOIN person_records r ON r.record_id = v.record_id
         LEFT JOIN record_cells d
              ON d.record_id = v.record_id AND d."column" = m.date_column
+        LEFT JOIN cell_dates dd ON dd.text = d.cell
         -- A value mapped to nothing is read, and gives nothing.
         WHERE m.event_type IS NOT NULL OR m.tag IS NOT NULL
+        ORDER BY v.cell_no
     """
 
 
 def unreadable_event_values_sql() -> str:
-    """``unreadable_event_values``: per source, column and value, how often it was read.
+    """``unreadable_event_values``: per source and column, the values it could not read.
 
     A value is unreadable when no entry of its column reads it and it is not a word for
-    "none" (:data:`NONE_WORDS`).
+    "none" (:data:`NONE_WORDS`); a cell of a date column, when it is no date. Each row:
+    ``source, field`` (the column), ``present`` (values read), ``unreadable`` and the
+    :data:`EXAMPLES` most frequent (``value, rows, first``: the first record with it).
     """
     return f"""
         CREATE OR REPLACE TABLE unreadable_event_values AS
-        SELECT v.source, v."column", v.value, count(*) AS count
-        FROM cell_values v
-        WHERE upper(v.value) NOT IN ({_words(NONE_WORDS)})
-          AND NOT EXISTS (
-              SELECT 1 FROM column_maps m
-              WHERE m.source = v.source AND m."column" = v."column" AND {reads_sql("v", "m")}
-          )
-        GROUP BY ALL
+        WITH dates AS (
+            SELECT c.source, c."column", c.cell AS value, c.record_id, c.rowid AS cell_no,
+                   d.date
+            FROM record_cells c JOIN ({_DATE_COLUMNS}) k USING (source, "column")
+            JOIN cell_dates d ON d.text = c.cell
+        ),
+        unread AS (
+            SELECT v.source, v."column", v.value, v.record_id, v.cell_no FROM cell_values v
+            WHERE {_not_none("v.value")} AND NOT EXISTS (
+                SELECT 1 FROM column_maps m
+                WHERE m.source = v.source AND m."column" = v."column" AND {reads_sql("v", "m")}
+            )
+            UNION ALL
+            SELECT source, "column", value, record_id, cell_no FROM dates
+            WHERE date IS NULL AND {_not_none("value")}
+        ),
+        present AS (
+            SELECT source, "column", count(*) AS present FROM cell_values GROUP BY ALL
+            UNION ALL
+            SELECT source, "column", count(*) FROM dates GROUP BY ALL
+        ),
+        bad AS (
+            SELECT source, "column", value, count(*) AS n, arg_min(record_id, cell_no) AS first
+            FROM unread GROUP BY ALL
+        )
+        SELECT b.source, b."column" AS field, p.present, CAST(sum(b.n) AS BIGINT) AS unreadable,
+               list({{'value': b.value, 'rows': b.n, 'first': b.first}}
+                    ORDER BY b.n DESC, b.value)[1:{EXAMPLES}] AS examples
+        FROM bad b JOIN present p USING (source, "column")
+        GROUP BY b.source, b."column", p.present
+        ORDER BY b.source, field
     """
 
 
@@ -243,31 +300,27 @@ def derive_record_events(db: Backend, sources: Sequence[SourceConfig]) -> dict[s
     Returns the number of events and tags the columns of each source gave.
     """
     with db.registered("column_maps", column_maps(sources)):
+        db.execute(cell_dates_sql())
         db.execute(cell_values_sql())
         db.execute(record_events_sql())
         db.execute(unreadable_event_values_sql())
     db.execute("DROP TABLE cell_values")
+    db.execute("DROP TABLE cell_dates")
     counts = db.query_df("SELECT source, count(*) AS n FROM record_events GROUP BY source")
     given = dict(zip(counts["source"], counts["n"].astype(int), strict=True))
     return {s.name: given.get(s.name, 0) for s in sources if s.events or s.tags}
 
 
-def unreadable_summary(db: Backend) -> dict[str, dict[str, dict[str, object]]]:
-    """Per source and column: how many of its values could not be read, and examples.
+def unreadable_summary(db: Backend) -> list[dict[str, Any]]:
+    """Per source and column read under ``events:``/``tags:``: what could not be read.
 
-    The examples are the most frequent unreadable values (:data:`EXAMPLES` of them).
+    One summary each (``source, field, present, unreadable, examples``), as the other
+    fields' unreadable values are summarised.
     """
-    rows = db.query_df(
-        'SELECT source, "column", value, count FROM unreadable_event_values '
-        'ORDER BY source, "column", count DESC, value'
-    )
-    summary: dict[str, dict[str, dict[str, object]]] = {}
-    for (source, column), group in rows.groupby(["source", "column"], sort=False):
-        summary.setdefault(str(source), {})[str(column)] = {
-            "count": int(group["count"].sum()),
-            "examples": [str(v) for v in group["value"].head(EXAMPLES)],
-        }
-    return summary
+    rows: list[dict[str, Any]] = db.query_arrow(
+        "SELECT source, field, present, unreadable, examples FROM unreadable_event_values"
+    ).to_pylist()
+    return rows
 
 
 def unknown_tags(

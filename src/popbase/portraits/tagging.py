@@ -96,25 +96,29 @@ def person_events_sql() -> str:
 
     An event comes from a record's event-type field (a column, or the source's constant
     ``event_type``) or from the columns its source reads under ``events:``
-    (``record_events``); a row of ``tags:`` gives a tag directly (``tag``, without an
-    event type).
+    (``record_events``: the value read is the detail, followed by the record's own); a
+    column under ``tags:`` gives a tag directly (``tag``, without an event type). An
+    event's date is its own, else the record's ``event_date``, else the delivery's as-of
+    date (undated events happened by then at the latest).
     """
+    record_date = parse_date_sql("r.event_date")
     return f"""
         CREATE OR REPLACE TABLE person_events AS
         WITH events AS (
-            SELECT record_id, source, trim(event_type) AS event_type,
+            SELECT r.record_id, r.source, trim(r.event_type) AS event_type,
                    CAST(NULL AS VARCHAR) AS tag,
-                   nullif(trim(event_detail), '') AS event_detail, event_date, as_of
-            FROM person_records_valid WHERE nullif(trim(event_type), '') IS NOT NULL
+                   nullif(trim(r.event_detail), '') AS event_detail,
+                   {record_date} AS event_date, r.as_of
+            FROM person_records_valid r WHERE nullif(trim(r.event_type), '') IS NOT NULL
             UNION ALL
-            SELECT e.record_id, e.source, e.event_type, e.tag, e.event_detail, e.event_date,
-                   r.as_of
+            SELECT e.record_id, e.source, e.event_type, e.tag,
+                   nullif(concat_ws('；', e.value, nullif(trim(r.event_detail), '')), '')
+                       AS event_detail,
+                   coalesce(e.event_date, {record_date}) AS event_date, r.as_of
             FROM record_events e JOIN person_records_valid r USING (record_id)
         )
         SELECT m.person_id, e.source, e.record_id, e.event_type, e.event_detail,
-               -- Undated events happened by the delivery's as-of date at the latest.
-               coalesce({parse_date_sql("e.event_date")}, CAST(e.as_of AS DATE)) AS event_date,
-               e.tag
+               coalesce(e.event_date, CAST(e.as_of AS DATE)) AS event_date, e.tag
         FROM events e JOIN person_members m USING (record_id)
     """
 
@@ -223,6 +227,6 @@ def tag_persons(ctx: BuildContext) -> dict[str, Any]:
     return {
         "tags": len(rules),
         "persons_tagged": {r.id: per_tag.get(r.id, 0) for r in rules},
-        # Values of the columns under `events:`/`tags:` that no entry reads.
-        "unreadable_values": unreadable_summary(db),
+        # Per source and column under `events:`/`tags:`, the values no entry reads.
+        "unreadable": unreadable_summary(db),
     }
