@@ -25,9 +25,11 @@ from popbase.config import SourceConfig, load_project
 from popbase.ops.snapshot import current_snapshot
 from popbase.pipeline import run
 from popbase.portraits.column_events import (
-    RECORD_CELLS,
-    derive_record_events,
-    record_cells,
+    RECORD_EVENTS,
+    UNREADABLE_EVENT_VALUES,
+    add_record_events,
+    events_given,
+    source_cells,
     unreadable_summary,
 )
 from popbase.portraits.tagging import person_events_sql
@@ -67,9 +69,10 @@ def derived() -> tuple[DuckDBBackend, dict[str, int]]:
         [{"record_id": r, **c} for r, (_, _, c) in ROWS.items()],
         columns=["record_id", *source.reading_columns],
     )
-    db.put("record_cells", RECORD_CELLS.empty_table())
-    db.append("record_cells", record_cells("health", cells))
-    given = derive_record_events(db, [source])
+    db.put("record_events", RECORD_EVENTS.empty_table())
+    db.put("unreadable_event_values", UNREADABLE_EVENT_VALUES.empty_table())
+    add_record_events(db, source, source_cells(cells))
+    given = events_given(db, [source])
     db.put(
         "person_records_valid",
         pd.DataFrame(

@@ -3,10 +3,10 @@
 Many departments deliver one row per person with a column per programme (a 慢病类型
 column holding 高血压、糖尿病, a 孕产妇 column holding 是/否 or a date) instead of one row
 per event with an event-type column. The project file says how to read such columns
-(:class:`popbase.config.EventColumn`, :class:`popbase.config.TagColumn`); ingest keeps
-their cells in ``record_cells`` (one row per record, column and non-empty cell) and this
-module turns them into ``record_events``: one row per record and event (or tag) given,
-with the column and the value that gave it and the event's own date, if any.
+(:class:`popbase.config.EventColumn`, :class:`popbase.config.TagColumn`). Ingest takes
+their cells (one row per record, column and non-empty cell: :func:`source_cells`) and
+this module turns them into ``record_events``: one row per record and event (or tag)
+given, with the column and the value that gave it and the event's own date, if any.
 
 A column is read one way:
 
@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from popbase.backends import Backend
@@ -73,9 +75,9 @@ _SEPARATORS = re.compile(SEPARATORS)
 # Examples of an unreadable column's values shown in the report.
 EXAMPLES = 3
 
-RECORD_CELLS = pa.schema(
+SOURCE_CELLS = pa.schema(
     [
-        ("source", pa.string()),
+        ("cell_no", pa.int64()),
         ("record_id", pa.string()),
         ("column", pa.string()),
         ("cell", pa.string()),
@@ -83,13 +85,37 @@ RECORD_CELLS = pa.schema(
 )
 COLUMN_MAPS = pa.schema(
     [
-        ("source", pa.string()),
         ("column", pa.string()),
         ("date_column", pa.string()),
         ("reading", pa.string()),
         ("value", pa.string()),
         ("event_type", pa.string()),
         ("tag", pa.string()),
+    ]
+)
+RECORD_EVENTS = pa.schema(
+    [
+        ("source", pa.string()),
+        ("record_id", pa.string()),
+        ("column", pa.string()),
+        ("value", pa.string()),
+        ("event_type", pa.string()),
+        ("tag", pa.string()),
+        ("event_date", pa.date32()),
+    ]
+)
+UNREADABLE_EVENT_VALUES = pa.schema(
+    [
+        ("source", pa.string()),
+        ("field", pa.string()),
+        ("present", pa.int64()),
+        ("unreadable", pa.int64()),
+        (
+            "examples",
+            pa.list_(
+                pa.struct([("value", pa.string()), ("rows", pa.int64()), ("first", pa.string())])
+            ),
+        ),
     ]
 )
 
@@ -105,55 +131,91 @@ def split_cell(cell: str) -> list[str]:
     return [part for part in _SEPARATORS.split(cell) if part]
 
 
-def column_maps(sources: Sequence[SourceConfig]) -> pa.Table:
+def column_maps(source: SourceConfig) -> pa.Table:
     """What each column of ``events:`` and ``tags:`` gives, as a table (:data:`COLUMN_MAPS`).
 
     A flag gives one row without a value; a column read by its values one row per value.
     """
     rows: list[dict[str, str | None]] = []
-    for source in sources:
-        entries: list[tuple[ColumnReading, str | None, str | None]] = [
-            *((e, e.event_type, None) for e in source.events),
-            *((t, None, t.tag) for t in source.tags),
-        ]
-        for entry, event_type, tag in entries:
-            base = {"source": source.name, "column": entry.column, "date_column": entry.date}
-            targets = entry.targets(event_type if tag is None else tag)
-            if targets is None:
-                rows.append(
-                    {**base, "reading": "flag", "value": None, "event_type": event_type, "tag": tag}
-                )
-                continue
-            for value, target in targets.items():
-                rows.append(
-                    {
-                        **base,
-                        "reading": "values",
-                        "value": value,
-                        "event_type": target if tag is None else None,
-                        "tag": target if tag is not None else None,
-                    }
-                )
+    entries: list[tuple[ColumnReading, str | None, str | None]] = [
+        *((e, e.event_type, None) for e in source.events),
+        *((t, None, t.tag) for t in source.tags),
+    ]
+    for entry, event_type, tag in entries:
+        base = {"column": entry.column, "date_column": entry.date}
+        targets = entry.targets(event_type if tag is None else tag)
+        if targets is None:
+            rows.append(
+                {**base, "reading": "flag", "value": None, "event_type": event_type, "tag": tag}
+            )
+            continue
+        for value, target in targets.items():
+            rows.append(
+                {
+                    **base,
+                    "reading": "values",
+                    "value": value,
+                    "event_type": target if tag is None else None,
+                    "tag": target if tag is not None else None,
+                }
+            )
     return pa.Table.from_pylist(rows, schema=COLUMN_MAPS)
 
 
-def record_cells(source: str, cells: pd.DataFrame) -> pa.Table:
-    """The non-empty cells of ``cells`` (``record_id`` and one column each), one per row."""
-    long = cells.melt(id_vars="record_id", var_name="column", value_name="cell")
-    long = long[long["cell"].notna()]
-    return pa.table(
-        {
-            "source": pa.array([source] * len(long), pa.string()),
-            "record_id": pa.array(long["record_id"].to_numpy(dtype=object), pa.string()),
-            "column": pa.array(long["column"].to_numpy(dtype=object), pa.string()),
-            "cell": pa.array(long["cell"].to_numpy(dtype=object), pa.string()),
-        },
-        schema=RECORD_CELLS,
-    )
+def source_cells(cells: pd.DataFrame) -> pa.Table:
+    """The non-empty cells of ``cells`` (``record_id`` and one column each), one per row.
+
+    ``cell_no`` numbers them in the order of the file's rows, column by column.
+    """
+    record_ids = pa.array(cells["record_id"], pa.string())
+    parts = []
+    for column in cells.columns.drop("record_id"):
+        values = pa.array(cells[column], pa.string(), from_pandas=True)
+        present = pc.is_valid(values)
+        kept = pc.filter(values, present)
+        parts.append(
+            pa.table(
+                {
+                    "record_id": pc.filter(record_ids, present),
+                    "column": pa.array([str(column)] * len(kept), pa.string()),
+                    "cell": kept,
+                }
+            )
+        )
+    if not parts:
+        return SOURCE_CELLS.empty_table()
+    table = pa.concat_tables(parts)
+    numbers = pa.array(range(table.num_rows), pa.int64())
+    return table.add_column(0, "cell_no", numbers).cast(SOURCE_CELLS)
 
 
-def _words(words: Sequence[str]) -> str:
-    return ", ".join("'" + w.replace("'", "''") + "'" for w in words)
+def _words(words: Iterable[str]) -> str:
+    """SQL string literals, comma-separated (``NULL`` for none: ``IN (NULL)`` is never true)."""
+    return ", ".join("'" + w.replace("'", "''") + "'" for w in words) or "NULL"
+
+
+@dataclass(frozen=True)
+class SourceColumns:
+    """The columns a source reads under ``events:`` and ``tags:``, by how each is read."""
+
+    flags: tuple[str, ...]
+    values: tuple[str, ...]
+    dates: tuple[str, ...]  # every entry's `date:` column
+
+    @classmethod
+    def of(cls, source: SourceConfig) -> SourceColumns:
+        """The columns ``source`` reads."""
+        entries = [*source.events, *source.tags]
+        return cls(
+            flags=tuple(dict.fromkeys(e.column for e in entries if e.values is None)),
+            values=tuple(dict.fromkeys(e.column for e in entries if e.values is not None)),
+            dates=tuple(dict.fromkeys(e.date for e in entries if e.date)),
+        )
+
+    @property
+    def date_only(self) -> tuple[str, ...]:
+        """The date columns no entry reads otherwise (their unreadable cells are counted)."""
+        return tuple(c for c in self.dates if c not in (*self.flags, *self.values))
 
 
 def cell_date_sql(text: str) -> str:
@@ -164,52 +226,89 @@ def cell_date_sql(text: str) -> str:
     return parse_date_sql(text)
 
 
-# The (source, column) pairs named only as an entry's `date:` column.
-_DATE_COLUMNS = """
-    SELECT * FROM (
-        SELECT source, date_column AS "column" FROM column_maps WHERE date_column IS NOT NULL
-        EXCEPT SELECT source, "column" FROM column_maps
-    )
-"""
-
-
-def cell_dates_sql() -> str:
+def cell_dates_sql(columns: SourceColumns) -> str:
     """``cell_dates``: each distinct cell of a flag or date column, and the date it reads as.
 
-    Dates are read once per distinct text, as the validate stage reads ``event_date``.
+    Reads ``source_cells``; each distinct text is read once, as ``event_date`` is read.
     """
     return f"""
-        CREATE OR REPLACE TABLE cell_dates AS
-        WITH dated AS (
-            SELECT source, "column" FROM column_maps WHERE reading = 'flag'
-            UNION {_DATE_COLUMNS}
+        CREATE OR REPLACE TEMP TABLE cell_dates AS
+        SELECT text, {cell_date_sql("text")} AS date FROM (
+            SELECT DISTINCT cell AS text FROM source_cells
+            WHERE "column" IN ({_words((*columns.flags, *columns.dates))})
         )
-        SELECT DISTINCT c.cell AS text, {cell_date_sql("c.cell")} AS date
-        FROM record_cells c JOIN dated USING (source, "column")
     """
 
 
-def cell_values_sql() -> str:
+def cell_values_sql(columns: SourceColumns) -> str:
     """``cell_values``: each cell of a flag column whole, each part of a value column.
 
     A flag's cell carries the date it reads as (``date``), unless it is a yes-word.
-    ``cell_no`` keeps the order of the files' rows.
     """
     return f"""
-        CREATE OR REPLACE TABLE cell_values AS
-        WITH readings AS (SELECT DISTINCT source, "column", reading FROM column_maps)
-        SELECT c.source, c.record_id, c."column", k.reading, trim(p.value) AS value,
-               CASE WHEN k.reading = 'flag' AND upper(c.cell) NOT IN ({_words(YES_WORDS)})
-                    THEN d.date END AS date,
-               c.rowid AS cell_no
-        FROM record_cells c
-             JOIN readings k USING (source, "column")
-             LEFT JOIN cell_dates d ON k.reading = 'flag' AND d.text = c.cell,
-             unnest(
-                 CASE WHEN k.reading = 'flag' THEN [c.cell]
-                      ELSE string_split_regex(c.cell, '{SEPARATORS}') END
-             ) AS p(value)
-        WHERE trim(p.value) <> ''
+        CREATE OR REPLACE TEMP TABLE cell_values AS
+        SELECT c.cell_no, c.record_id, c."column", 'flag' AS reading, c.cell AS value,
+               CASE WHEN upper(c.cell) NOT IN ({_words(YES_WORDS)}) THEN d.date END AS date
+        FROM source_cells c LEFT JOIN cell_dates d ON d.text = c.cell
+        WHERE c."column" IN ({_words(columns.flags)})
+        UNION ALL
+        SELECT c.cell_no, c.record_id, c."column", 'values', trim(p.value), NULL
+        FROM source_cells c, unnest(string_split_regex(c.cell, '{SEPARATORS}')) AS p(value)
+        WHERE c."column" IN ({_words(columns.values)}) AND trim(p.value) <> ''
+    """
+
+
+def cell_reads_sql() -> str:
+    """``cell_reads``: each value of ``cell_values`` with what each entry reading it gives.
+
+    A value is read by the entry that lists it (compared without regard to case); a
+    flag's cell by every flag entry of its column when it is a yes-word or a date. A value
+    no entry reads keeps one row, with ``read`` false.
+    """
+    return f"""
+        CREATE OR REPLACE TEMP TABLE cell_reads AS
+        SELECT v.*, m."column" IS NOT NULL AS read, m.event_type, m.tag, m.date_column
+        FROM cell_values v LEFT JOIN column_maps m
+             ON m.reading = 'values' AND m."column" = v."column"
+            AND lower(m.value) = lower(v.value)
+        WHERE v.reading = 'values'
+        UNION ALL
+        SELECT v.*, m."column" IS NOT NULL, m.event_type, m.tag, m.date_column
+        FROM cell_values v LEFT JOIN column_maps m
+             ON m.reading = 'flag' AND m."column" = v."column"
+            AND (upper(v.value) IN ({_words(YES_WORDS)}) OR v.date IS NOT NULL)
+        WHERE v.reading = 'flag'
+    """
+
+
+def _entry_dates_sql(columns: SourceColumns) -> str:
+    """Each record's cells of date columns, with the date each reads as (or NULL)."""
+    return f"""
+        SELECT c.cell_no, c.record_id, c."column", c.cell AS value, d.date
+        FROM source_cells c JOIN cell_dates d ON d.text = c.cell
+        WHERE c."column" IN ({_words(columns.dates)})
+    """
+
+
+def record_events_sql(source: str, columns: SourceColumns) -> str:
+    """Rows of ``record_events`` (:data:`RECORD_EVENTS`) the cells of ``source`` give.
+
+    ``value`` is the part of the cell that gave it (null for a flag); ``event_date`` the
+    flag's own date, else the date in the entry's date column, else null: the record's
+    ``event_date`` then applies (see :func:`popbase.portraits.tagging.person_events_sql`).
+    A value mapped to nothing is read, and gives nothing.
+    """
+    given = "(r.event_type IS NOT NULL OR r.tag IS NOT NULL)"
+    fields = "r.record_id, r.\"column\", CASE WHEN r.reading = 'values' THEN r.value END, "
+    fields += "r.event_type, r.tag"
+    return f"""
+        SELECT {_words([source])}, {fields}, r.date FROM cell_reads r
+        WHERE {given} AND (r.date IS NOT NULL OR r.date_column IS NULL)
+        UNION ALL
+        SELECT {_words([source])}, {fields}, d.date FROM cell_reads r
+        LEFT JOIN ({_entry_dates_sql(columns)}) d
+             ON d.record_id = r.record_id AND d."column" = r.date_column
+        WHERE {given} AND r.date IS NULL AND r.date_column IS NOT NULL
     """
 
 
@@ -217,95 +316,61 @@ def _not_none(value: str) -> str:
     return f"upper({value}) NOT IN ({_words(NONE_WORDS)})"
 
 
-def reads_sql(v: str, m: str) -> str:
-    """The condition that entry ``m`` of ``column_maps`` reads value ``v`` of ``cell_values``."""
-    return (
-        f"(({m}.reading = 'values' AND lower({m}.value) = lower({v}.value)) OR "
-        f"({m}.reading = 'flag' AND (upper({v}.value) IN ({_words(YES_WORDS)}) "
-        f"OR {v}.date IS NOT NULL)))"
-    )
-
-
-def record_events_sql() -> str:
-    """``record_events``: one row per record and event (or tag) its columns give.
-
-    ``value`` is the part of the cell that gave it (null for a flag); ``event_date`` the
-    flag's own date, else the date in the entry's date column, else null: the record's
-    ``event_date`` then applies (see :func:`popbase.portraits.tagging.person_events_sql`).
-    """
-    return f"""
-        CREATE OR REPLACE TABLE record_events AS
-        SELECT v.source, v.record_id, v."column",
-               CASE WHEN v.reading = 'values' THEN v.value END AS value,
-               m.event_type, m.tag, coalesce(v.date, dd.date) AS event_date
-        FROM cell_values v
-        JOIN column_maps m ON m.source = v.source AND m."column" = v."column"
-             AND {reads_sql("v", "m")}
-        LEFT JOIN record_cells d
-             ON d.record_id = v.record_id AND d."column" = m.date_column
-        LEFT JOIN cell_dates dd ON dd.text = d.cell
-        -- A value mapped to nothing is read, and gives nothing.
-        WHERE m.event_type IS NOT NULL OR m.tag IS NOT NULL
-        ORDER BY v.cell_no
-    """
-
-
-def unreadable_event_values_sql() -> str:
-    """``unreadable_event_values``: per source and column, the values it could not read.
+def unreadable_event_values_sql(source: str, columns: SourceColumns) -> str:
+    """Rows of ``unreadable_event_values`` (:data:`UNREADABLE_EVENT_VALUES`) for ``source``.
 
     A value is unreadable when no entry of its column reads it and it is not a word for
     "none" (:data:`NONE_WORDS`); a cell of a date column, when it is no date. Each row:
-    ``source, field`` (the column), ``present`` (values read), ``unreadable`` and the
-    :data:`EXAMPLES` most frequent (``value, rows, first``: the first record with it).
+    the column (``field``), the values read in it (``present``), the unreadable ones and
+    the :data:`EXAMPLES` most frequent (``value, rows, first``: the first record with it).
     """
+    only = SourceColumns(flags=(), values=(), dates=columns.date_only)
     return f"""
-        CREATE OR REPLACE TABLE unreadable_event_values AS
-        WITH dates AS (
-            SELECT c.source, c."column", c.cell AS value, c.record_id, c.rowid AS cell_no,
-                   d.date
-            FROM record_cells c JOIN ({_DATE_COLUMNS}) k USING (source, "column")
-            JOIN cell_dates d ON d.text = c.cell
-        ),
+        WITH dates AS ({_entry_dates_sql(only)}),
         unread AS (
-            SELECT v.source, v."column", v.value, v.record_id, v.cell_no FROM cell_values v
-            WHERE {_not_none("v.value")} AND NOT EXISTS (
-                SELECT 1 FROM column_maps m
-                WHERE m.source = v.source AND m."column" = v."column" AND {reads_sql("v", "m")}
-            )
+            SELECT cell_no, record_id, "column", value FROM cell_reads
+            WHERE NOT read AND {_not_none("value")}
             UNION ALL
-            SELECT source, "column", value, record_id, cell_no FROM dates
+            SELECT cell_no, record_id, "column", value FROM dates
             WHERE date IS NULL AND {_not_none("value")}
         ),
         present AS (
-            SELECT source, "column", count(*) AS present FROM cell_values GROUP BY ALL
+            SELECT "column", count(*) AS present FROM cell_values GROUP BY ALL
             UNION ALL
-            SELECT source, "column", count(*) FROM dates GROUP BY ALL
+            SELECT "column", count(*) FROM dates GROUP BY ALL
         ),
         bad AS (
-            SELECT source, "column", value, count(*) AS n, arg_min(record_id, cell_no) AS first
+            SELECT "column", value, count(*) AS n, arg_min(record_id, cell_no) AS first
             FROM unread GROUP BY ALL
         )
-        SELECT b.source, b."column" AS field, p.present, CAST(sum(b.n) AS BIGINT) AS unreadable,
+        SELECT {_words([source])}, b."column", p.present, CAST(sum(b.n) AS BIGINT),
                list({{'value': b.value, 'rows': b.n, 'first': b.first}}
-                    ORDER BY b.n DESC, b.value)[1:{EXAMPLES}] AS examples
-        FROM bad b JOIN present p USING (source, "column")
-        GROUP BY b.source, b."column", p.present
-        ORDER BY b.source, field
+                    ORDER BY b.n DESC, b.value)[1:{EXAMPLES}]
+        FROM bad b JOIN present p USING ("column")
+        GROUP BY b."column", p.present
+        ORDER BY b."column"
     """
 
 
-def derive_record_events(db: Backend, sources: Sequence[SourceConfig]) -> dict[str, int]:
-    """Build ``record_events`` and ``unreadable_event_values`` from ``record_cells``.
+def add_record_events(db: Backend, source: SourceConfig, cells: pa.Table) -> None:
+    """Add what the cells of ``source`` (:data:`SOURCE_CELLS`) give to ``record_events``.
 
-    Returns the number of events and tags the columns of each source gave.
+    And what they hold that no entry reads to ``unreadable_event_values``.
     """
-    with db.registered("column_maps", column_maps(sources)):
-        db.execute(cell_dates_sql())
-        db.execute(cell_values_sql())
-        db.execute(record_events_sql())
-        db.execute(unreadable_event_values_sql())
-    db.execute("DROP TABLE cell_values")
-    db.execute("DROP TABLE cell_dates")
+    columns = SourceColumns.of(source)
+    with db.registered("column_maps", column_maps(source)), db.registered("source_cells", cells):
+        db.execute(cell_dates_sql(columns))
+        db.execute(cell_values_sql(columns))
+        db.execute(cell_reads_sql())
+        db.execute(f"INSERT INTO record_events {record_events_sql(source.name, columns)}")
+        unread = unreadable_event_values_sql(source.name, columns)
+        db.execute(f"INSERT INTO unreadable_event_values {unread}")
+    for table in ("cell_reads", "cell_values", "cell_dates"):
+        db.execute(f"DROP TABLE {table}")
+
+
+def events_given(db: Backend, sources: Sequence[SourceConfig]) -> dict[str, int]:
+    """The number of events and tags the columns of each source gave."""
     counts = db.query_df("SELECT source, count(*) AS n FROM record_events GROUP BY source")
     given = dict(zip(counts["source"], counts["n"].astype(int), strict=True))
     return {s.name: given.get(s.name, 0) for s in sources if s.events or s.tags}
@@ -318,7 +383,8 @@ def unreadable_summary(db: Backend) -> list[dict[str, Any]]:
     fields' unreadable values are summarised.
     """
     rows: list[dict[str, Any]] = db.query_arrow(
-        "SELECT source, field, present, unreadable, examples FROM unreadable_event_values"
+        "SELECT source, field, present, unreadable, examples FROM unreadable_event_values "
+        "ORDER BY source, field"
     ).to_pylist()
     return rows
 
