@@ -21,7 +21,9 @@ import pytest
 import yaml
 
 from popbase.backends import DuckDBBackend
-from popbase.config import SourceConfig, load_project
+from popbase.config import EventColumn, SourceConfig, load_project
+from popbase.errors import MissingColumnError
+from popbase.io.sources import read_source
 from popbase.ops.snapshot import current_snapshot
 from popbase.pipeline import run
 from popbase.portraits.column_events import (
@@ -336,3 +338,20 @@ def test_a_constant_event_type_tags_each_person_as_the_event_type_column(
         accounting["chronic_disease"]["rows_in"] + accounting["health"]["rows_in"]
         == (before["health"]["rows_in"])
     )
+
+
+def test_a_column_to_read_missing_from_the_file_names_it_and_the_setting(
+    built_city: Path,
+) -> None:
+    project = load_project(built_city)
+    health = project.source("health")
+    wrong = health.model_copy(
+        update={"events": [EventColumn(column="孕产妇标识", event_type="孕产妇建册")]}
+    )
+    with pytest.raises(MissingColumnError) as caught:
+        read_source(project, wrong)
+    message = str(caught.value)
+    assert "column '孕产妇标识' was declared in popbase.yaml but the file has only: 记录编号" in (
+        message
+    )
+    assert message.endswith("Fix: correct the column name under the source's `events:` or `tags:`.")

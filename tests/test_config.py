@@ -319,3 +319,13 @@ def test_a_tag_the_rules_lack_is_named_with_its_line_and_the_close_one(tmp_path:
         "column '政治面貌': 'league_member' is not a tag of the portrait rules"
     )
     assert len(problems) == 2
+
+
+def test_an_empty_column_or_event_type_is_refused(tmp_path: Path) -> None:
+    entries = '      - {column: 孕产妇, event_type: ""}\n      - {column: " "}\n'
+    text = with_readings("    events:\n" + entries)
+    empty_type, empty_column = problems_of(write_project(tmp_path, text))
+    assert "sources.0.events.0: `event_type:` is empty; name what the column gives" in empty_type
+    assert "sources.0.events.1: `column:` is empty; name the column as the file's header" in (
+        empty_column
+    )

@@ -210,6 +210,10 @@ class ColumnReading(_Strict):
         self, target: str, given: str | None, examples: tuple[str, str, str]
     ) -> str | None:
         flag, mapping, listing = examples
+        if not self.column.strip():
+            return f"`column:` is empty; name the column as the file's header does, e.g. {flag}"
+        if given is not None and not given.strip():
+            return f"`{target}:` is empty; name what the column gives, e.g. {flag}"
         if given is None and self.values is None:
             return (
                 f"say what column {self.column!r} gives: `{target}:` when it is a yes/no flag "
