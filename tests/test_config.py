@@ -365,3 +365,145 @@ def test_layers_made_in_code_take_the_kind_of_their_place() -> None:
     assert isinstance(space.buildings, BuildingLayerConfig)
     with pytest.raises(ValidationError, match="unknown canonical field 'hight'"):
         SpaceConfig(divisions=[], buildings=LayerConfig(path=Path("b"), fields={"hight": "x"}))
+
+
+# ---- a person source's events and tags from its own columns ----
+
+READINGS = """\
+    event_type: 慢病管理
+    events:
+      - column: 慢病类型
+        event_type: 慢病管理
+        values: [高血压, 糖尿病, 1]
+      - column: 孕产妇
+        event_type: 孕产妇建册
+        date: 建册日期
+      - column: 人员类别
+        values: {低保对象: 最低生活保障, 群众: }
+    tags:
+      - column: 是否党员
+        tag: party_member
+"""
+
+
+def with_readings(readings: str = READINGS) -> str:
+    return edited("    priority: 90\n", "    priority: 90\n" + readings)
+
+
+def test_events_and_tags_from_columns_load(tmp_path: Path) -> None:
+    police = load_project(write_project(tmp_path, with_readings())).source("police")
+    assert police.event_type == "慢病管理"
+    chronic, pregnant, category = police.events
+    # A number YAML reads is the text a cell shows.
+    diseases = ["高血压", "糖尿病", "1"]
+    assert chronic.targets(chronic.event_type) == dict.fromkeys(diseases, "慢病管理")
+    assert pregnant.values is None and pregnant.date == "建册日期"
+    assert category.targets(None) == {"低保对象": "最低生活保障", "群众": None}
+    assert police.reading_columns == ["慢病类型", "孕产妇", "建册日期", "人员类别", "是否党员"]
+
+
+def test_every_wrong_reading_is_listed_with_its_line_and_an_example(tmp_path: Path) -> None:
+    text = with_readings(
+        """\
+    event_type: 慢病管理
+    events:
+      - column: 慢病类型
+      - column: 孕产妇
+        event_type: 孕产妇建册
+        values: {是: 孕产妇建册}
+      - column: 人员类别
+        values: [低保对象]
+      - column: 诊断
+        event_type: 慢病管理
+        values: [高血压、糖尿病, 肺结核]
+    tags:
+      - column: 是否党员
+        values: {yes: party_member}
+"""
+    )
+    text = edited("      name: 姓名\n", "      name: 姓名\n      event_type: 业务类型\n", text)
+    problems = problems_of(write_project(tmp_path, text))
+    assert len(problems) == 6, problems
+    listed = dict(p.split(": ", 1)[1].split(": ", 1) for p in problems)
+    lines = {p.split(": ", 2)[1]: p.split(": ", 1)[0] for p in problems}
+    # Neither a flag's event type nor values: both ways are shown.
+    assert lines["sources.0.events.0"] == f"line {line_of(text, '- column: 慢病类型')}"
+    assert (
+        "say what column '慢病类型' gives: `event_type:` when it is a yes/no flag"
+        in (listed["sources.0.events.0"])
+    )
+    assert "e.g. `{column: 孕产妇, event_type: 孕产妇建册}`" in listed["sources.0.events.0"]
+    assert "`{column: 人员类别, values: {低保对象: 最低生活保障" in listed["sources.0.events.0"]
+    assert "so leave out `event_type:`" in listed["sources.0.events.1"]
+    assert (
+        "need the `event_type:` they give, e.g. `{column: 慢病类型, event_type: 慢病管理"
+        in (listed["sources.0.events.2"])
+    )
+    # A value that can never match a part of a split cell.
+    assert lines["sources.0.events.3.values"] == f"line {line_of(text, '[高血压、糖尿病')}"
+    assert "value '高血压、糖尿病' holds a separator" in listed["sources.0.events.3.values"]
+    assert "so list '高血压' and '糖尿病' separately" in listed["sources.0.events.3.values"]
+    assert "read by YAML as a yes/no" in listed["sources.0.tags.0.values"]
+    assert "quote it" in listed["sources.0.tags.0.values"]
+    # A constant event type beside an event-type column.
+    constant = text.splitlines().index("    event_type: 慢病管理") + 1
+    assert lines["sources.0.event_type"] == f"line {constant}"
+    assert "also maps `event_type` to column '业务类型'" in listed["sources.0.event_type"]
+    assert "`event_type: 慢病管理` when every row records it" in listed["sources.0.event_type"]
+
+
+def test_a_column_read_two_ways_or_outside_a_person_source_is_refused(tmp_path: Path) -> None:
+    text = with_readings(
+        """\
+    events:
+      - {column: 人员类别, values: {低保对象: 最低生活保障}}
+    tags:
+      - {column: 人员类别, tag: party_member}
+"""
+    )
+    text = edited(
+        "    path: registry.csv\n",
+        "    path: registry.csv\n    event_type: 企业登记\n"
+        "    events: [{column: 状态, event_type: 注销}]\n",
+        text,
+    )
+    problems = problems_of(write_project(tmp_path, text))
+    assert len(problems) == 3, problems
+    two_ways, constant, events = problems
+    assert two_ways.startswith(f"line {line_of(text, 'tag: party_member}')}: sources.0.tags: ")
+    assert "column '人员类别' is read as a yes/no flag in one entry and by its values" in two_ways
+    assert "sources.1.event_type: goes with person sources only" in constant
+    assert "sources.1.events: `events:` goes with person sources only" in events
+
+
+def test_a_tag_the_rules_lack_is_named_with_its_line_and_the_close_one(tmp_path: Path) -> None:
+    text = with_readings(
+        """\
+    tags:
+      - column: 是否党员
+        tag: party_membr
+      - column: 政治面貌
+        values: {中共党员: party_member, 共青团员: league_member, 群众: }
+"""
+    )
+    problems = problems_of(write_project(tmp_path, text))
+    assert problems[0] == (
+        f"line {line_of(text, 'tag: party_membr')}: sources.0.tags.0.tag: source 'police', "
+        "column '是否党员': 'party_membr' is not a tag of the portrait rules; did you mean "
+        "'party_member'? (a new tag goes in the rules file named by `portraits: {rules: …}`)"
+    )
+    assert problems[1].startswith(
+        f"line {line_of(text, '共青团员')}: sources.0.tags.1.values.共青团员: source 'police', "
+        "column '政治面貌': 'league_member' is not a tag of the portrait rules"
+    )
+    assert len(problems) == 2
+
+
+def test_an_empty_column_or_event_type_is_refused(tmp_path: Path) -> None:
+    entries = '      - {column: 孕产妇, event_type: ""}\n      - {column: " "}\n'
+    text = with_readings("    events:\n" + entries)
+    empty_type, empty_column = problems_of(write_project(tmp_path, text))
+    assert "sources.0.events.0: `event_type:` is empty; name what the column gives" in empty_type
+    assert "sources.0.events.1: `column:` is empty; name the column as the file's header" in (
+        empty_column
+    )

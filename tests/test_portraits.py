@@ -90,13 +90,17 @@ def db() -> DuckDBBackend:
     )
     con.execute(
         "CREATE TABLE person_events AS SELECT * FROM (VALUES "
-        "('old', 'health', 'h1', '慢病管理', '高血压;糖尿病', DATE '2024-01-01'),"
-        "('young', 'health', 'h2', '孕产妇建册', NULL, DATE '2026-06-01'),"
-        "('old', 'health', 'h3', '孕产妇建册', NULL, DATE '2023-06-01'),"
-        "('young', 'cdc', 'c1', '核酸阳性', NULL, DATE '2026-02-10'),"
-        "('old', 'cdc', 'c2', '核酸阳性', NULL, DATE '2025-12-20'),"
-        "('dead', 'health', 'h4', '慢病管理', '高血压', DATE '2025-01-01')"
-        ") t(person_id, source, record_id, event_type, event_detail, event_date)"
+        "('old', 'health', 'h1', '慢病管理', '高血压;糖尿病', DATE '2024-01-01', NULL),"
+        "('young', 'health', 'h2', '孕产妇建册', NULL, DATE '2026-06-01', NULL),"
+        "('old', 'health', 'h3', '孕产妇建册', NULL, DATE '2023-06-01', NULL),"
+        "('young', 'cdc', 'c1', '核酸阳性', NULL, DATE '2026-02-10', NULL),"
+        "('old', 'cdc', 'c2', '核酸阳性', NULL, DATE '2025-12-20', NULL),"
+        "('dead', 'health', 'h4', '慢病管理', '高血压', DATE '2025-01-01', NULL),"
+        # Tags a record's column gives directly (`tags:` of its source).
+        "('young', 'ledger', 'l1', NULL, NULL, DATE '2025-03-01', 'direct'),"
+        "('old', 'ledger', 'l2', NULL, NULL, DATE '2026-10-01', 'direct'),"
+        "('dead', 'ledger', 'l3', NULL, NULL, DATE '2026-10-01', 'direct')"
+        ") t(person_id, source, record_id, event_type, event_detail, event_date, tag)"
     )
     return backend
 
@@ -127,6 +131,27 @@ def test_each_kind_of_rule(db: DuckDBBackend) -> None:
     # From one source only.
     assert tagged(db, dimension="x", event=["核酸阳性", "慢病管理"], sources=["health"]) == [
         ("old", "t", "health", "h1", dt.date(2024, 1, 1), None)
+    ]
+
+
+def test_a_tag_a_column_gives_directly_keeps_its_record_and_the_rules_limits(
+    db: DuckDBBackend,
+) -> None:
+    # Beside the rule's events (here from a source without any), with its record; the
+    # deceased carry it no more than other tags.
+    assert tagged(db, id="direct", dimension="x", event="核酸阳性", sources=["health"]) == [
+        ("old", "direct", "ledger", "l2", dt.date(2026, 10, 1), None),
+        ("young", "direct", "ledger", "l1", dt.date(2025, 3, 1), None),
+    ]
+    # The rule's time limit holds for it like for an event: the 2025 one has lapsed.
+    assert tagged(db, id="direct", dimension="x", event="核酸阳性", within_days=300) == [
+        ("old", "direct", "ledger", "l2", dt.date(2026, 10, 1), dt.date(2027, 7, 28)),
+        ("young", "direct", "cdc", "c1", dt.date(2026, 2, 10), dt.date(2026, 12, 7)),
+    ]
+    # A fact tag: the facts first; a person the fact misses carries it from the record.
+    assert tagged(db, id="direct", dimension="x", fact="age >= 60") == [
+        ("old", "direct", "facts", None, None, None),
+        ("young", "direct", "ledger", "l1", dt.date(2025, 3, 1), None),
     ]
 
 

@@ -319,6 +319,151 @@ class SpaceConfig(_Strict):
         return layers[0] if len(layers) == 1 else layers
 
 
+# Examples the errors of `events:` and `tags:` entries show.
+_FLAG_EXAMPLE = "`{column: 孕产妇, event_type: 孕产妇建册}`"
+_VALUES_EXAMPLE = "`{column: 人员类别, values: {低保对象: 最低生活保障, 持证残疾人: 残疾人证}}`"
+_LIST_EXAMPLE = "`{column: 慢病类型, event_type: 慢病管理, values: [高血压, 糖尿病]}`"
+_TAG_EXAMPLE = "`{column: 是否党员, tag: party_member}`"
+_TAG_VALUES_EXAMPLE = "`{column: 政治面貌, values: {中共党员: party_member, 群众: }}`"
+
+
+class ColumnReading(_Strict):
+    """A column of a person source whose cells say what each row records.
+
+    Read as a yes/no flag (no ``values``), or by its values, each cell split on 、,，;；/
+    and spaces and each part looked up in ``values``; a value mapped to nothing (``群众:``)
+    is read and gives nothing.
+    """
+
+    column: str = Field(description="The column as the department names it")
+    values: dict[str, str | None] | list[str] | None = Field(
+        default=None,
+        description="Each value the column holds, mapped to what it gives (nothing when "
+        "left empty), or a list of values that each give the entry's event type or tag",
+    )
+    date: str | None = Field(
+        default=None,
+        description="A column holding the date of what this column gives; the source's "
+        "`event_date` column (then its as-of date) when omitted",
+    )
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _text_values(cls, v: Any) -> Any:
+        # YAML reads 1: 低保 as a number and 是: … as text; numbers are meant as the text
+        # a cell shows, but a YAML boolean (yes, true, on) cannot be told from its spelling.
+        def text(x: Any) -> Any:
+            if isinstance(x, bool):
+                raise ValueError(
+                    f"{x!r} is read by YAML as a yes/no, not as a value of the column; "
+                    "quote it (e.g. 'Y', '是', 'true')"
+                )
+            return str(x) if isinstance(x, int | float) else x
+
+        if isinstance(v, dict):
+            return {text(k): text(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [text(x) for x in v]
+        return v
+
+    @field_validator("values")
+    @classmethod
+    def _single_values(
+        cls, v: dict[str, str | None] | list[str] | None
+    ) -> dict[str, str | None] | list[str] | None:
+        # Imported here: the reading of cells lives with the events it gives.
+        from popbase.portraits.column_events import split_cell
+
+        if v is None:
+            return v
+        if not v:
+            raise ValueError(
+                "is empty; list the values the column holds (e.g. `values: [高血压, 糖尿病]`)"
+            )
+        problems = []
+        for value in v:
+            parts = split_cell(value)
+            if parts != [value]:
+                shown = " and ".join(repr(p) for p in parts) or "nothing"
+                problems.append(
+                    f"value {value!r} holds a separator (、,，;；/ or a space) or is empty; "
+                    f"cells are split there and each part read alone, so list {shown} "
+                    "separately"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
+    def _target_problem(
+        self, target: str, given: str | None, examples: tuple[str, str, str]
+    ) -> str | None:
+        flag, mapping, listing = examples
+        if not self.column.strip():
+            return f"`column:` is empty; name the column as the file's header does, e.g. {flag}"
+        if given is not None and not given.strip():
+            return f"`{target}:` is empty; name what the column gives, e.g. {flag}"
+        if given is None and self.values is None:
+            return (
+                f"say what column {self.column!r} gives: `{target}:` when it is a yes/no flag "
+                f"or a date (是/否, √, 1/0, 2026-03-01), e.g. {flag}, or `values:` for what "
+                f"each value gives, e.g. {mapping}"
+            )
+        if given is not None and isinstance(self.values, dict):
+            return (
+                f"`values:` of column {self.column!r} maps each value to the {target} it "
+                f"gives, so leave out `{target}:`; or list the values that each give it, "
+                f"e.g. {listing}"
+            )
+        if given is None and isinstance(self.values, list):
+            return (
+                f"the listed values of column {self.column!r} need the `{target}:` they give, "
+                f"e.g. {listing}; or map each value to its own, e.g. {mapping}"
+            )
+        return None
+
+    def targets(self, given: str | None) -> dict[str, str | None] | None:
+        """What each value gives, given the entry's own target (None for a yes/no flag)."""
+        if self.values is None:
+            return None
+        if isinstance(self.values, dict):
+            return dict(self.values)
+        return dict.fromkeys(self.values, given)
+
+
+class EventColumn(ColumnReading):
+    """A column whose cells say which events a row records (``events:``).
+
+    A flag (是/有/Y/1/√/true, or a date: the event's date) gives ``event_type``; with
+    ``values``, each value gives its event type and becomes the event's detail.
+    """
+
+    event_type: str | None = Field(default=None, description="The event type it gives")
+
+    @model_validator(mode="after")
+    def _one_reading(self) -> EventColumn:
+        problem = self._target_problem(
+            "event_type", self.event_type, (_FLAG_EXAMPLE, _VALUES_EXAMPLE, _LIST_EXAMPLE)
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class TagColumn(ColumnReading):
+    """A column whose cells give a tag of the portrait rules directly (``tags:``)."""
+
+    tag: str | None = Field(default=None, description="The id of the tag it gives")
+
+    @model_validator(mode="after")
+    def _one_reading(self) -> TagColumn:
+        listing = "`{column: 政治面貌, tag: party_member, values: [中共党员, 预备党员]}`"
+        examples = (_TAG_EXAMPLE, _TAG_VALUES_EXAMPLE, listing)
+        problem = self._target_problem("tag", self.tag, examples)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
 class SourceConfig(_Strict):
     """One department delivery."""
 
@@ -354,6 +499,23 @@ class SourceConfig(_Strict):
         "operator data) or GCJ-02/BD-09 for internet-map coordinates",
     )
     columns: dict[str, str]
+    event_type: str | None = Field(
+        default=None,
+        description="The event type (业务类型) every row records, for a file without an "
+        "event-type column; its `event_detail` and `event_date` columns still apply",
+    )
+    events: list[EventColumn] = Field(
+        default_factory=list, description="Columns whose cells say which events a row records"
+    )
+    tags: list[TagColumn] = Field(
+        default_factory=list, description="Columns whose cells give a tag of the rules directly"
+    )
+
+    @property
+    def reading_columns(self) -> list[str]:
+        """The columns ``events:`` and ``tags:`` read (with their date columns), in order."""
+        named = [c for e in (*self.events, *self.tags) for c in (e.column, e.date) if c]
+        return list(dict.fromkeys(named))
 
     @field_validator("name")
     @classmethod
@@ -392,6 +554,47 @@ class SourceConfig(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return columns
+
+    @field_validator("event_type")
+    @classmethod
+    def _constant_event(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        if not v.strip():
+            raise ValueError("is empty; give the event type every row records (e.g. 慢病管理)")
+        if info.data.get("kind") not in (None, "person"):
+            raise ValueError("goes with person sources only; remove it")
+        if "event_type" in info.data.get("columns", {}):
+            raise ValueError(
+                f"the source also maps `event_type` to column "
+                f"{info.data['columns']['event_type']!r} under `columns:`; keep one: the "
+                "column when rows differ in their event type, or `event_type: "
+                f"{v.strip()}` when every row records it"
+            )
+        return v.strip()
+
+    @field_validator("events", "tags")
+    @classmethod
+    def _readings(
+        cls, v: list[EventColumn] | list[TagColumn], info: ValidationInfo
+    ) -> list[EventColumn] | list[TagColumn]:
+        if not v:
+            return v
+        if info.data.get("kind") not in (None, "person"):
+            raise ValueError(f"`{info.field_name}:` goes with person sources only; remove it")
+        # A column is read one way: each cell as a flag, or split into values. Read both
+        # ways, the values of one reading would be unreadable to the other.
+        earlier = info.data.get("events", []) if info.field_name == "tags" else []
+        flags: dict[str, bool] = {}
+        for entry in (*earlier, *v):
+            is_flag = entry.values is None
+            if flags.setdefault(entry.column, is_flag) != is_flag:
+                raise ValueError(
+                    f"column {entry.column!r} is read as a yes/no flag in one entry and by "
+                    f"its values in another; read it by its values in every entry, e.g. "
+                    f"{_LIST_EXAMPLE}"
+                )
+        return v
 
 
 class OutputConfig(_Strict):
@@ -661,6 +864,8 @@ def load_project(path: Path | str) -> Project:
     except ValidationError as exc:
         problems = [_describe(e, root) for e in exc.errors()]
     problems += _missing_paths(data, root, file.parent)
+    if config is not None:
+        problems += _unknown_tags(config, root, file.parent)
     if problems or config is None:
         raise ConfigError(file, problems)
     return Project(file.parent, config)
@@ -700,6 +905,30 @@ def _missing_paths(data: dict[str, Any], root: yaml.Node | None, folder: Path) -
         for i, source in enumerate(sources):
             if isinstance(source, dict):
                 check(("sources", i, "path"), f"source {source.get('name')!r}", source.get("path"))
+    return found
+
+
+def _unknown_tags(config: ProjectConfig, root: yaml.Node | None, folder: Path) -> list[str]:
+    """Tags the sources' ``tags:`` name that the portrait rules lack, each with its line.
+
+    A rules file that does not load is left to the build, which reports its problems.
+    """
+    if not any(s.tags for s in config.sources):
+        return []
+    # Imported here: only a project that gives tags from columns needs the rules.
+    from popbase.portraits.column_events import unknown_tags
+    from popbase.portraits.rules import load_rules
+
+    rules = config.portraits.rules
+    try:
+        ids = [r.id for r in load_rules(None if rules is None else folder / rules).tags]
+    except ConfigError:
+        return []
+    found = []
+    for loc, message in unknown_tags(config.sources, ids):
+        node = _node_at(root, loc)
+        line = f"line {node.start_mark.line + 1}: " if node is not None else ""
+        found.append(f"{line}{'.'.join(str(x) for x in loc)}: {message}")
     return found
 
 

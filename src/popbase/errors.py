@@ -49,6 +49,7 @@ class MissingColumnError(PopbaseError, KeyError):
         available: Iterable[str],
         *,
         matches: Iterable[str] = (),
+        setting: str = "columns:",
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.column = column
@@ -59,13 +60,13 @@ class MissingColumnError(PopbaseError, KeyError):
             message = (
                 f"{where}column {column!r} matches {len(self.matches)} headers: {shown}. "
                 "Fix: write the full header name (with its group, as shown) under the "
-                "source's `columns:`."
+                f"source's `{setting}`."
             )
         else:
             shown = ", ".join(list(available)[:30])
             message = (
                 f"{where}column {column!r} was declared in popbase.yaml but the file has "
-                f"only: {shown}. Fix: correct the column name under the source's `columns:`."
+                f"only: {shown}. Fix: correct the column name under the source's `{setting}`."
             )
         super().__init__(message)
 

@@ -48,6 +48,9 @@ class SourceRows:
         fields mapped for this source (text; missing cells are null).
     raw
         The same rows with their original columns (as delivered) and ``record_id``.
+    cells
+        ``record_id`` and the columns the source's ``events:`` and ``tags:`` read, named
+        as in the project file (text; empty cells are null).
     malformed
         Rows that could not be parsed: ``record_id, file, row_number, raw``.
     files
@@ -59,6 +62,7 @@ class SourceRows:
     records: pd.DataFrame
     raw: pd.DataFrame
     malformed: pd.DataFrame
+    cells: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["record_id"]))
     files: list[str] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
 
@@ -139,6 +143,7 @@ def read_source(project: Project, source: SourceConfig) -> SourceRows:
     """
     records: list[pd.DataFrame] = []
     raws: list[pd.DataFrame] = []
+    cells: list[pd.DataFrame] = []
     malformed: list[dict[str, object]] = []
     result = SourceRows(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     paths = source_files(project, source)
@@ -164,13 +169,13 @@ def read_source(project: Project, source: SourceConfig) -> SourceRows:
             "record_id": ids,
         }
         for field_name, column in source.columns.items():
-            try:
-                header = table.column(column)
-            except MissingColumnError as exc:
-                raise MissingColumnError(path, column, table.columns) from exc
             # The column's Arrow array itself: no copy through Python strings.
-            mapped[field_name] = table.frame[header].array
+            mapped[field_name] = table.frame[_header(table, path, column, "columns:")].array
         records.append(pd.DataFrame(mapped))
+        given: dict[str, object] = {"record_id": ids}
+        for column in source.reading_columns:
+            given[column] = table.frame[_header(table, path, column, "events:` or `tags:")].array
+        cells.append(pd.DataFrame(given))
         raw = table.frame.copy(deep=False)
         raw.insert(0, "record_id", ids)
         raws.append(raw)
@@ -189,10 +194,25 @@ def read_source(project: Project, source: SourceConfig) -> SourceRows:
         pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=columns)
     )
     result.raw = pd.concat(raws, ignore_index=True) if raws else pd.DataFrame(columns=["record_id"])
+    result.cells = (
+        pd.concat(cells, ignore_index=True)
+        if cells
+        else pd.DataFrame(columns=["record_id", *source.reading_columns])
+    )
     result.malformed = pd.DataFrame(
         malformed, columns=["source", "file", "row_number", "record_id", "raw"]
     )
     return result
+
+
+def _header(table: RawTable, path: Path, column: str, setting: str) -> str:
+    """The header of ``table`` that a configured column names, or an error naming both."""
+    try:
+        return table.column(column)
+    except MissingColumnError as exc:
+        raise MissingColumnError(
+            path, column, table.columns, matches=exc.matches, setting=setting
+        ) from exc
 
 
 def raw_json(raw: pd.DataFrame) -> pd.Series:

@@ -2,9 +2,12 @@
 
 Per kind, one table of canonical records (``person_records``, ``enterprise_records``,
 ``room_records``, ``signaling_records``) with the source's department, priority and
-as-of date; per source, its original rows (a Parquet file in the working folder, read
-only by the quarantine export); rows that could not be parsed go to ``quarantine`` and
-files that could not be read to ``source_files``.
+as-of date (and a source's constant ``event_type`` in each of its rows); per source, its
+original rows (a Parquet file in the working folder, read only by the quarantine export);
+rows that could not be parsed go to ``quarantine`` and files that could not be read to
+``source_files``. The cells of the columns a source's ``events:`` and ``tags:`` read
+become ``record_events``, and what no entry reads ``unreadable_event_values`` (see
+:mod:`popbase.portraits.column_events`).
 
 Each source's tables are written while the next source is read: DuckDB and Parquet
 writes run on one thread without holding the interpreter, so reading and writing overlap.
@@ -12,6 +15,7 @@ writes run on one thread without holding the interpreter, so reading and writing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +27,13 @@ import pyarrow.parquet as pq
 from popbase.config import CANONICAL_FIELDS
 from popbase.io.sources import META_COLUMNS, read_source
 from popbase.ops.snapshot import raw_rows_file, work_folder
+from popbase.portraits.column_events import (
+    RECORD_EVENTS,
+    UNREADABLE_EVENT_VALUES,
+    add_record_events,
+    events_given,
+    source_cells,
+)
 
 if TYPE_CHECKING:
     from popbase.backends import Backend
@@ -95,6 +106,10 @@ class _Writes:
     def parquet(self, path: Path, data: pa.Table) -> None:
         self._pending.append(self._pool.submit(_write_parquet, path, data))
 
+    def call(self, work: Callable[..., None], *args: Any) -> None:
+        """Run ``work(*args)`` on the writes' thread, after the writes before it."""
+        self._pending.append(self._pool.submit(work, *args))
+
     def wait(self) -> None:
         try:
             for done in self._pending:
@@ -107,9 +122,11 @@ def ingest_sources(ctx: BuildContext) -> dict[str, Any]:
     """Read every source of the project."""
     writes = _Writes(ctx.db)
     try:
-        return _ingest(ctx, writes)
+        report = _ingest(ctx, writes)
     finally:
         writes.wait()
+    given = events_given(ctx.db, ctx.project.config.sources)
+    return {**report, **({"column_events": given} if given else {})}
 
 
 def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
@@ -121,6 +138,8 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
             [(c, pa.int64() if c == "row_number" else pa.string()) for c in QUARANTINE_COLUMNS]
         ).empty_table(),
     )
+    db.put("record_events", RECORD_EVENTS.empty_table())
+    db.put("unreadable_event_values", UNREADABLE_EVENT_VALUES.empty_table())
     files: list[dict[str, object]] = []
     counts: dict[str, int] = {}
     total = len(config.sources)
@@ -132,6 +151,9 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
         for canon in CANONICAL_FIELDS[source.kind]:
             if canon not in records:
                 records[canon] = None
+        if source.event_type is not None:
+            # A file without an event-type column whose every row records one event.
+            records["event_type"] = source.event_type
         records = records[[*META_COLUMNS, *CANONICAL_FIELDS[source.kind]]]
         records.insert(1, "department", source.department)
         records.insert(2, "priority", source.priority)
@@ -148,6 +170,8 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
         db.parquet(
             raw_rows_file(work, source.name), pa.Table.from_pandas(rows.raw, preserve_index=False)
         )
+        if source.reading_columns:
+            db.call(add_record_events, ctx.db, source, source_cells(rows.cells))
         if len(rows.malformed):
             bad = rows.malformed
             db.append(

@@ -6,7 +6,8 @@ record that gave the ID (``id_source``, ``id_record``) — for a person known by
 the name from the most trusted,
 most recent record that has one (``name_source``, ``name_record``, ``name_as_of``). A
 person is deceased when a source says so in its status column (死亡, 已故, 注销-死亡 …)
-or records an event only the dead are the subject of (殡葬服务, 火化, 死亡登记 …).
+or records an event only the dead are the subject of (殡葬服务, 火化, 死亡登记 …), in its
+event-type field or in a column its source reads under ``events:``.
 Records that disagree with the ID on sex or birth date are counted as conflicts.
 """
 
@@ -29,7 +30,11 @@ def golden_persons_sql() -> str:
     return f"""
         CREATE OR REPLACE TABLE persons_golden AS
         WITH ranked AS (
-            SELECT m.person_id, m.rank_in_person, r.*
+            SELECT m.person_id, m.rank_in_person, r.*,
+                   -- A death a column of the record gives (`events:` of its source).
+                   r.record_id IN (
+                       SELECT record_id FROM record_events WHERE event_type IN ({events})
+                   ) AS death_event
             FROM person_members m JOIN person_records_valid r USING (record_id)
         ),
         named AS (
@@ -56,6 +61,7 @@ def golden_persons_sql() -> str:
                    bool_or(
                        coalesce(trim(person_status), '') IN ({words})
                        OR coalesce(trim(event_type), '') IN ({events})
+                       OR death_event
                    ) AS deceased,
                    count(*) AS records,
                    count(DISTINCT source) AS sources,

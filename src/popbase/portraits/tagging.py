@@ -3,7 +3,9 @@
 ``person_facts`` holds what fact conditions may test (age at the project's as-of date,
 its five-year band, ethnicity from the most trusted record that gives one, residency
 status, employment, living alone, the household relation, the residence room's origin
-and unit); ``person_events`` every dated event of a person's records (业务类型, 备注).
+and unit); ``person_events`` every dated event of a person's records (业务类型, 备注),
+whether a column names its type or the source reads it from its own columns
+(:mod:`popbase.portraits.column_events`), and every tag a record's column gives directly.
 Each rule of :mod:`popbase.portraits.rules` adds its tags to ``person_tags``, one row per
 person and tag, with the source and record that gave it (``facts`` for a fact condition)
 and its validity. The deceased carry no tags.
@@ -17,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from popbase.backends.duckdb_backend import BackendError
+from popbase.config import PROJECT_FILE
 from popbase.errors import ConfigError
 from popbase.population.validate import parse_date_sql
+from popbase.portraits.column_events import unknown_tags, unreadable_summary
 from popbase.portraits.rules import (
     DEFAULT_RULES,
     DIMENSION_LABELS,
@@ -88,15 +92,34 @@ def person_facts_sql(as_of: dt.date) -> str:
 
 
 def person_events_sql() -> str:
-    """``person_events``: every record of a person that names an event type."""
+    """``person_events``: every event of a person's records, and every tag one gives.
+
+    An event comes from a record's event-type field (a column, or the source's constant
+    ``event_type``) or from the columns its source reads under ``events:``
+    (``record_events``: the value read is the detail, followed by the record's own); a
+    column under ``tags:`` gives a tag directly (``tag``, without an event type). An
+    event's date is its own, else the record's ``event_date``, else the delivery's as-of
+    date (undated events happened by then at the latest).
+    """
+    record_date = parse_date_sql("r.event_date")
     return f"""
         CREATE OR REPLACE TABLE person_events AS
-        SELECT m.person_id, r.source, r.record_id, trim(r.event_type) AS event_type,
-               nullif(trim(r.event_detail), '') AS event_detail,
-               -- Undated events happened by the delivery's as-of date at the latest.
-               coalesce({parse_date_sql("r.event_date")}, CAST(r.as_of AS DATE)) AS event_date
-        FROM person_records_valid r JOIN person_members m USING (record_id)
-        WHERE nullif(trim(r.event_type), '') IS NOT NULL
+        WITH events AS (
+            SELECT r.record_id, r.source, trim(r.event_type) AS event_type,
+                   CAST(NULL AS VARCHAR) AS tag,
+                   nullif(trim(r.event_detail), '') AS event_detail,
+                   {record_date} AS event_date, r.as_of
+            FROM person_records_valid r WHERE nullif(trim(r.event_type), '') IS NOT NULL
+            UNION ALL
+            SELECT e.record_id, e.source, e.event_type, e.tag,
+                   nullif(concat_ws('；', e.value, nullif(trim(r.event_detail), '')), '')
+                       AS event_detail,
+                   coalesce(e.event_date, {record_date}) AS event_date, r.as_of
+            FROM record_events e JOIN person_records_valid r USING (record_id)
+        )
+        SELECT m.person_id, e.source, e.record_id, e.event_type, e.event_detail,
+               coalesce(e.event_date, CAST(e.as_of AS DATE)) AS event_date, e.tag
+        FROM events e JOIN person_members m USING (record_id)
     """
 
 
@@ -106,16 +129,32 @@ def tag_sql(rule: TagRule, as_of: dt.date) -> str:
     period_from = _day(rule.valid_from) if rule.valid_from else "CAST(NULL AS DATE)"
     period_to = _day(rule.valid_to) if rule.valid_to else "CAST(NULL AS DATE)"
     if rule.fact is not None:
+        # A fact tag, or the same tag a record gives directly: one row per person, the
+        # facts first.
         return f"""
-            SELECT person_id, {tag}, 'facts', CAST(NULL AS VARCHAR), {period_from}, {period_to}
-            FROM person_facts WHERE NOT deceased AND coalesce(({rule.fact}), false)
+            SELECT person_id, {tag}, source, record_id, valid_from, valid_to FROM (
+                SELECT person_id, 'facts' AS source, CAST(NULL AS VARCHAR) AS record_id,
+                       {period_from} AS valid_from, {period_to} AS valid_to
+                FROM person_facts WHERE NOT deceased AND coalesce(({rule.fact}), false)
+                UNION ALL
+                SELECT e.person_id, e.source, e.record_id,
+                       {period_from if rule.valid_from else "e.event_date"}, {period_to}
+                FROM person_events e JOIN person_facts f USING (person_id)
+                WHERE e.tag = {tag} AND NOT f.deceased
+            )
+            QUALIFY row_number() OVER (
+                PARTITION BY person_id ORDER BY record_id NULLS FIRST, valid_from DESC
+            ) = 1
         """
     events = ", ".join(_text(e) for e in rule.event or [])
-    where = [f"e.event_type IN ({events})", "NOT f.deceased"]
+    # The rule's events, narrowed by detail and source; or a record's column that gives
+    # the tag directly (its dates count like an event's).
+    by_event = [f"e.event_type IN ({events})"]
     if rule.detail_contains:
-        where.append(f"contains(coalesce(e.event_detail, ''), {_text(rule.detail_contains)})")
+        by_event.append(f"contains(coalesce(e.event_detail, ''), {_text(rule.detail_contains)})")
     if rule.sources:
-        where.append(f"e.source IN ({', '.join(_text(s) for s in rule.sources)})")
+        by_event.append(f"e.source IN ({', '.join(_text(s) for s in rule.sources)})")
+    where = [f"(({' AND '.join(by_event)}) OR e.tag = {tag})", "NOT f.deceased"]
     if rule.valid_from:
         where.append(f"e.event_date >= {_day(rule.valid_from)}")
     if rule.valid_to:
@@ -160,6 +199,9 @@ def tag_persons(ctx: BuildContext) -> dict[str, Any]:
     db = ctx.db
     file = _rules_file(ctx)
     rules = load_rules(file).tags
+    unknown = unknown_tags(ctx.project.config.sources, [r.id for r in rules])
+    if unknown:
+        raise ConfigError(ctx.project.root / PROJECT_FILE, [text for _, text in unknown])
     as_of = ctx.project.config.project.as_of or dt.date.today()
     db.execute(person_facts_sql(as_of))
     db.execute(person_events_sql())
@@ -182,4 +224,9 @@ def tag_persons(ctx: BuildContext) -> dict[str, Any]:
     db.put("tags", tag_definitions(rules))
     counts = db.query_df("SELECT tag, count(*) AS n FROM person_tags GROUP BY tag")
     per_tag = dict(zip(counts["tag"], counts["n"].astype(int), strict=True))
-    return {"tags": len(rules), "persons_tagged": {r.id: per_tag.get(r.id, 0) for r in rules}}
+    return {
+        "tags": len(rules),
+        "persons_tagged": {r.id: per_tag.get(r.id, 0) for r in rules},
+        # Per source and column under `events:`/`tags:`, the values no entry reads.
+        "unreadable": unreadable_summary(db),
+    }
