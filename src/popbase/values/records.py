@@ -1,0 +1,310 @@
+"""Every value field of the record tables read into one form; what cannot be read, counted.
+
+The validate stage runs :func:`read_record_values` first. For each value field a source
+maps (:data:`FIELD_READERS`), each *distinct* value is read once — dates to ISO
+(:mod:`.dates`), months and numbers (:mod:`.numbers`), words to canonical values
+(:mod:`.vocabulary`) — and the table is rewritten in place where the canonical text
+differs from what was delivered. Later SQL reads one form: ``TRY_CAST(x AS DATE)`` for
+dates, canonical codes for words.
+
+A value that was present but could not be read (a date that is no date, a sex word not
+in the vocabulary, months that are not a number) becomes missing; the row is kept, and the
+value is counted per source and field in ``unreadable_values`` with up to three examples
+(the most frequent, each with its count and the first record that has it). A word that
+means "no value" (不详, ``-``, 9 for sex) is missing, not unreadable.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from popbase.values.dates import read_dates
+from popbase.values.numbers import read_months, read_numbers
+from popbase.values.reading import Reading
+from popbase.values.vocabulary import FIELDS, Vocabulary
+
+if TYPE_CHECKING:
+    from popbase.backends.base import Backend
+    from popbase.pipeline import BuildContext
+
+__all__ = [
+    "EXAMPLES",
+    "FIELD_READERS",
+    "UNREADABLE_SCHEMA",
+    "read_field",
+    "read_record_values",
+    "record_unreadable",
+    "unreadable_in_report",
+    "unreadable_warning",
+]
+
+# Per record kind, the reader of each value field: "date", "months", "number", or the
+# vocabulary field its words belong to.
+FIELD_READERS: Final[dict[str, dict[str, str]]] = {
+    "person": {
+        "birth_date": "date",
+        "residence_since": "date",
+        "hukou_since": "date",
+        "event_date": "date",
+        "residence_months": "months",
+        "lon": "number",
+        "lat": "number",
+        "sex": "sex",
+        "person_status": "person_status",
+        "household_status": "household_status",
+    },
+    "enterprise": {"founded": "date"},
+    "signaling": {"date": "date", "residents": "number", "workers": "number", "visitors": "number"},
+}
+RECORD_TABLES: Final = {
+    "person": "person_records",
+    "enterprise": "enterprise_records",
+    "signaling": "signaling_records",
+}
+EXAMPLES: Final = 3
+UNREADABLE_SCHEMA: Final = pa.schema(
+    [
+        ("stage", pa.string()),
+        ("source", pa.string()),
+        ("field", pa.string()),
+        ("present", pa.int64()),
+        ("unreadable", pa.int64()),
+        ("examples", pa.string()),  # JSON: [{"value", "rows", "first"}], most frequent first
+    ]
+)
+
+
+def read_field(reader: str, values: pa.Array, vocabulary: Vocabulary) -> Reading:
+    """Read ``values`` with ``reader`` (see :data:`FIELD_READERS`).
+
+    Words meaning "no value" in any field (不详, NULL, ``-``) read as missing.
+
+    >>> from popbase.values.vocabulary import load_vocabulary
+    >>> read = read_field("date", pa.array(["2026年9月", "不详", "2026年13月"]), load_vocabulary())
+    >>> read.values.to_pylist(), read.unreadable.to_pylist()
+    (['2026-09-01', None, None], [False, False, True])
+    """
+    if reader in FIELDS:
+        return vocabulary.read(reader, values)
+    read = {"date": read_dates, "months": read_months, "number": read_numbers}[reader](values)
+    none = vocabulary.says_missing(values)
+    return Reading(
+        pc.if_else(none, pa.scalar(None, pa.string()), read.values),
+        pc.and_(read.unreadable, pc.invert(none)),
+    )
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def distinct_values_sql(table: str, field: str) -> str:
+    """The distinct delivered values of one field."""
+    column = _quoted(field)
+    return f"SELECT DISTINCT {column} AS raw FROM {table} WHERE {column} IS NOT NULL"
+
+
+def present_values_sql(table: str, field: str) -> str:
+    """Per source, how many rows give a value of ``field``."""
+    return f"SELECT source, count({_quoted(field)}) AS present FROM {table} GROUP BY source"
+
+
+def unreadable_examples_sql(table: str, field: str, changes: str) -> str:
+    """Per source, the unreadable values of ``field`` (the most frequent first) and totals.
+
+    ``changes`` holds ``raw, value, unreadable`` for each distinct value that changes.
+    """
+    return f"""
+        WITH bad AS (
+            SELECT t.source, c.raw, count(*) AS n, arg_min(t.record_id, t.rowid) AS first
+            FROM {table} t JOIN {changes} c ON t.{_quoted(field)} = c.raw
+            WHERE c.unreadable GROUP BY ALL
+        )
+        SELECT source, raw, n, first, sum(n) OVER (PARTITION BY source) AS unreadable
+        FROM bad
+        QUALIFY row_number() OVER (PARTITION BY source ORDER BY n DESC, raw) <= {EXAMPLES}
+        ORDER BY source, n DESC, raw
+    """
+
+
+def rewrite_values_sql(table: str, field: str, changes: str) -> str:
+    """Replace each delivered value of ``field`` by its canonical text (null if unread)."""
+    column = _quoted(field)
+    return f"UPDATE {table} SET {column} = c.value FROM {changes} c WHERE {table}.{column} = c.raw"
+
+
+def _changes(values: pa.Array, reading: Reading) -> pa.Table:
+    """The distinct values whose canonical text differs from what was delivered."""
+    same = pc.fill_null(pc.equal(values, reading.values), False)
+    data = pa.table({"raw": values, "value": reading.values, "unreadable": reading.unreadable})
+    return data.filter(pc.invert(same))
+
+
+def _summaries(
+    stage: str, field: str, present: dict[str, int], bad: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One summary per source with unreadable values of ``field``."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in bad:
+        entry = out.setdefault(
+            row["source"],
+            {
+                "stage": stage,
+                "source": row["source"],
+                "field": field,
+                "present": present.get(row["source"], 0),
+                "unreadable": int(row["unreadable"]),
+                "examples": [],
+            },
+        )
+        example = {"value": row["raw"], "rows": int(row["n"]), "first": row["first"]}
+        entry["examples"].append(example)
+    return list(out.values())
+
+
+def read_table_values(
+    db: Backend, table: str, fields: dict[str, str], vocabulary: Vocabulary
+) -> list[dict[str, Any]]:
+    """Read every field of ``fields`` (field → reader) in ``table``; return the summaries."""
+    summaries: list[dict[str, Any]] = []
+    for field, reader in fields.items():
+        values = db.query_arrow(distinct_values_sql(table, field)).column("raw").combine_chunks()
+        if len(values) == 0:
+            continue
+        changes = _changes(values, read_field(reader, values, vocabulary))
+        if changes.num_rows == 0:
+            continue
+        with db.registered("value_changes", changes):
+            bad = db.query_arrow(unreadable_examples_sql(table, field, "value_changes"))
+            if bad.num_rows:
+                counts = db.query_arrow(present_values_sql(table, field)).to_pylist()
+                present = {str(r["source"]): int(r["present"]) for r in counts}
+                summaries += _summaries("validate", field, present, bad.to_pylist())
+            db.execute(rewrite_values_sql(table, field, "value_changes"))
+    return summaries
+
+
+def read_feature_values(
+    layer: str,
+    field: str,
+    reader: str,
+    features: pa.Array,
+    values: pa.Array,
+    vocabulary: Vocabulary,
+) -> tuple[pa.Array, list[dict[str, Any]]]:
+    """Read one field of a basemap layer's features; summarise what cannot be read.
+
+    Parameters
+    ----------
+    layer, field
+        Names for the summary (``buildings``, ``use``).
+    reader
+        See :data:`FIELD_READERS` (``building_use`` for a building's use).
+    features, values
+        Each feature's name (its key) and its delivered value.
+
+    Returns
+    -------
+    tuple
+        The canonical values, and a summary list (empty or one entry, stage ``space``).
+
+    Examples
+    --------
+    >>> from popbase.values.vocabulary import load_vocabulary
+    >>> uses, bad = read_feature_values("buildings", "use", "building_use",
+    ...     pa.array(["b1", "b2", "b3"]), pa.array(["住宅", "祠堂", "商住"]), load_vocabulary())
+    >>> uses.to_pylist(), bad[0]["unreadable"], bad[0]["examples"]
+    (['residential', None, 'mixed'], 1, [{'value': '祠堂', 'rows': 1, 'first': 'b2'}])
+    """
+    reading = read_field(reader, values, vocabulary)
+    bad = pa.table(
+        {
+            "source": pa.array([layer] * len(values), pa.string()),
+            "raw": values,
+            "first": features.cast(pa.string()),
+        }
+    ).filter(reading.unreadable)
+    if bad.num_rows == 0:
+        return reading.values, []
+    counted = bad.group_by(["source", "raw"], use_threads=False).aggregate(
+        [("raw", "count"), ("first", "first")]
+    )
+    rows = sorted(counted.to_pylist(), key=lambda r: (-r["raw_count"], r["raw"]))[:EXAMPLES]
+    examples = [
+        {
+            "source": layer,
+            "raw": r["raw"],
+            "n": r["raw_count"],
+            "first": r["first_first"],
+            "unreadable": bad.num_rows,
+        }
+        for r in rows
+    ]
+    present = int(pc.sum(pc.is_valid(values)).as_py() or 0)
+    return reading.values, _summaries("space", field, {layer: present}, examples)
+
+
+def record_unreadable(db: Backend, stage: str, summaries: list[dict[str, Any]]) -> None:
+    """Write the summaries of ``stage`` into ``unreadable_values`` (replacing earlier ones)."""
+    if db.has_table("unreadable_values"):
+        db.execute("DELETE FROM unreadable_values WHERE stage = ?", [stage])
+    else:
+        db.put("unreadable_values", UNREADABLE_SCHEMA.empty_table())
+    if summaries:
+        rows = [{**s, "examples": json.dumps(s["examples"], ensure_ascii=False)} for s in summaries]
+        db.append("unreadable_values", pa.Table.from_pylist(rows, schema=UNREADABLE_SCHEMA))
+
+
+def unreadable_in_report(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The unreadable-value summaries of a build report: basemap layers, then sources.
+
+    >>> unreadable_in_report({"space": {"unreadable": [{"source": "buildings"}]},
+    ...                       "validate": {"unreadable": [{"source": "ledger"}]}})
+    [{'source': 'buildings'}, {'source': 'ledger'}]
+    """
+    return [
+        s for stage in ("space", "validate") for s in report.get(stage, {}).get("unreadable", [])
+    ]
+
+
+def unreadable_warning(summary: dict[str, Any]) -> str:
+    """A one-line warning about one source's unreadable values of one field.
+
+    >>> warning = unreadable_warning({"source": "ledger", "field": "residence_since",
+    ...     "present": 900, "unreadable": 12,
+    ...     "examples": [{"value": "2026年13月", "rows": 10, "first": "ledger:a.xlsx:7"}]})
+    >>> print(warning.split(", e.g. ")[0])
+    ledger.residence_since: 12 of 900 values could not be read and count as missing
+    >>> print(warning.split(", e.g. ")[1].split(". Fix")[0])
+    '2026年13月' (10 rows)
+    """
+    examples = ", ".join(f"{e['value']!r} ({e['rows']:,} rows)" for e in summary["examples"])
+    return (
+        f"{summary['source']}.{summary['field']}: {summary['unreadable']:,} of "
+        f"{summary['present']:,} values could not be read and count as missing, e.g. "
+        f"{examples}. Fix: correct them in the source, or add the words to the project's "
+        "vocabulary file"
+    )
+
+
+def read_record_values(ctx: BuildContext) -> dict[str, Any]:
+    """Read the value fields of every record table; count and record what cannot be read.
+
+    Returns
+    -------
+    dict
+        ``unreadable``: one summary per source and field with unreadable values
+        (``source, field, present, unreadable, examples``).
+    """
+    config = ctx.project.config
+    summaries: list[dict[str, Any]] = []
+    for kind, table in RECORD_TABLES.items():
+        mapped = {f for s in config.sources if s.kind == kind for f in s.columns}
+        fields = {f: r for f, r in FIELD_READERS[kind].items() if f in mapped}
+        summaries += read_table_values(ctx.db, table, fields, ctx.project.vocabulary)
+    record_unreadable(ctx.db, "validate", summaries)
+    return {"unreadable": [{k: v for k, v in s.items() if k != "stage"} for s in summaries]}
