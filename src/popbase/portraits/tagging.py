@@ -18,7 +18,6 @@ import pandas as pd
 
 from popbase.backends.duckdb_backend import BackendError
 from popbase.errors import ConfigError
-from popbase.population.validate import parse_date_sql
 from popbase.portraits.rules import (
     DEFAULT_RULES,
     DIMENSION_LABELS,
@@ -26,6 +25,7 @@ from popbase.portraits.rules import (
     TagRule,
     load_rules,
 )
+from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -94,7 +94,7 @@ def person_events_sql() -> str:
         SELECT m.person_id, r.source, r.record_id, trim(r.event_type) AS event_type,
                nullif(trim(r.event_detail), '') AS event_detail,
                -- Undated events happened by the delivery's as-of date at the latest.
-               coalesce({parse_date_sql("r.event_date")}, CAST(r.as_of AS DATE)) AS event_date
+               coalesce({iso_date_sql("r.event_date")}, CAST(r.as_of AS DATE)) AS event_date
         FROM person_records_valid r JOIN person_members m USING (record_id)
         WHERE nullif(trim(r.event_type), '') IS NOT NULL
     """
