@@ -221,7 +221,8 @@ def test_report_and_quality_show_them(dirty: dict[str, Any], tmp_path: Path) -> 
     result = invoke("report", folder, "--json", tmp_path / "report.json")
     assert result.exit_code == 0
     assert "values that could not be read" in result.stderr and "东经121度" in result.stderr
-    shown = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["unreadable"]
+    written = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    shown = written["space"]["unreadable"] + written["validate"]["unreadable"]
     assert {(e["source"], e["field"]) for e in shown} == set(summaries(folder))
     report = write_quality(load_project(folder), tmp_path / "quality")
     quality = json.loads((tmp_path / "quality" / "quality.json").read_text(encoding="utf-8"))

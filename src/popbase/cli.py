@@ -208,9 +208,6 @@ def report(
     _print_accounting(data["accounting"])
     _print_unreadable(data)
     if json_out:
-        from popbase.values.records import unreadable_in_report
-
-        data["unreadable"] = unreadable_in_report(data)
         json_out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     if quarantine and work_db:
         try:
