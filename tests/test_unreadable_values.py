@@ -89,6 +89,10 @@ def dirty_buildings(folder: Path) -> list[str]:
     assert set(buildings["use"]) >= {"residential"}
     ids = buildings["building_id"].astype(str).tolist()[:4]
     buildings.loc[buildings.index[:4], "use"] = ["祠堂", "祠堂", "住宅", "商住两用"]
+    # Floors as a text field, as surveys write them: 12层 reads as 12, 高层 not at all.
+    floors = buildings["floors"].astype(int).astype(str)
+    floors.iloc[:2] = ["高层", "12层"]
+    buildings["floors"] = floors
     buildings.to_file(path, driver="GPKG")
     return ids
 
@@ -128,6 +132,7 @@ def test_the_clean_sample_has_no_unreadable_value(built_city: Path) -> None:
 def test_each_source_and_field_counts_its_unreadable_values(dirty: dict[str, Any]) -> None:
     found = summaries(dirty["folder"])
     assert {k: v["unreadable"] for k, v in found.items()} == {
+        ("buildings", "floors"): 1,
         ("buildings", "use"): 2,
         ("health", "birth_date"): 7,  # 不详 means no value: not counted
         ("health", "sex"): 2,  # 9 (GB/T 2261.1: unspecified) is no value either
@@ -172,13 +177,14 @@ def test_unreadable_values_are_missing_for_the_stages(dirty: dict[str, Any]) -> 
     assert {s for (s,) in statuses} == {"active", "suspended", None}
     buildings = base_table(
         dirty["folder"],
-        "SELECT building_id, use FROM buildings WHERE building_id IN "
+        "SELECT building_id, use, floors FROM buildings WHERE building_id IN "
         f"({', '.join(repr(b) for b in dirty['buildings'])}) ORDER BY building_id",
     )
     first, second, third, fourth = buildings["use"].tolist()
     assert buildings["building_id"].tolist() == sorted(dirty["buildings"])
     assert third == "residential" and fourth == "mixed"
     assert pd.isna(first) and pd.isna(second)  # unknown use: missing (and counted)
+    assert pd.isna(buildings["floors"].iloc[0]) and buildings["floors"].iloc[1] == 12
 
 
 def test_workbook_date_cells_and_month_only_dates_are_read(dirty: dict[str, Any]) -> None:
@@ -211,7 +217,7 @@ def test_workbook_date_cells_and_month_only_dates_are_read(dirty: dict[str, Any]
 
 def test_the_build_warns_once_per_source_and_field(dirty: dict[str, Any]) -> None:
     stderr = dirty["build"].stderr
-    assert stderr.count("warning:") == 6
+    assert stderr.count("warning:") == 7
     assert "health.birth_date: 7 of" in stderr and "'出生不详吧' (3 rows)" in stderr
     assert "buildings.use: 2 of" in stderr and "count as missing" in stderr
 

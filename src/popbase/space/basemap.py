@@ -14,8 +14,9 @@ Tables written:
 - ``grids(grid_code, name, community_code, area_km2, geometry)``
 - ``buildings(building_id, address, use, floors, community_code, grid_code,
   division_code, lon, lat, geometry)``; ``use`` is a canonical code of the vocabulary
-  (住宅 → ``residential``, 商住 → ``mixed`` …; ``residential`` when the layer has none),
-  a use it cannot read is missing and counted in ``unreadable_values``
+  (住宅 → ``residential``, 商住 → ``mixed`` …; ``residential`` when the layer has none)
+  and ``floors`` a number (12层 → 12); a use, floor count or facility capacity that cannot
+  be read is missing and counted in ``unreadable_values``
 - ``facilities(facility_id, name, type, capacity, building_id, lon, lat)``
 - ``basemap_rooms(room_id, building_id, room_no, floor, area, use)`` when a rooms layer
   is given
@@ -33,7 +34,6 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 import shapely
 
 from popbase.space.crs import GEOGRAPHIC, projected_crs_for
@@ -41,7 +41,7 @@ from popbase.space.division_layers import TREE_COLUMNS, division_units
 from popbase.space.divisions import LEVEL_BY_CODE_LENGTH, historical_aliases
 from popbase.space.layers import LOADED_REASONS, QUARANTINE_COLUMNS, Layer, read_layer
 from popbase.space.placement import assign_buildings, floor_numbers
-from popbase.values.records import read_feature_values, record_unreadable
+from popbase.values.records import read_layer_values, record_unreadable
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
@@ -159,19 +159,8 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
     community = _place(b, communities, "community").to_numpy()
     grid = _place(b, grids, "grid").to_numpy()
     outside = np.asarray(pd.isna(community))
-    use: object = "residential"
-    unreadable: list[dict[str, Any]] = []
-    if "use" in b:
-        uses, unreadable = read_feature_values(
-            "buildings",
-            "use",
-            "building_use",
-            pa.array(b["id"].astype(str).to_numpy(dtype=object)),
-            pa.array(b["use"].to_numpy(dtype=object), pa.string(), from_pandas=True),
-            ctx.project.vocabulary,
-        )
-        use = uses.to_pandas().to_numpy(dtype=object)
-    record_unreadable(ctx.db, "space", unreadable)
+    # Use and floors as canonical text (住宅 → residential, 12层 → 12); unreadable: missing.
+    b, unreadable = read_layer_values("buildings", b, "id", ctx.project.vocabulary)
     quarantine.append(
         _set_aside(
             b,
@@ -185,7 +174,7 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
         {
             "building_id": b["id"],
             "address": _text_or(b, "address", ""),
-            "use": use,
+            "use": _text_or(b, "use", "residential"),
             "floors": pd.to_numeric(b["floors"], errors="coerce").astype("Int64")
             if "floors" in b
             else pd.NA,
@@ -203,6 +192,8 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
     n_fac = 0
     if space.facilities is not None:
         f = take(read_layer(project, "facilities", space.facilities), None)
+        f, unread = read_layer_values("facilities", f, "feature", ctx.project.vocabulary)
+        unreadable += unread
         at = shapely.point_on_surface(f.geometry.values)
         fac = pd.DataFrame(
             {
@@ -236,6 +227,7 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
         ctx.db.put("basemap_rooms", rooms)
         n_rooms = len(rooms)
 
+    record_unreadable(ctx.db, "space", unreadable)
     q = pd.concat(quarantine, ignore_index=True).astype(object)
     ctx.db.put("space_quarantine", q)
     loaded = {

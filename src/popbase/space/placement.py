@@ -17,10 +17,11 @@ from typing import Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import shapely
 
 from popbase.space.findings import Finding
+from popbase.values.numbers import read_floors
+from popbase.values.reading import text_array
 from popbase.values.vocabulary import Vocabulary, load_vocabulary
 
 __all__ = ["RESIDENTIAL_USES", "assign_buildings", "check_rooms", "floor_numbers"]
@@ -116,6 +117,11 @@ def floor_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text.str.extract(r"(-?\d+)")[0], errors="coerce").astype("Int64")
 
 
+def _floors(values: pd.Series) -> pd.Series:
+    """Floors as the build reads them (12, 12层, 12F); unreadable ones missing."""
+    return pd.Series(read_floors(text_array(values)).values.to_pylist(), values.index, dtype=object)
+
+
 def check_rooms(
     rooms: pd.DataFrame, buildings: gpd.GeoDataFrame, vocabulary: Vocabulary | None = None
 ) -> list[Finding]:
@@ -142,13 +148,13 @@ def check_rooms(
         else pd.Series(np.nan, rooms.index)
     )
     if "use" in info:
-        text = pa.array(info["use"].to_numpy(dtype=object), pa.string(), from_pandas=True)
-        uses = pd.Series(words.read("building_use", text).values.to_pylist(), info.index)
+        read = words.read("building_use", text_array(info["use"]))
+        uses = pd.Series(read.values.to_pylist(), info.index)
         use = building.map(uses)
     else:
         use = pd.Series(None, rooms.index, dtype=object)
     floors = (
-        building.map(pd.to_numeric(info["floors"], errors="coerce"))
+        building.map(pd.to_numeric(_floors(info["floors"]), errors="coerce"))
         if "floors" in info
         else pd.Series(np.nan, rooms.index)
     )

@@ -16,9 +16,12 @@ import pyarrow.compute as pc
 
 from popbase.values.reading import Reading, chinese_numerals_to_digits, plain_text, to_float
 
-__all__ = ["MAX_MONTHS", "read_months", "read_numbers"]
+__all__ = ["MAX_FLOORS", "MAX_MONTHS", "read_floors", "read_months", "read_numbers"]
 
 MAX_MONTHS = 1200
+# Floors of a building above ground: the tallest buildings have about 130.
+MAX_FLOORS = 200
+_FLOORS = r"^(?P<floors>\d+)(?:\.0+)?\s*(?:层|楼|[Ff])?$"
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 _MONTHS = r"^(?P<months>\d+(?:\.\d+)?)\s*(?:个?月)?$"
 _YEARS_MONTHS = r"^(?P<years>\d+(?:\.\d+)?)\s*年(?:\s*(?:零\s*)?(?P<months>\d+)\s*个?月)?$"
@@ -43,6 +46,25 @@ def read_numbers(values: pa.Array) -> Reading:
     ok = pc.fill_null(pc.match_substring_regex(text, _NUMBER), False)
     numbers = pc.if_else(ok, text, pa.scalar(None, pa.string()))
     return Reading(numbers, pc.and_(_present(text), pc.invert(ok)))
+
+
+def read_floors(values: pa.Array) -> Reading:
+    """Read a building's floors above ground: ``12``, ``12.0``, ``12层``, ``12F``, ``十二层``.
+
+    Examples
+    --------
+    >>> read = read_floors(pa.array(["12", "12.0", "12层", "12F", "十二层", "0", "高层", None]))
+    >>> read.values.to_pylist()
+    ['12', '12', '12', '12', '12', None, None, None]
+    >>> read.unreadable.to_pylist()
+    [False, False, False, False, False, True, True, False]
+    """
+    text = chinese_numerals_to_digits(plain_text(values))
+    floors = to_float(pc.struct_field(pc.extract_regex(text, _FLOORS), "floors"))
+    with np.errstate(invalid="ignore"):
+        ok = (floors >= 1) & (floors <= MAX_FLOORS)
+    whole = pa.array(np.where(ok, floors, 0).astype(np.int64), mask=~ok)
+    return Reading(pc.cast(whole, pa.string()), pc.and_(_present(text), pa.array(~ok)))
 
 
 def read_months(values: pa.Array) -> Reading:

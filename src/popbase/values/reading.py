@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Reading", "chinese_numerals_to_digits", "plain_text", "to_float"]
+__all__ = ["Reading", "chinese_numerals_to_digits", "plain_text", "text_array", "to_float"]
 
 # Chinese digits as written in dates and counts (二〇二六年九月, 十八个月); ○ (a circle) is
 # often typed for 〇.
@@ -67,6 +68,17 @@ class Reading:
 
     def __len__(self) -> int:
         return len(self.values)
+
+
+def text_array(values: pd.Series) -> pa.Array:
+    """A column of any cell values (text, numbers; None or NaN where empty) as Arrow text.
+
+    >>> text_array(pd.Series([12, None, "12层", 3.5])).to_pylist()
+    ['12', None, '12层', '3.5']
+    """
+    return pa.array(
+        [None if pd.isna(v) else str(v) for v in values.to_numpy(dtype=object)], pa.string()
+    )
 
 
 def plain_text(values: pa.Array) -> pa.Array:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Final
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from popbase.values.dates import read_dates
-from popbase.values.numbers import read_months, read_numbers
-from popbase.values.reading import Reading
+from popbase.values.numbers import read_floors, read_months, read_numbers
+from popbase.values.reading import Reading, text_array
 from popbase.values.vocabulary import FIELDS, Vocabulary
 
 if TYPE_CHECKING:
@@ -34,8 +35,10 @@ if TYPE_CHECKING:
 __all__ = [
     "EXAMPLES",
     "FIELD_READERS",
+    "LAYER_READERS",
     "UNREADABLE_SCHEMA",
     "read_field",
+    "read_layer_values",
     "read_record_values",
     "record_unreadable",
     "unreadable_in_report",
@@ -59,6 +62,11 @@ FIELD_READERS: Final[dict[str, dict[str, str]]] = {
     },
     "enterprise": {"founded": "date"},
     "signaling": {"date": "date", "residents": "number", "workers": "number", "visitors": "number"},
+}
+# Per basemap layer, the reader of each value field the space stage reads.
+LAYER_READERS: Final[dict[str, dict[str, str]]] = {
+    "buildings": {"use": "building_use", "floors": "floors"},
+    "facilities": {"capacity": "number"},
 }
 RECORD_TABLES: Final = {
     "person": "person_records",
@@ -90,7 +98,13 @@ def read_field(reader: str, values: pa.Array, vocabulary: Vocabulary) -> Reading
     """
     if reader in FIELDS:
         return vocabulary.read(reader, values)
-    read = {"date": read_dates, "months": read_months, "number": read_numbers}[reader](values)
+    readers = {
+        "date": read_dates,
+        "months": read_months,
+        "number": read_numbers,
+        "floors": read_floors,
+    }
+    read = readers[reader](values)
     none = vocabulary.says_missing(values)
     return Reading(
         pc.if_else(none, pa.scalar(None, pa.string()), read.values),
@@ -246,6 +260,37 @@ def read_feature_values(
     ]
     present = int(pc.sum(pc.is_valid(values)).as_py() or 0)
     return reading.values, _summaries("space", field, {layer: present}, examples)
+
+
+def read_layer_values(
+    layer: str, features: pd.DataFrame, key: str, vocabulary: Vocabulary
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The value fields of a basemap layer (:data:`LAYER_READERS`) read into canonical text.
+
+    Parameters
+    ----------
+    layer
+        ``buildings`` or ``facilities``.
+    features
+        The layer's features, with their key column ``key`` and fields as delivered.
+
+    Returns
+    -------
+    tuple
+        ``features`` with each read field replaced by its canonical text (missing where
+        unreadable), and one summary per field with unreadable values.
+    """
+    out = features.copy()
+    summaries: list[dict[str, Any]] = []
+    names = text_array(features[key])
+    for field, reader in LAYER_READERS.get(layer, {}).items():
+        if field not in features:
+            continue
+        values = text_array(features[field])
+        read, summary = read_feature_values(layer, field, reader, names, values, vocabulary)
+        out[field] = read.to_pandas().to_numpy(dtype=object)
+        summaries += summary
+    return out, summaries
 
 
 def record_unreadable(db: Backend, stage: str, summaries: list[dict[str, Any]]) -> None:
