@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
+from popbase.backends import DuckDBBackend
 from popbase.config import load_project
 from popbase.errors import ConfigError
+from popbase.population.fuse import golden_persons_sql
+from popbase.population.link import households_sql
 from popbase.values.vocabulary import CLOSED_FIELDS, FIELDS, SHIPPED, load_vocabulary, word_keys
 from test_config import VALID, line_of, write_project
 
@@ -182,3 +186,22 @@ def test_a_missing_or_broken_vocabulary_file_stops_loading_the_project(tmp_path:
         load_project(folder)
     assert broken.value.path == folder / "words.yaml"
     assert broken.value.problems[0].startswith("line 2: sex: 'X' is not one of")
+
+
+def test_a_projects_head_and_death_words_reach_the_link_and_fuse_stages(tmp_path: Path) -> None:
+    words = load_vocabulary(
+        write(tmp_path, "relation:\n  head: [家长]\nevent_type:\n  death: [销户-身故]\n")
+    )
+    db = DuckDBBackend()
+    db.con.execute(
+        "CREATE TABLE member_of AS SELECT * FROM (VALUES ('p1', 'h1', '家 长'), "
+        "('p2', 'h1', '配偶'), ('p3', 'h2', '户主'), ('p4', 'h2', '子')) "
+        "t(person_id, household_id, relation)"
+    )
+    db.con.execute("CREATE TABLE hukou_at (person_id VARCHAR, room_id VARCHAR)")
+    for vocabulary, heads in ((WORDS, [None, "p3"]), (words, ["p1", "p3"])):
+        db.execute(households_sql(vocabulary.words("relation", "head")))
+        found = db.query_df("SELECT head_person_id FROM households ORDER BY household_id")
+        assert [None if pd.isna(h) else h for h in found["head_person_id"]] == heads
+    assert "'销户-身故'" in golden_persons_sql(words.words("event_type", "death"))
+    assert "'销户-身故'" not in golden_persons_sql(WORDS.words("event_type", "death"))
