@@ -145,14 +145,14 @@ def build(
 
 def _warn_unreadable(report: dict[str, Any]) -> None:
     """One warning per source and field with values that could not be read."""
-    from popbase.values.records import unreadable_in_report, unreadable_warning
+    from popbase.values.unreadable import unreadable_in_report, unreadable_warning
 
     for summary in unreadable_in_report(report):
         console.print(f"[yellow]warning:[/] {escape(unreadable_warning(summary))}", soft_wrap=True)
 
 
 def _print_unreadable(report: dict[str, Any]) -> None:
-    from popbase.values.records import unreadable_in_report
+    from popbase.values.unreadable import unreadable_in_report
 
     summaries = unreadable_in_report(report)
     if not summaries:

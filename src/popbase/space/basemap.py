@@ -41,7 +41,8 @@ from popbase.space.division_layers import TREE_COLUMNS, division_units
 from popbase.space.divisions import LEVEL_BY_CODE_LENGTH, historical_aliases
 from popbase.space.layers import LOADED_REASONS, QUARANTINE_COLUMNS, Layer, read_layer
 from popbase.space.placement import assign_buildings, floor_numbers
-from popbase.values.records import read_layer_values, record_unreadable
+from popbase.values.layers import read_layer_values
+from popbase.values.unreadable import record_unreadable
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext

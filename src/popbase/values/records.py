@@ -16,16 +16,15 @@ means "no value" (不详, ``-``, 9 for sex) is missing, not unreadable.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Final
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from popbase.values.dates import read_dates
 from popbase.values.numbers import read_floors, read_months, read_numbers
-from popbase.values.reading import Reading, text_array
+from popbase.values.reading import Reading
+from popbase.values.unreadable import EXAMPLES, record_unreadable, summarise
 from popbase.values.vocabulary import FIELDS, Vocabulary
 
 if TYPE_CHECKING:
@@ -33,16 +32,10 @@ if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
 __all__ = [
-    "EXAMPLES",
     "FIELD_READERS",
-    "LAYER_READERS",
-    "UNREADABLE_SCHEMA",
     "read_field",
-    "read_layer_values",
     "read_record_values",
-    "record_unreadable",
-    "unreadable_in_report",
-    "unreadable_warning",
+    "read_table_values",
 ]
 
 # Per record kind, the reader of each value field: "date", "months", "number", or the
@@ -63,27 +56,11 @@ FIELD_READERS: Final[dict[str, dict[str, str]]] = {
     "enterprise": {"founded": "date"},
     "signaling": {"date": "date", "residents": "number", "workers": "number", "visitors": "number"},
 }
-# Per basemap layer, the reader of each value field the space stage reads.
-LAYER_READERS: Final[dict[str, dict[str, str]]] = {
-    "buildings": {"use": "building_use", "floors": "floors"},
-    "facilities": {"capacity": "number"},
-}
 RECORD_TABLES: Final = {
     "person": "person_records",
     "enterprise": "enterprise_records",
     "signaling": "signaling_records",
 }
-EXAMPLES: Final = 3
-UNREADABLE_SCHEMA: Final = pa.schema(
-    [
-        ("stage", pa.string()),
-        ("source", pa.string()),
-        ("field", pa.string()),
-        ("present", pa.int64()),
-        ("unreadable", pa.int64()),
-        ("examples", pa.string()),  # JSON: [{"value", "rows", "first"}], most frequent first
-    ]
-)
 
 
 def read_field(reader: str, values: pa.Array, vocabulary: Vocabulary) -> Reading:
@@ -158,28 +135,6 @@ def _changes(values: pa.Array, reading: Reading) -> pa.Table:
     return data.filter(pc.invert(same))
 
 
-def _summaries(
-    stage: str, field: str, present: dict[str, int], bad: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """One summary per source with unreadable values of ``field``."""
-    out: dict[str, dict[str, Any]] = {}
-    for row in bad:
-        entry = out.setdefault(
-            row["source"],
-            {
-                "stage": stage,
-                "source": row["source"],
-                "field": field,
-                "present": present.get(row["source"], 0),
-                "unreadable": int(row["unreadable"]),
-                "examples": [],
-            },
-        )
-        example = {"value": row["raw"], "rows": int(row["n"]), "first": row["first"]}
-        entry["examples"].append(example)
-    return list(out.values())
-
-
 def read_table_values(
     db: Backend, table: str, fields: dict[str, str], vocabulary: Vocabulary
 ) -> list[dict[str, Any]]:
@@ -197,143 +152,9 @@ def read_table_values(
             if bad.num_rows:
                 counts = db.query_arrow(present_values_sql(table, field)).to_pylist()
                 present = {str(r["source"]): int(r["present"]) for r in counts}
-                summaries += _summaries("validate", field, present, bad.to_pylist())
+                summaries += summarise("validate", field, present, bad.to_pylist())
             db.execute(rewrite_values_sql(table, field, "value_changes"))
     return summaries
-
-
-def read_feature_values(
-    layer: str,
-    field: str,
-    reader: str,
-    features: pa.Array,
-    values: pa.Array,
-    vocabulary: Vocabulary,
-) -> tuple[pa.Array, list[dict[str, Any]]]:
-    """Read one field of a basemap layer's features; summarise what cannot be read.
-
-    Parameters
-    ----------
-    layer, field
-        Names for the summary (``buildings``, ``use``).
-    reader
-        See :data:`FIELD_READERS` (``building_use`` for a building's use).
-    features, values
-        Each feature's name (its key) and its delivered value.
-
-    Returns
-    -------
-    tuple
-        The canonical values, and a summary list (empty or one entry, stage ``space``).
-
-    Examples
-    --------
-    >>> from popbase.values.vocabulary import load_vocabulary
-    >>> uses, bad = read_feature_values("buildings", "use", "building_use",
-    ...     pa.array(["b1", "b2", "b3"]), pa.array(["住宅", "祠堂", "商住"]), load_vocabulary())
-    >>> uses.to_pylist(), bad[0]["unreadable"], bad[0]["examples"]
-    (['residential', None, 'mixed'], 1, [{'value': '祠堂', 'rows': 1, 'first': 'b2'}])
-    """
-    reading = read_field(reader, values, vocabulary)
-    bad = pa.table(
-        {
-            "source": pa.array([layer] * len(values), pa.string()),
-            "raw": values,
-            "first": features.cast(pa.string()),
-        }
-    ).filter(reading.unreadable)
-    if bad.num_rows == 0:
-        return reading.values, []
-    counted = bad.group_by(["source", "raw"], use_threads=False).aggregate(
-        [("raw", "count"), ("first", "first")]
-    )
-    rows = sorted(counted.to_pylist(), key=lambda r: (-r["raw_count"], r["raw"]))[:EXAMPLES]
-    examples = [
-        {
-            "source": layer,
-            "raw": r["raw"],
-            "n": r["raw_count"],
-            "first": r["first_first"],
-            "unreadable": bad.num_rows,
-        }
-        for r in rows
-    ]
-    present = int(pc.sum(pc.is_valid(values)).as_py() or 0)
-    return reading.values, _summaries("space", field, {layer: present}, examples)
-
-
-def read_layer_values(
-    layer: str, features: pd.DataFrame, key: str, vocabulary: Vocabulary
-) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """The value fields of a basemap layer (:data:`LAYER_READERS`) read into canonical text.
-
-    Parameters
-    ----------
-    layer
-        ``buildings`` or ``facilities``.
-    features
-        The layer's features, with their key column ``key`` and fields as delivered.
-
-    Returns
-    -------
-    tuple
-        ``features`` with each read field replaced by its canonical text (missing where
-        unreadable), and one summary per field with unreadable values.
-    """
-    out = features.copy()
-    summaries: list[dict[str, Any]] = []
-    names = text_array(features[key])
-    for field, reader in LAYER_READERS.get(layer, {}).items():
-        if field not in features:
-            continue
-        values = text_array(features[field])
-        read, summary = read_feature_values(layer, field, reader, names, values, vocabulary)
-        out[field] = read.to_pandas().to_numpy(dtype=object)
-        summaries += summary
-    return out, summaries
-
-
-def record_unreadable(db: Backend, stage: str, summaries: list[dict[str, Any]]) -> None:
-    """Write the summaries of ``stage`` into ``unreadable_values`` (replacing earlier ones)."""
-    if db.has_table("unreadable_values"):
-        db.execute("DELETE FROM unreadable_values WHERE stage = ?", [stage])
-    else:
-        db.put("unreadable_values", UNREADABLE_SCHEMA.empty_table())
-    if summaries:
-        rows = [{**s, "examples": json.dumps(s["examples"], ensure_ascii=False)} for s in summaries]
-        db.append("unreadable_values", pa.Table.from_pylist(rows, schema=UNREADABLE_SCHEMA))
-
-
-def unreadable_in_report(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The unreadable-value summaries of a build report: basemap layers, then sources.
-
-    >>> unreadable_in_report({"space": {"unreadable": [{"source": "buildings"}]},
-    ...                       "validate": {"unreadable": [{"source": "ledger"}]}})
-    [{'source': 'buildings'}, {'source': 'ledger'}]
-    """
-    return [
-        s for stage in ("space", "validate") for s in report.get(stage, {}).get("unreadable", [])
-    ]
-
-
-def unreadable_warning(summary: dict[str, Any]) -> str:
-    """A one-line warning about one source's unreadable values of one field.
-
-    >>> warning = unreadable_warning({"source": "ledger", "field": "residence_since",
-    ...     "present": 900, "unreadable": 12,
-    ...     "examples": [{"value": "2026年13月", "rows": 10, "first": "ledger:a.xlsx:7"}]})
-    >>> print(warning.split(", e.g. ")[0])
-    ledger.residence_since: 12 of 900 values could not be read and count as missing
-    >>> print(warning.split(", e.g. ")[1].split(". Fix")[0])
-    '2026年13月' (10 rows)
-    """
-    examples = ", ".join(f"{e['value']!r} ({e['rows']:,} rows)" for e in summary["examples"])
-    return (
-        f"{summary['source']}.{summary['field']}: {summary['unreadable']:,} of "
-        f"{summary['present']:,} values could not be read and count as missing, e.g. "
-        f"{examples}. Fix: correct them in the source, or add the words to the project's "
-        "vocabulary file"
-    )
 
 
 def read_record_values(ctx: BuildContext) -> dict[str, Any]:
