@@ -22,12 +22,12 @@ import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest
-from stdnum.cn import ric
 
 from popbase.config import load_project
 from popbase.io.tables import read_table
 from popbase.ops.quality import write_quality
 from popbase.ops.snapshot import current_snapshot
+from popbase.population.resident_id import validate_id_numbers
 from test_cli import invoke
 from test_pipeline import base_table, edit_yaml
 
@@ -50,7 +50,8 @@ def id_rows(path: Path, column: str, n: int) -> list[int]:
     """The first ``n`` data rows whose ID is valid (their outcome does not hang on sex or date)."""
     rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
     at = rows[0].index(column)
-    return [i for i, r in enumerate(rows[1:]) if ric.is_valid(r[at])][:n]
+    valid = validate_id_numbers(pd.Series([r[at] for r in rows[1:]]))["valid"]
+    return [i for i, ok in enumerate(valid) if ok][:n]
 
 
 LEDGER_START = "居住起始日期"
