@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from popbase.ops.ingest import RECORD_TABLES
 from popbase.values.dates import read_dates
 from popbase.values.numbers import read_floors, read_months, read_numbers
 from popbase.values.reading import Reading
@@ -55,11 +56,6 @@ FIELD_READERS: Final[dict[str, dict[str, str]]] = {
     },
     "enterprise": {"founded": "date"},
     "signaling": {"date": "date", "residents": "number", "workers": "number", "visitors": "number"},
-}
-RECORD_TABLES: Final = {
-    "person": "person_records",
-    "enterprise": "enterprise_records",
-    "signaling": "signaling_records",
 }
 
 
@@ -168,9 +164,9 @@ def read_record_values(ctx: BuildContext) -> dict[str, Any]:
     """
     config = ctx.project.config
     summaries: list[dict[str, Any]] = []
-    for kind, table in RECORD_TABLES.items():
+    for kind, readers in FIELD_READERS.items():
         mapped = {f for s in config.sources if s.kind == kind for f in s.columns}
-        fields = {f: r for f, r in FIELD_READERS[kind].items() if f in mapped}
-        summaries += read_table_values(ctx.db, table, fields, ctx.project.vocabulary)
+        fields = {f: r for f, r in readers.items() if f in mapped}
+        summaries += read_table_values(ctx.db, RECORD_TABLES[kind], fields, ctx.project.vocabulary)
     record_unreadable(ctx.db, "validate", summaries)
     return {"unreadable": [{k: v for k, v in s.items() if k != "stage"} for s in summaries]}
