@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pytest
 
 from popbase.backends import DuckDBBackend
@@ -14,6 +15,8 @@ from popbase.population.residency import (
     residency_sql,
     stays_in_sql,
 )
+from popbase.values.records import read_field
+from popbase.values.vocabulary import load_vocabulary
 
 AS_OF = dt.date(2025, 6, 30)
 # Two streets of one district; rooms r1, r2 in street 001, r3 in street 002.
@@ -84,6 +87,15 @@ def person(
         add_record(db, pid, f"{pid}:{i}", "ledger", months=months, since=since, stated=stated)
 
 
+WORDS = load_vocabulary()
+
+
+def as_read(reader: str, value: str | None) -> str | None:
+    """A value as the validate stage hands it on (ISO dates, canonical words)."""
+    read: str | None = read_field(reader, pa.array([value], pa.string()), WORDS).values[0].as_py()
+    return read
+
+
 def add_record(
     db: DuckDBBackend,
     pid: str,
@@ -98,10 +110,16 @@ def add_record(
     at: tuple[str, str] | None = None,
 ) -> None:
     lon, lat = at or (None, None)
+    read = [
+        as_read("months", months),
+        as_read("date", since),
+        as_read("household_status", stated),
+        as_read("person_status", status),
+    ]
     db.con.execute(
         "INSERT INTO person_records_valid VALUES "
         "(?, ?, ?, TIMESTAMP '2025-06-01', ?, ?, ?, ?, ?, ?)",
-        [rid, source, priority, months, since, stated, status, lon, lat],
+        [rid, source, priority, *read, lon, lat],
     )
     db.con.execute("INSERT INTO person_members VALUES (?, ?, TIMESTAMP '2025-06-01')", [rid, pid])
 
@@ -142,6 +160,20 @@ def test_each_rule(db: DuckDBBackend) -> None:
         "dead": "none",
         "worker_only": "none",
     }
+
+
+def test_a_residence_start_of_year_and_month_counts_from_its_first_day(db: DuckDBBackend) -> None:
+    # As of 2025-06-30: from 2025-01-01 five whole months (流动), from 2024-12-01 six (常住),
+    # however the ledger writes the month.
+    for i, since in enumerate(("2025年1月", "2025.1", "202501", "二〇二五年一月", "2025/01")):
+        person(db, f"new{i}", lives="r3", records=((None, since, None),))
+    for i, since in enumerate(("2024年12月", "2024-12", "二〇二四年十二月")):
+        person(db, f"settled{i}", lives="r3", records=((None, since, None),))
+    result = statuses(db)
+    assert {result[f"new{i}"] for i in range(5)} == {"present_floating"}
+    assert {result[f"settled{i}"] for i in range(3)} == {"present_resident"}
+    months = db.query_df("SELECT person_id, months FROM residency ORDER BY person_id")
+    assert dict(zip(months["person_id"], months["months"], strict=True))["settled0"] == 6
 
 
 def test_months_come_from_the_most_trusted_record_that_gives_them(db: DuckDBBackend) -> None:

@@ -139,7 +139,33 @@ def build(
     except PopbaseError as exc:
         raise _fail(exc) from None
     _print_accounting(result.report["accounting"])
+    _warn_unreadable(result.report)
     console.print(f"[green]snapshot[/] {result.snapshot.id} is now current")
+
+
+def _warn_unreadable(report: dict[str, Any]) -> None:
+    """One warning per source and field with values that could not be read."""
+    from popbase.values.unreadable import unreadable_in_report, unreadable_warning
+
+    for summary in unreadable_in_report(report):
+        console.print(f"[yellow]warning:[/] {escape(unreadable_warning(summary))}", soft_wrap=True)
+
+
+def _print_unreadable(report: dict[str, Any]) -> None:
+    from popbase.values.unreadable import unreadable_in_report
+
+    summaries = unreadable_in_report(report)
+    if not summaries:
+        return
+    table = Table(title="values that could not be read (counted as missing)")
+    for col in ("source", "field", "present", "unreadable", "examples"):
+        table.add_column(col, justify="right" if col in ("present", "unreadable") else "left")
+    for s in summaries:
+        examples = ", ".join(f"{e['value']} ({e['rows']:,})" for e in s["examples"])
+        table.add_row(
+            s["source"], s["field"], f"{s['present']:,}", f"{s['unreadable']:,}", escape(examples)
+        )
+    console.print(table)
 
 
 def _print_accounting(accounting: dict[str, dict[str, object]]) -> None:
@@ -168,7 +194,7 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Show the record accounting of the current snapshot."""
+    """Show the record accounting of the current snapshot and the values it could not read."""
     from popbase.config import load_project
     from popbase.ops.quarantine import work_database, write_quarantine
     from popbase.ops.snapshot import current_snapshot
@@ -180,6 +206,7 @@ def report(
         raise _fail(exc) from None
     data = snap.report()
     _print_accounting(data["accounting"])
+    _print_unreadable(data)
     if json_out:
         json_out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     if quarantine and work_db:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -27,6 +28,9 @@ from pydantic import (
 )
 
 from popbase.errors import ConfigError
+
+if TYPE_CHECKING:
+    from popbase.values.vocabulary import Vocabulary
 
 PROJECT_FILE = "popbase.yaml"
 
@@ -707,6 +711,11 @@ class ProjectConfig(_Strict):
     portraits: PortraitConfig = PortraitConfig()
     quality: QualityConfig = QualityConfig()
     access: AccessConfig = AccessConfig()
+    vocabulary: Path | None = Field(
+        default=None,
+        description="A file of the project's own words (sex, statuses, building use …), "
+        "merged over the shipped vocabulary",
+    )
 
     @field_validator("sources")
     @classmethod
@@ -742,6 +751,14 @@ class Project:
     def output_dir(self) -> Path:
         """Folder that holds ``snapshots/`` and the ``current`` pointer."""
         return self.path(self.config.output.dir)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The shipped vocabulary with the project's own file (``vocabulary:``) merged over it."""
+        from popbase.values.vocabulary import load_vocabulary
+
+        extension = self.config.vocabulary
+        return load_vocabulary(self.path(extension) if extension else None)
 
     def source(self, name: str) -> SourceConfig:
         """Return the source called ``name``."""
@@ -868,7 +885,10 @@ def load_project(path: Path | str) -> Project:
         problems += _unknown_tags(config, root, file.parent)
     if problems or config is None:
         raise ConfigError(file, problems)
-    return Project(file.parent, config)
+    project = Project(file.parent, config)
+    if config.vocabulary is not None:
+        project.vocabulary  # noqa: B018 - read now: its problems are the project file's
+    return project
 
 
 def _missing_paths(data: dict[str, Any], root: yaml.Node | None, folder: Path) -> list[str]:
@@ -900,6 +920,7 @@ def _missing_paths(data: dict[str, Any], root: yaml.Node | None, folder: Path) -
                     at: tuple[int | str, ...] = ("space", name, i) if several else ("space", name)
                     where = ".".join(str(x) for x in at)
                     check((*at, "path"), where, one.get("path"), space_example(str(name)))
+    check(("vocabulary",), "vocabulary", data.get("vocabulary"))
     sources = data.get("sources")
     if isinstance(sources, list):
         for i, source in enumerate(sources):

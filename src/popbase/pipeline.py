@@ -104,6 +104,7 @@ STAGES: tuple[Stage, ...] = (
             "facilities",
             "basemap_rooms",
             "space_quarantine",
+            "unreadable_values",
         ),
     ),
     Stage(

@@ -119,6 +119,12 @@ _DECLARED: Final = (
         "use VARCHAR",
     ),
     _table("space_quarantine", "layer VARCHAR, feature VARCHAR, reason VARCHAR, detail VARCHAR"),
+    # Values that could not be read: the space stage's (layers), then validate's (sources).
+    _table(
+        "unreadable_values",
+        "stage VARCHAR, source VARCHAR, field VARCHAR, present BIGINT, unreadable BIGINT, "
+        "examples VARCHAR",
+    ),
     # ingest
     _table(
         "quarantine",

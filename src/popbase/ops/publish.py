@@ -89,6 +89,7 @@ SERVED_TABLES: dict[str, str] = {
     "tags": "SELECT * FROM tags",
     "quality_sources": "SELECT * FROM quality_sources",
     "quality_units": "SELECT * FROM quality_units",
+    "unreadable_values": "SELECT * FROM unreadable_values ORDER BY stage, source, field",
     "unit_tags": "SELECT * FROM unit_tags",
     "unit_pyramids": "SELECT * FROM unit_pyramids",
     "person_tags": """

@@ -21,8 +21,9 @@ elsewhere have none here); the share living in rooms rebuilt from addresses, not
 housing table (``rebuilt_share``).
 
 ``popbase quality PROJECT`` adds the change in residents since the previous snapshot and
-writes ``quality.json`` and ``quality.html``; every value beyond its threshold (the
-``quality:`` section of ``popbase.yaml``) is flagged.
+the values the build could not read (per source and field, with examples: see
+:mod:`popbase.values.records`), and writes ``quality.json`` and ``quality.html``; every
+value beyond its threshold (the ``quality:`` section of ``popbase.yaml``) is flagged.
 """
 
 from __future__ import annotations
@@ -209,6 +210,7 @@ def quality_report(project: Project) -> dict[str, Any]:
         units = con.execute(
             "SELECT q.*, u.name FROM quality_units q JOIN units u USING (code) ORDER BY code"
         ).df()
+        unreadable = _unreadable(con)
     before = previous_snapshot(project.output_dir, snap)
     units["previous_resident"] = None
     if before is not None:
@@ -225,11 +227,30 @@ def quality_report(project: Project) -> dict[str, Any]:
         "thresholds": limits.model_dump(),
         "sources": _records(sources, fields_json=True),
         "communities": _records(units),
+        "unreadable": unreadable,
         "flagged": {
             "sources": int(sum(bool(f) for f in sources["flags"])),
             "communities": int(sum(bool(f) for f in units["flags"])),
         },
     }
+
+
+def _unreadable(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Values the build could not read, per source (or layer) and field, with examples."""
+    known = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'unreadable_values'"
+    ).fetchone()
+    if not known or not known[0]:
+        return []  # a snapshot built before values were counted
+    rows = con.execute(
+        "SELECT source, field, present, unreadable, examples FROM unreadable_values "
+        "ORDER BY stage, source, field"
+    ).df()
+    out = _records(rows)
+    for row in out:
+        row["examples"] = json.loads(row["examples"])
+        row["share"] = row["unreadable"] / row["present"] if row["present"] else None
+    return out
 
 
 def _records(frame: pd.DataFrame, fields_json: bool = False) -> list[dict[str, Any]]:
@@ -283,6 +304,35 @@ def _table(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...]) -> 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+_UNREADABLE_COLUMNS = (
+    ("source", "来源 source"),
+    ("field", "字段 field"),
+    ("present", "有值行数 values"),
+    ("unreadable", "无法识别 unreadable"),
+    ("share", "占比 share"),
+    ("examples", "示例 examples"),
+)
+
+
+def _unreadable_html(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>全部可识别 every value was read.</p>"
+    shown = [
+        {
+            **r,
+            "examples": "; ".join(
+                f"{e['value']} ×{e['rows']} ({e['first']})" for e in r["examples"]
+            ),
+        }
+        for r in rows
+    ]
+    return (
+        "<p>无法识别的值按缺失处理，行仍被接收 (values that could not be read count as "
+        "missing; their rows are kept). Fix: correct them in the source, or add the words "
+        "to the project's vocabulary file.</p>" + _table(shown, _UNREADABLE_COLUMNS)
+    )
+
+
 def quality_html(report: dict[str, Any], title: str) -> str:
     """The report as one self-contained HTML page (flagged values marked)."""
     thresholds = ", ".join(f"{k} = {v}" for k, v in report["thresholds"].items())
@@ -304,6 +354,8 @@ td.flag {{ background: #fde0dc; color: #a00; font-weight: bold; }}
 阈值 thresholds: {html.escape(thresholds)}.</p>
 <h2>来源 Sources</h2>
 {_table(report["sources"], _SOURCE_COLUMNS)}
+<h2>无法识别的值 Unreadable values</h2>
+{_unreadable_html(report.get("unreadable", []))}
 <h2>社区 Communities</h2>
 {_table(report["communities"], _UNIT_COLUMNS)}
 </body></html>

@@ -61,6 +61,8 @@ TABLES = {
     "consistency, completeness, fields (JSON)",
     "quality_units": "code, resident, residence_consistency, ethnicity_known, household_known, "
     "rebuilt_share",
+    "unreadable_values": "stage, source, field, present, unreadable, examples (JSON: value, "
+    "rows, first)",
     "record_outcomes": "source, record_id, file, row_number, record_no, kind, outcome, "
     "quarantine_stage, reason, person_id",
     "record_links": "source, record_id, address_kind, building_id, room_id, reason",

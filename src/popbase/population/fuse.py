@@ -5,28 +5,34 @@ record that gave the ID (``id_source``, ``id_record``) — for a person known by
 :mod:`popbase.population.unidentified`), from the most trusted record that states them;
 the name from the most trusted,
 most recent record that has one (``name_source``, ``name_record``, ``name_as_of``). A
-person is deceased when a source says so in its status column (死亡, 已故, 注销-死亡 …)
-or records an event only the dead are the subject of (殡葬服务, 火化, 死亡登记 …), in its
-event-type field or in a column its source reads under ``events:``.
+person is deceased when a source says so in its status column (``person_status`` read as
+``deceased``: 死亡, 已故, 注销（死亡） …) or records an event only the dead are the
+subject of (the vocabulary's ``event_type`` words for ``death``: 殡葬服务, 火化, 死亡登记 …),
+in its event-type field or in a column its source reads under ``events:``.
 Records that disagree with the ID on sex or birth date are counted as conflicts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
-DECEASED_WORDS = ("死亡", "已故", "去世", "死亡注销", "注销（死亡）", "注销(死亡)")
-# Business events only the dead are the subject of (民政 funeral and death registrations).
-DEATH_EVENTS = ("殡葬服务", "殡葬", "火化", "死亡登记", "死亡医学证明", "丧葬补助")
+
+def _texts(words: Sequence[str]) -> str:
+    """SQL string literals, comma-separated (``NULL`` for none: ``IN (NULL)`` is never true)."""
+    return ", ".join("'" + w.replace("'", "''") + "'" for w in words) or "NULL"
 
 
-def golden_persons_sql() -> str:
-    """Golden person rows with per-attribute provenance."""
-    words = ", ".join(f"'{w}'" for w in DECEASED_WORDS)
-    events = ", ".join(f"'{w}'" for w in DEATH_EVENTS)
+def golden_persons_sql(death_events: Sequence[str]) -> str:
+    """Golden person rows with per-attribute provenance.
+
+    ``death_events`` are the event types only the dead are the subject of (民政 funeral and
+    death registrations).
+    """
+    events = _texts(death_events)
     return f"""
         CREATE OR REPLACE TABLE persons_golden AS
         WITH ranked AS (
@@ -59,7 +65,7 @@ def golden_persons_sql() -> str:
                    arg_min(record_id, rank_in_person) FILTER (WHERE id18 IS NOT NULL)
                        AS id_record,
                    bool_or(
-                       coalesce(trim(person_status), '') IN ({words})
+                       coalesce(person_status = 'deceased', false)
                        OR coalesce(trim(event_type), '') IN ({events})
                        OR death_event
                    ) AS deceased,
@@ -79,7 +85,7 @@ def golden_persons_sql() -> str:
 def fuse_persons(ctx: BuildContext) -> dict[str, Any]:
     """Build the golden record of every person."""
     db = ctx.db
-    db.execute(golden_persons_sql())
+    db.execute(golden_persons_sql(ctx.project.vocabulary.words("event_type", "death")))
     row = db.query_df(
         "SELECT count(*) AS persons, sum(deceased::INT) AS deceased, "
         "sum(sex_conflicts) AS sex_conflicts, sum(birth_conflicts) AS birth_conflicts "

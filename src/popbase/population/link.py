@@ -11,27 +11,28 @@ most recent; the deceased live nowhere. Where a source is declared the hukou reg
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from popbase.population.credit_code import validate_credit_codes
+from popbase.values.vocabulary import word_key_sql, word_key_texts
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
 
-# Household statuses (人户状态) that say the person does not live at the listed address.
-ABSENT_PREFIXES = ("人不在户在", "外出", "人户分离（外出）")
-
-
 def says_away_sql(status: str) -> str:
     """SQL true when the household status ``status`` says the person lives elsewhere.
 
-    >>> says_away_sql("r.household_status").count("starts_with")
-    3
+    The status is read into canonical form by the validate stage: ``absent_registered``
+    stands for 人不在户在, 外出, 人户分离（外出） and the other words of the vocabulary.
+
+    >>> says_away_sql("r.household_status")
+    "coalesce(r.household_status = 'absent_registered', false)"
     """
-    return " OR ".join(f"starts_with(trim(coalesce({status}, '')), '{w}')" for w in ABSENT_PREFIXES)
+    return f"coalesce({status} = 'absent_registered', false)"
 
 
 def _best(partition: str, alias: str) -> str:
@@ -168,12 +169,18 @@ def member_of_sql() -> str:
     """
 
 
-def households_sql() -> str:
-    """One row per household: its members, its head (户主) and its register room."""
-    return """
+def households_sql(head_words: Sequence[str]) -> str:
+    """One row per household: its members, its head and its register room.
+
+    The head is the member whose relation is one of ``head_words`` (户主, 本人 …),
+    compared as vocabulary words (without spaces or punctuation, any case).
+    """
+    heads = ", ".join(f"'{k}'" for k in word_key_texts(head_words)) or "NULL"
+    return f"""
         CREATE OR REPLACE TABLE households AS
         SELECT o.household_id, count(*) AS members,
-               min(o.person_id) FILTER (WHERE o.relation IN ('户主', '本人')) AS head_person_id,
+               min(o.person_id) FILTER (WHERE {word_key_sql("o.relation")} IN ({heads}))
+                   AS head_person_id,
                mode(h.room_id) AS room_id
         FROM member_of o LEFT JOIN hukou_at h USING (person_id)
         GROUP BY o.household_id
@@ -210,7 +217,7 @@ def link_persons(ctx: BuildContext) -> dict[str, Any]:
     code_counts = _employer_codes(ctx)
     db.execute(works_at_sql())
     db.execute(member_of_sql())
-    db.execute(households_sql())
+    db.execute(households_sql(ctx.project.vocabulary.words("relation", "head")))
     counts = {
         t: int(db.scalar(f"SELECT count(*) FROM {t}") or 0)
         for t in ("lives_in", "hukou_at", "enterprises", "works_at", "member_of", "households")

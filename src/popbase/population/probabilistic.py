@@ -40,7 +40,7 @@ from pypinyin import Style, pinyin
 
 from popbase.population.person_name import normalize_names
 from popbase.population.resident_id import ID_REASONS
-from popbase.population.validate import parse_date_sql, sex_sql
+from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
     from popbase.config import ResolutionConfig
@@ -83,10 +83,10 @@ def unknown_records_sql() -> str:
     return f"""
         SELECT DISTINCT ON (r.record_id)
                r.record_id AS unique_id, CAST(NULL AS VARCHAR) AS person_id,
-               f.name, f.surname, f.name_sound, coalesce({sex_sql("r.sex")}, f.sex) AS sex,
+               f.name, f.surname, f.name_sound, coalesce(r.sex, f.sex) AS sex,
                nullif(upper(regexp_replace(coalesce(r.id_number, ''), '\\s', '', 'g')), '')
                    AS id_number,
-               strftime({parse_date_sql("r.birth_date")}, '%Y-%m-%d') AS birth_date,
+               strftime({iso_date_sql("r.birth_date")}, '%Y-%m-%d') AS birth_date,
                {phone_sql("r.phone")} AS phone, l.room_id, l.building_id
         FROM person_records r
         LEFT JOIN name_forms f ON f.raw = r.name
@@ -396,8 +396,8 @@ def admit_records_sql(keys: str) -> list[str]:
     return [
         f"""
         INSERT INTO person_records_valid BY NAME
-        SELECT r.*, CAST(NULL AS VARCHAR) AS id18, {sex_sql("r.sex")} AS sex_norm,
-               {parse_date_sql("r.birth_date")} AS birth_date_norm,
+        SELECT r.*, CAST(NULL AS VARCHAR) AS id18, r.sex AS sex_norm,
+               {iso_date_sql("r.birth_date")} AS birth_date_norm,
                false AS id_historical_area, false AS id_upgraded
         FROM person_records r WHERE r.record_id IN ({records})
         """,

@@ -52,8 +52,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from popbase.population.link import says_away_sql
-from popbase.population.validate import parse_date_sql
 from popbase.population.whereabouts import inactive_sql, place_presence
+from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
@@ -190,9 +190,9 @@ def months_here_sql(as_of: dt.date | None) -> str:
                stated
         FROM (
             SELECT m.person_id, r.priority, r.as_of, r.record_id,
-                   TRY_CAST(trim(r.residence_months) AS INTEGER) AS months_given,
-                   {parse_date_sql("r.residence_since")} AS since,
-                   nullif(trim(r.household_status), '') AS stated
+                   TRY_CAST(r.residence_months AS INTEGER) AS months_given,
+                   {iso_date_sql("r.residence_since")} AS since,
+                   r.household_status AS stated
             FROM person_records_valid r JOIN person_members m USING (record_id)
         )
         WHERE months_given IS NOT NULL OR since IS NOT NULL OR stated IS NOT NULL
@@ -233,7 +233,7 @@ def residency_sql(as_of: dt.date | None) -> str:
                        THEN CASE WHEN months >= {USUAL_RESIDENCE_MONTHS}
                                  THEN 'present_resident' ELSE 'present_floating' END
                    WHEN live_code IS NOT NULL
-                       THEN CASE WHEN contains(coalesce(stated, ''), '流动')
+                       THEN CASE WHEN coalesce(stated = 'present_floating', false)
                                  THEN 'present_floating' ELSE 'present_resident' END
                    WHEN hukou_code IS NOT NULL AND NOT deceased THEN 'absent_registered'
                    ELSE 'none'

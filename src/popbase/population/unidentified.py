@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from popbase.population.probabilistic import UNKNOWN_IDS, admit_records_sql
-from popbase.population.validate import parse_date_sql
 from popbase.security.pseudonym import pseudonym_key
+from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 def unidentified_rows_sql() -> str:
     """Rows still set aside for their ID, unclaimed, with a name, birth date and room."""
-    birth = parse_date_sql("r.birth_date")
+    birth = iso_date_sql("r.birth_date")
     return f"""
         SELECT DISTINCT ON (r.record_id) r.record_id,
                f.name || '|' || strftime({birth}, '%Y-%m-%d') || '|' || l.room_id AS identity

@@ -1,4 +1,7 @@
-"""The validate stage: identifiers, sexes and dates of every record, checked and normalised.
+"""The validate stage: values read into one form, identifiers checked, bad rows quarantined.
+
+Dates, numbers and words of every record are first read into canonical form (ISO dates,
+canonical codes; see :mod:`popbase.values.records`), what cannot be read counted.
 
 Person records need a valid resident ID number (GB 11643) to be resolved in this build:
 a row whose ID is missing, mistyped or impossible is quarantined with the validator's
@@ -22,22 +25,12 @@ from popbase.ops.ingest import quarantine_rows
 from popbase.population.credit_code import validate_credit_codes
 from popbase.population.person_name import NAME_FIXES, is_valid_name, normalize_names
 from popbase.population.resident_id import validate_id_numbers
+from popbase.values.dates import iso_date_sql
+from popbase.values.records import read_record_values
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
-SEX_WORDS = {
-    "男": "M",
-    "男性": "M",
-    "M": "M",
-    "m": "M",
-    "1": "M",
-    "女": "F",
-    "女性": "F",
-    "F": "F",
-    "f": "F",
-    "2": "F",
-}
 ID_DETAIL = {
     "id_missing": "no resident ID number; such records need probabilistic resolution",
     "id_bad_length": "the ID number has neither 18 nor 15 characters",
@@ -47,24 +40,6 @@ ID_DETAIL = {
     "id_future_birth_date": "the birth date inside the ID number lies in the future",
     "id_unknown_area": "the ID's first two digits are no province's code",
 }
-
-
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
-
-
-def parse_date_sql(column: str) -> str:
-    """SQL that reads 1990-01-05, 1990/1/5, 19900105, 1990年1月5日 or 1990.1.5 as a DATE.
-
-    Text that is not a real date gives NULL.
-    """
-    formats = ", ".join(f"'{f}'" for f in DATE_FORMATS)
-    return f"CAST(try_strptime(trim({column}), [{formats}]) AS DATE)"
-
-
-def sex_sql(column: str) -> str:
-    """SQL mapping 男/女, M/F and 1/2 to ``M``/``F`` (NULL otherwise)."""
-    cases = " ".join(f"WHEN '{word}' THEN '{sex}'" for word, sex in SEX_WORDS.items())
-    return f"CASE trim({column}) {cases} ELSE NULL END"
 
 
 def quarantine_invalid_ids_sql() -> str:
@@ -82,11 +57,11 @@ def quarantine_invalid_ids_sql() -> str:
 
 
 def valid_persons_sql() -> str:
-    """Valid person rows with the ID's facts and normalised sex and birth date."""
+    """Valid person rows with the ID's facts, and their sex and birth date as read."""
     return f"""
         CREATE OR REPLACE TABLE person_records_valid AS
         SELECT r.*, c.id18, c.id_sex, c.id_birth_date, c.id_historical_area, c.id_upgraded,
-               {sex_sql("r.sex")} AS sex_norm, {parse_date_sql("r.birth_date")} AS birth_date_norm
+               r.sex AS sex_norm, {iso_date_sql("r.birth_date")} AS birth_date_norm
         FROM person_records r JOIN person_id_checks c ON r.rowid = c.row_key
         WHERE c.valid
     """
@@ -222,8 +197,8 @@ def _validate_signaling(ctx: BuildContext) -> dict[str, int]:
 
 
 def validate_records(ctx: BuildContext) -> dict[str, Any]:
-    """Validate every kind of record; quarantine what fails."""
-    out: dict[str, Any] = {}
+    """Read every value into one form, validate every kind of record; quarantine what fails."""
+    out: dict[str, Any] = read_record_values(ctx)
     out.update(_validate_persons(ctx))
     out.update(_validate_enterprises(ctx))
     out.update(_validate_signaling(ctx))

@@ -36,17 +36,19 @@ if TYPE_CHECKING:
 AWAY_METRES = 1000.0
 PLACES = ("here", "away", "unsure")
 
-# Row statuses that say a presence-source row is no longer active.
-INACTIVE_WORDS = ("暂停", "停保", "中断", "终止", "注销", "死亡", "迁出")
+# Canonical row statuses (see popbase.values.vocabulary) that say a presence-source row is
+# no longer active: 暂停, 停保, 中断 (suspended), 终止, 注销 (ended), 死亡, 迁出.
+INACTIVE_STATUSES = ("suspended", "ended", "deceased", "moved_out")
 
 
 def inactive_sql(status: str) -> str:
-    """SQL true when the row status ``status`` says the row is no longer active.
+    """SQL true when the row status ``status`` (read into canonical form) is no longer active.
 
-    >>> inactive_sql("r.person_status").count("contains")
-    7
+    >>> inactive_sql("r.person_status")
+    "coalesce(r.person_status IN ('suspended', 'ended', 'deceased', 'moved_out'), false)"
     """
-    return " OR ".join(f"contains(coalesce({status}, ''), '{w}')" for w in INACTIVE_WORDS)
+    words = ", ".join(f"'{w}'" for w in INACTIVE_STATUSES)
+    return f"coalesce({status} IN ({words}), false)"
 
 
 def located_rows_sql(sources: list[str]) -> str:

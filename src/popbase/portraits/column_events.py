@@ -34,6 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from popbase.values.dates import read_dates
+
 if TYPE_CHECKING:
     from popbase.backends import Backend
     from popbase.config import ColumnReading, SourceConfig
@@ -218,26 +220,16 @@ class SourceColumns:
         return tuple(c for c in self.dates if c not in (*self.flags, *self.values))
 
 
-def cell_date_sql(text: str) -> str:
-    """SQL reading the text of a cell as a DATE (NULL when it is no date)."""
-    # Imported here: the validate stage imports ingest, which builds these events.
-    from popbase.population.validate import parse_date_sql
+def cell_dates(columns: SourceColumns, cells: pa.Table) -> pa.Table:
+    """``text, date``: each distinct cell of a flag or date column, and the date it reads as.
 
-    return parse_date_sql(text)
-
-
-def cell_dates_sql(columns: SourceColumns) -> str:
-    """``cell_dates``: each distinct cell of a flag or date column, and the date it reads as.
-
-    Reads ``source_cells``; each distinct text is read once, as ``event_date`` is read.
+    Each distinct text is read once, by the reader of every date field
+    (:func:`popbase.values.dates.read_dates`); a text that is no date reads as null.
     """
-    return f"""
-        CREATE OR REPLACE TEMP TABLE cell_dates AS
-        SELECT text, {cell_date_sql("text")} AS date FROM (
-            SELECT DISTINCT cell AS text FROM source_cells
-            WHERE "column" IN ({_words((*columns.flags, *columns.dates))})
-        )
-    """
+    wanted = pc.is_in(cells.column("column"), pa.array([*columns.flags, *columns.dates]))
+    texts = pc.unique(cells.filter(wanted).column("cell").combine_chunks())
+    iso = read_dates(texts).values
+    return pa.table({"text": texts, "date": pc.cast(iso, pa.date32())})
 
 
 def cell_values_sql(columns: SourceColumns) -> str:
@@ -358,14 +350,17 @@ def add_record_events(db: Backend, source: SourceConfig, cells: pa.Table) -> Non
     And what they hold that no entry reads to ``unreadable_event_values``.
     """
     columns = SourceColumns.of(source)
-    with db.registered("column_maps", column_maps(source)), db.registered("source_cells", cells):
-        db.execute(cell_dates_sql(columns))
+    with (
+        db.registered("column_maps", column_maps(source)),
+        db.registered("source_cells", cells),
+        db.registered("cell_dates", cell_dates(columns, cells)),
+    ):
         db.execute(cell_values_sql(columns))
         db.execute(cell_reads_sql())
         db.execute(f"INSERT INTO record_events {record_events_sql(source.name, columns)}")
         unread = unreadable_event_values_sql(source.name, columns)
         db.execute(f"INSERT INTO unreadable_event_values {unread}")
-    for table in ("cell_reads", "cell_values", "cell_dates"):
+    for table in ("cell_reads", "cell_values"):
         db.execute(f"DROP TABLE {table}")
 
 

@@ -21,7 +21,6 @@ import pandas as pd
 from popbase.backends.duckdb_backend import BackendError
 from popbase.config import PROJECT_FILE
 from popbase.errors import ConfigError
-from popbase.population.validate import parse_date_sql
 from popbase.portraits.column_events import unknown_tags, unreadable_summary
 from popbase.portraits.rules import (
     DEFAULT_RULES,
@@ -30,6 +29,7 @@ from popbase.portraits.rules import (
     TagRule,
     load_rules,
 )
+from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,7 +101,7 @@ def person_events_sql() -> str:
     event's date is its own, else the record's ``event_date``, else the delivery's as-of
     date (undated events happened by then at the latest).
     """
-    record_date = parse_date_sql("r.event_date")
+    record_date = iso_date_sql("r.event_date")
     return f"""
         CREATE OR REPLACE TABLE person_events AS
         WITH events AS (

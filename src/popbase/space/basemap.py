@@ -13,7 +13,10 @@ Tables written:
 - ``divisions(code, name, level, parent_code, area_km2, geometry)``
 - ``grids(grid_code, name, community_code, area_km2, geometry)``
 - ``buildings(building_id, address, use, floors, community_code, grid_code,
-  division_code, lon, lat, geometry)``
+  division_code, lon, lat, geometry)``; ``use`` is a canonical code of the vocabulary
+  (住宅 → ``residential``, 商住 → ``mixed`` …; ``residential`` when the layer has none)
+  and ``floors`` a number (12层 → 12); a use, floor count or facility capacity that cannot
+  be read is missing and counted in ``unreadable_values``
 - ``facilities(facility_id, name, type, capacity, building_id, lon, lat)``
 - ``basemap_rooms(room_id, building_id, room_no, floor, area, use)`` when a rooms layer
   is given
@@ -38,6 +41,8 @@ from popbase.space.division_layers import TREE_COLUMNS, division_units
 from popbase.space.divisions import LEVEL_BY_CODE_LENGTH, historical_aliases
 from popbase.space.layers import LOADED_REASONS, QUARANTINE_COLUMNS, Layer, read_layer
 from popbase.space.placement import assign_buildings, floor_numbers
+from popbase.values.layers import read_layer_values
+from popbase.values.unreadable import record_unreadable
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
@@ -155,6 +160,8 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
     community = _place(b, communities, "community").to_numpy()
     grid = _place(b, grids, "grid").to_numpy()
     outside = np.asarray(pd.isna(community))
+    # Use and floors as canonical text (住宅 → residential, 12层 → 12); unreadable: missing.
+    b, unreadable = read_layer_values("buildings", b, "id", ctx.project.vocabulary)
     quarantine.append(
         _set_aside(
             b,
@@ -186,6 +193,8 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
     n_fac = 0
     if space.facilities is not None:
         f = take(read_layer(project, "facilities", space.facilities), None)
+        f, unread = read_layer_values("facilities", f, "feature", ctx.project.vocabulary)
+        unreadable += unread
         at = shapely.point_on_surface(f.geometry.values)
         fac = pd.DataFrame(
             {
@@ -219,6 +228,7 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
         ctx.db.put("basemap_rooms", rooms)
         n_rooms = len(rooms)
 
+    record_unreadable(ctx.db, "space", unreadable)
     q = pd.concat(quarantine, ignore_index=True).astype(object)
     ctx.db.put("space_quarantine", q)
     loaded = {
@@ -245,4 +255,5 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
         "geometries_repaired": int((q["reason"] == REPAIRED).sum()),
         "features_noted": int((q["reason"].isin(LOADED_REASONS - {REPAIRED})).sum()),
         "layers": counts,
+        "unreadable": [{k: v for k, v in s.items() if k != "stage"} for s in unreadable],
     }

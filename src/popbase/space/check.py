@@ -187,7 +187,9 @@ def check_space(project: Project, tolerance_m2: float = 1.0) -> SpaceCheck:
             crs=g.crs,
         )
     rooms = read["rooms"].features if "rooms" in read else None
-    report = check_topology(divisions, grids, read["buildings"].features, rooms, tolerance_m2)
+    report = check_topology(
+        divisions, grids, read["buildings"].features, rooms, tolerance_m2, project.vocabulary
+    )
     report.findings.extend(blank)
     for layer in (*division_layers.layers, *read.values()):
         name = layer.name

@@ -20,13 +20,15 @@ import pandas as pd
 import shapely
 
 from popbase.space.findings import Finding
+from popbase.values.numbers import read_floors
+from popbase.values.reading import text_array
+from popbase.values.vocabulary import Vocabulary, load_vocabulary
 
 __all__ = ["RESIDENTIAL_USES", "assign_buildings", "check_rooms", "floor_numbers"]
 
 STRADDLE_SHARE: Final = 0.01
-RESIDENTIAL_USES: Final = frozenset(
-    {"residential", "mixed", "住宅", "居住", "商住", "商住两用", "综合", "住宅商业混合"}
-)
+# Canonical building uses (see popbase.values.vocabulary) whose buildings hold homes.
+RESIDENTIAL_USES: Final = frozenset({"residential", "mixed"})
 
 
 def assign_buildings(
@@ -115,7 +117,14 @@ def floor_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text.str.extract(r"(-?\d+)")[0], errors="coerce").astype("Int64")
 
 
-def check_rooms(rooms: pd.DataFrame, buildings: gpd.GeoDataFrame) -> list[Finding]:
+def _floors(values: pd.Series) -> pd.Series:
+    """Floors as the build reads them (12, 12层, 12F); unreadable ones missing."""
+    return pd.Series(read_floors(text_array(values)).values.to_pylist(), values.index, dtype=object)
+
+
+def check_rooms(
+    rooms: pd.DataFrame, buildings: gpd.GeoDataFrame, vocabulary: Vocabulary | None = None
+) -> list[Finding]:
     """Rooms only in known residential or mixed buildings, on floors the building has.
 
     Parameters
@@ -123,8 +132,12 @@ def check_rooms(rooms: pd.DataFrame, buildings: gpd.GeoDataFrame) -> list[Findin
     rooms
         ``building``, ``room_no`` and optionally ``floor`` (``3``, ``3层``, ``B1``).
     buildings
-        ``id``, optionally ``use`` and ``floors``, and ``geometry``.
+        ``id``, optionally ``use`` (住宅, 商住, office … as the vocabulary reads them; a use
+        it cannot read is unknown) and ``floors``, and ``geometry``.
+    vocabulary
+        The project's vocabulary; the shipped one by default.
     """
+    words = vocabulary or load_vocabulary()
     info = buildings.drop_duplicates("id")
     info.index = pd.Index(info["id"].astype(str))
     building = rooms["building"].astype(str)
@@ -134,17 +147,20 @@ def check_rooms(rooms: pd.DataFrame, buildings: gpd.GeoDataFrame) -> list[Findin
         if "floor" in rooms
         else pd.Series(np.nan, rooms.index)
     )
-    use = building.map(info["use"]) if "use" in info else pd.Series(None, rooms.index, dtype=object)
+    if "use" in info:
+        read = words.read("building_use", text_array(info["use"]))
+        uses = pd.Series(read.values.to_pylist(), info.index)
+        use = building.map(uses)
+    else:
+        use = pd.Series(None, rooms.index, dtype=object)
     floors = (
-        building.map(pd.to_numeric(info["floors"], errors="coerce"))
+        building.map(pd.to_numeric(_floors(info["floors"]), errors="coerce"))
         if "floors" in info
         else pd.Series(np.nan, rooms.index)
     )
     checks = {
         "room_without_building": ~known,
-        "room_in_nonresidential_building": known
-        & use.notna()
-        & ~use.astype(str).str.lower().isin(RESIDENTIAL_USES),
+        "room_in_nonresidential_building": known & use.notna() & ~use.isin(RESIDENTIAL_USES),
         "room_floor_out_of_range": known
         & floor.notna()
         & floors.notna()

@@ -33,6 +33,7 @@ from shapely.geometry.base import BaseGeometry
 from popbase.space.crs import GEOGRAPHIC, projected_crs_for
 from popbase.space.findings import Finding, TopologyReport
 from popbase.space.placement import assign_buildings, check_rooms
+from popbase.values.vocabulary import Vocabulary
 
 __all__ = [
     "Finding",
@@ -189,6 +190,7 @@ def check_topology(
     buildings: gpd.GeoDataFrame,
     rooms: pd.DataFrame | None,
     tolerance_m2: float = 1.0,
+    vocabulary: Vocabulary | None = None,
 ) -> TopologyReport:
     """Run every check on layers in any CRS (measured in the layer's projected zone).
 
@@ -204,6 +206,8 @@ def check_topology(
         ``building, room_no`` and optional ``floor``, or None to skip the room checks.
     tolerance_m2
         Gaps, overlaps and outside parts up to this area are snapped, not reported.
+    vocabulary
+        Reads building uses (the shipped vocabulary by default).
 
     Returns
     -------
@@ -224,5 +228,5 @@ def check_topology(
         units = units.rename(columns={"grid_code": "code"}) if level == "grid" else units
         report.findings.extend(assign_buildings(blds, units, level)[1])
     if rooms is not None:
-        report.findings.extend(check_rooms(rooms, blds))
+        report.findings.extend(check_rooms(rooms, blds, vocabulary))
     return report
