@@ -35,6 +35,7 @@ from popbase.portraits.column_events import (
     unreadable_summary,
 )
 from popbase.portraits.tagging import person_events_sql
+from popbase.values.unreadable import unreadable_in_report, unreadable_warning
 
 # ---- reading the cells, on a tiny backend ----
 
@@ -309,6 +310,13 @@ def test_a_file_without_event_types_gives_the_tags_of_the_canonical_one(
     [unread] = report["portrait"]["unreadable"]
     assert unread["source"] == "health" and unread["field"] == "慢病类型"
     assert unread["unreadable"] == 2 and [e["value"] for e in unread["examples"]] == ["待查"]
+    # ... and shown with the other unreadable values: the build's warning, the served table.
+    [summary] = [s for s in unreadable_in_report(report) if s["stage"] == "portrait"]
+    assert "Fix: add each value under `values:`" in unreadable_warning(summary)
+    served = built_table(folder, "SELECT * FROM unreadable_values WHERE stage = 'portrait'")
+    assert served[["source", "field", "unreadable"]].to_numpy().tolist() == [
+        ["health", "慢病类型", 2]
+    ]
     assert set(report["ingest"]["column_events"]) == {"health", "civil_affairs"}
     accounting = report["accounting"]
     assert all(a["unaccounted"] == 0 for a in accounting.values())

@@ -119,6 +119,8 @@ STAGES: tuple[Stage, ...] = (
             "signaling_records",
             "source_files",
             "rows_in",
+            "record_events",
+            "unreadable_event_values",
         ),
     ),
     Stage(

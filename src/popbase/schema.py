@@ -140,6 +140,15 @@ _DECLARED: Final = (
         "source VARCHAR, file VARCHAR, status VARCHAR, reason VARCHAR, message VARCHAR",
     ),
     _table("rows_in", "source VARCHAR, rows_in BIGINT"),
+    _table(
+        "record_events",
+        "source VARCHAR, record_id VARCHAR, column VARCHAR, value VARCHAR, event_type VARCHAR, "
+        "tag VARCHAR, event_date DATE",
+    ),
+    _table(
+        "unreadable_event_values",
+        "source VARCHAR, field VARCHAR, present BIGINT, unreadable BIGINT, examples VARCHAR",
+    ),
     # validate
     _table(
         "person_records_valid",
@@ -256,7 +265,7 @@ _DECLARED: Final = (
     _table(
         "person_events",
         "person_id VARCHAR, source VARCHAR, record_id VARCHAR, event_type VARCHAR, "
-        "event_detail VARCHAR, event_date DATE",
+        "event_detail VARCHAR, event_date DATE, tag VARCHAR",
     ),
     _table(
         "person_tags",

@@ -25,6 +25,7 @@ dropped silently.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -112,12 +113,8 @@ UNREADABLE_EVENT_VALUES = pa.schema(
         ("field", pa.string()),
         ("present", pa.int64()),
         ("unreadable", pa.int64()),
-        (
-            "examples",
-            pa.list_(
-                pa.struct([("value", pa.string()), ("rows", pa.int64()), ("first", pa.string())])
-            ),
-        ),
+        # JSON: [{"value", "rows", "first"}], most frequent first (as unreadable_values).
+        ("examples", pa.string()),
     ]
 )
 
@@ -226,7 +223,9 @@ def cell_dates(columns: SourceColumns, cells: pa.Table) -> pa.Table:
     Each distinct text is read once, by the reader of every date field
     (:func:`popbase.values.dates.read_dates`); a text that is no date reads as null.
     """
-    wanted = pc.is_in(cells.column("column"), pa.array([*columns.flags, *columns.dates]))
+    wanted = pc.is_in(
+        cells.column("column"), pa.array([*columns.flags, *columns.dates], pa.string())
+    )
     texts = pc.unique(cells.filter(wanted).column("cell").combine_chunks())
     iso = read_dates(texts).values
     return pa.table({"text": texts, "date": pc.cast(iso, pa.date32())})
@@ -336,8 +335,8 @@ def unreadable_event_values_sql(source: str, columns: SourceColumns) -> str:
             FROM unread GROUP BY ALL
         )
         SELECT {_words([source])}, b."column", p.present, CAST(sum(b.n) AS BIGINT),
-               list({{'value': b.value, 'rows': b.n, 'first': b.first}}
-                    ORDER BY b.n DESC, b.value)[1:{EXAMPLES}]
+               CAST(to_json(list({{'value': b.value, 'rows': b.n, 'first': b.first}}
+                    ORDER BY b.n DESC, b.value)[1:{EXAMPLES}]) AS VARCHAR)
         FROM bad b JOIN present p USING ("column")
         GROUP BY b."column", p.present
         ORDER BY b."column"
@@ -381,7 +380,7 @@ def unreadable_summary(db: Backend) -> list[dict[str, Any]]:
         "SELECT source, field, present, unreadable, examples FROM unreadable_event_values "
         "ORDER BY source, field"
     ).to_pylist()
-    return rows
+    return [{**row, "examples": json.loads(row["examples"])} for row in rows]
 
 
 def unknown_tags(

@@ -30,6 +30,7 @@ from popbase.portraits.rules import (
     load_rules,
 )
 from popbase.values.dates import iso_date_sql
+from popbase.values.unreadable import record_unreadable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -222,11 +223,13 @@ def tag_persons(ctx: BuildContext) -> dict[str, Any]:
     if problems:
         raise ConfigError(file, problems)
     db.put("tags", tag_definitions(rules))
+    unreadable = unreadable_summary(db)
+    record_unreadable(db, "portrait", [{"stage": "portrait", **s} for s in unreadable])
     counts = db.query_df("SELECT tag, count(*) AS n FROM person_tags GROUP BY tag")
     per_tag = dict(zip(counts["tag"], counts["n"].astype(int), strict=True))
     return {
         "tags": len(rules),
         "persons_tagged": {r.id: per_tag.get(r.id, 0) for r in rules},
         # Per source and column under `events:`/`tags:`, the values no entry reads.
-        "unreadable": unreadable_summary(db),
+        "unreadable": unreadable,
     }

@@ -82,15 +82,22 @@ def record_unreadable(db: Backend, stage: str, summaries: list[dict[str, Any]]) 
         db.append("unreadable_values", pa.Table.from_pylist(rows, schema=UNREADABLE_SCHEMA))
 
 
+# The stages that read values, in build order: basemap layers, source fields, and the
+# columns a source reads under `events:`/`tags:`.
+READING_STAGES: Final = ("space", "validate", "portrait")
+
+
 def unreadable_in_report(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The unreadable-value summaries of a build report: basemap layers, then sources.
+    """The unreadable-value summaries of a build report, each with the stage that read it.
 
     >>> unreadable_in_report({"space": {"unreadable": [{"source": "buildings"}]},
     ...                       "validate": {"unreadable": [{"source": "ledger"}]}})
-    [{'source': 'buildings'}, {'source': 'ledger'}]
+    [{'stage': 'space', 'source': 'buildings'}, {'stage': 'validate', 'source': 'ledger'}]
     """
     return [
-        s for stage in ("space", "validate") for s in report.get(stage, {}).get("unreadable", [])
+        {"stage": stage, **s}
+        for stage in READING_STAGES
+        for s in report.get(stage, {}).get("unreadable", [])
     ]
 
 
@@ -106,9 +113,15 @@ def unreadable_warning(summary: dict[str, Any]) -> str:
     '2026年13月' (10 rows)
     """
     examples = ", ".join(f"{e['value']!r} ({e['rows']:,} rows)" for e in summary["examples"])
+    if summary.get("stage") == "portrait":
+        fix = (
+            "add each value under `values:` of the source's events:/tags: entry for its "
+            "column (left empty, a value is read as giving nothing)"
+        )
+    else:
+        fix = "correct them in the source, or add the words to the project's vocabulary file"
     return (
         f"{summary['source']}.{summary['field']}: {summary['unreadable']:,} of "
         f"{summary['present']:,} values could not be read and count as missing, e.g. "
-        f"{examples}. Fix: correct them in the source, or add the words to the project's "
-        "vocabulary file"
+        f"{examples}. Fix: {fix}"
     )
