@@ -119,7 +119,7 @@ def init(
     except PopbaseError as exc:
         raise _fail(exc) from None
     out = Console()
-    out.print(f"[green]wrote[/] {escape(str(written))}")
+    out.print(f"[green]wrote[/] {escape(str(written))}", soft_wrap=True)
     sections = (
         ("mapped", summary.mapped),
         ("to check (marked CHECK in the file)", summary.to_check),
@@ -131,10 +131,9 @@ def init(
             out.print(f"  {escape(line)}", soft_wrap=True)
         if len(lines) > 12:
             out.print(f"  … {len(lines) - 12} more, listed in the file")
-    out.print(
-        "every other guess is marked [bold]confirm[/] in the file. Next: "
-        f"popbase check space {escape(str(project))}, then popbase build {escape(str(project))}"
-    )
+    out.print("every other guess is marked [bold]confirm[/] in the file; then run:")
+    for command in ("check space", "build"):
+        out.print(f"  popbase {command} {escape(str(project))}", soft_wrap=True)
 
 
 @app.command()

@@ -119,7 +119,10 @@ def _pair(
     share = values.share(shape) if shape else 0.0
     checked = shape is not None and values.meaningful
     if score == 0.0:
-        if vocab.by_values and checked and share >= VALUES_ONLY_SHARE and shape:
+        # Values alone place a column only when its name says nothing (col_3, zjhm_1): a
+        # spouse's or mother's IDs are valid IDs too.
+        anonymous = not qualifiers_in(header_key(column)) - ignore
+        if anonymous and vocab.by_values and checked and share >= VALUES_ONLY_SHARE and shape:
             return FieldGuess(
                 field, column, VALUES_ONLY, f"its values ({values.describe(shape)})", True
             )

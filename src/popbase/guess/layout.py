@@ -94,13 +94,16 @@ def _filled(row: list[str]) -> list[str]:
 
 
 def _is_group_row(row: list[str]) -> bool:
-    """Labels over groups of fields: two or more distinct labels, none data or a note."""
+    """Labels over groups of fields, none of them data or a note.
+
+    Two or more labels, or one that does not start the row (a title starts it).
+    """
     labels = _filled(row)
-    return (
-        len(set(labels)) >= 2
-        and len(labels) < len(row)  # groups span columns: some cells are empty
-        and not any(_is_data(c) or ":" in c or "：" in c for c in labels)
-    )
+    if not labels or len(labels) == len(row):  # groups span columns: some cells are empty
+        return False
+    if any(_is_data(c) or ":" in c or "：" in c for c in labels):
+        return False
+    return len(set(labels)) >= 2 or not row[0]
 
 
 def header_layout(rows: list[list[str]]) -> tuple[int, int]:
@@ -137,7 +140,7 @@ def header_layout(rows: list[list[str]]) -> tuple[int, int]:
             (
                 i
                 for i, r in enumerate(scan)
-                if len(_filled(r)) >= max(1, width // 2)
+                if 2 * len(_filled(r)) > width
                 and sum(_is_data(c) for c in _filled(r)) <= len(_filled(r)) // 2
             ),
             0,

@@ -20,13 +20,17 @@ import yaml
 
 from popbase.guess.columns import FieldGuess
 from popbase.guess.layer_roles import LayerGuess
-from popbase.guess.project import ProjectGuess, SourceGuess
+from popbase.guess.project import ProjectGuess
+from popbase.guess.sources import SourceGuess
 
 __all__ = ["Summary", "project_text", "summarize"]
 
 CONFIRM: Final = "confirm"
 CHECK: Final = "CHECK"
 _COMMENT_AT: Final = 34
+# Written where only the user can tell (a projected CRS no file names): the project
+# file does not load, or the layer is not read, until it is replaced.
+ASK: Final = "?"
 _SPACE_ORDER: Final = ("divisions", "grids", "buildings", "roads", "facilities")
 _NEEDED_LAYERS: Final = {
     "divisions": "the division boundaries (polygons with statistical codes and names)",
@@ -119,7 +123,9 @@ def _layer(w: _Writer, layer: LayerGuess, project: Path) -> None:
     if layer.crs:
         w.line(4, f"crs: {_scalar(layer.crs)}", f"{layer.crs_evidence} — {CONFIRM}")
     elif layer.crs_asked:
-        w.note(4, f"crs: EPSG:????  — {layer.crs_evidence}: give it, e.g. EPSG:4549 — {CHECK}")
+        w.line(
+            4, f"crs: {_scalar(ASK)}", f"{layer.crs_evidence}: give it (e.g. EPSG:4549) — {CHECK}"
+        )
     else:
         w.note(4, f"CRS: {layer.crs_evidence}")
     w.line(4, "fields:")
@@ -184,7 +190,9 @@ def _source(w: _Writer, source: SourceGuess, project: Path) -> None:
         w.line(4, f"header_rows: {head.header_rows}", f"group labels over field names — {CONFIRM}")
     for key, setting in source.settings.items():
         if setting.asked or setting.value is None:
-            w.note(4, f"{key}: ?  — {setting.why}: give it, e.g. EPSG:4549 — {CHECK}")
+            w.line(
+                4, f"{key}: {_scalar(ASK)}", f"{setting.why}: give it (e.g. EPSG:4549) — {CHECK}"
+            )
         else:
             w.line(4, f"{key}: {_scalar(setting.value)}", f"{setting.why} — {CONFIRM}")
     w.line(4, "columns:")

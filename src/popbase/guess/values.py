@@ -200,7 +200,7 @@ def profile(values: Sequence[str | None], limit: int = 500) -> ValueProfile:
 
     Examples
     --------
-    >>> p = profile(["310112199001011237", "11010519491231002X", "", None, "abc"])
+    >>> p = profile(["310112199001011233", "11010519491231002X", "", None, "abc"])
     >>> p.count, round(p.share("id_number"), 2)
     (3, 0.67)
     """
