@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
+from popbase.guess import guess_project
 from popbase.guess.layer_roles import LayerGuess, place_layer
 from popbase.guess.layers import layer_from_table, read_layer_heads
 from popbase.guess.layout import read_heads
@@ -141,3 +142,14 @@ def test_lines_are_roads_and_unknown_polygons_have_no_role(tmp_path: Path) -> No
     (road,) = _place(roads)
     assert road is not None and road.role == "roads" and road.column("name") == "路名"
     assert _place(blocks) == [None]
+
+
+def test_boundaries_named_but_not_coded_say_what_is_missing(tmp_path: Path) -> None:
+    gpd.GeoDataFrame(
+        {"NAME": ["江川路街道", "古美街道", "莘庄镇"]}, geometry=_squares(3), crs="EPSG:4490"
+    ).to_file(tmp_path / "街道边界.geojson")
+    ids = pd.DataFrame({"公民身份号码": ["310112198001011239"] * 6})
+    ids.to_csv(tmp_path / "a.csv", index=False)
+    guess = guess_project([tmp_path])
+    (unplaced,) = [u for u in guess.unplaced if u.path.name == "街道边界.geojson"]
+    assert "no statistical division codes" in unplaced.why and "NAME" in unplaced.why

@@ -153,7 +153,7 @@ def test_ledgers_in_one_folder_per_street_become_one_source(tmp_path: Path) -> N
     for street, person in (("江川路街道", "张伟"), ("古美街道", "王芳")):
         folder = tmp_path / "居委台账" / street
         folder.mkdir(parents=True)
-        rows = [[f"{street}{i}", person, "310112198001011233", "13800138000"] for i in range(6)]
+        rows = [[f"{street}{i}", person, "310112198001011239", "13800138000"] for i in range(6)]
         write_xlsx(folder / "台账.xlsx", [Sheet("台账", rows, header, [f"{street}台账"])])
     guess = guess_project([tmp_path])
     (source,) = guess.sources
@@ -175,7 +175,7 @@ def test_a_folder_with_nothing_usable_is_a_clear_error(tmp_path: Path) -> None:
 def test_init_never_overwrites_a_project_file_without_force(tmp_path: Path) -> None:
     folder = tmp_path / "delivered"
     folder.mkdir()
-    pd.DataFrame({"公民身份号码": ["310112198001011233"] * 6, "姓名": ["张伟"] * 6}).to_csv(
+    pd.DataFrame({"公民身份号码": ["310112198001011239"] * 6, "姓名": ["张伟"] * 6}).to_csv(
         folder / "公安户籍.csv", index=False
     )
     project = tmp_path / "project"

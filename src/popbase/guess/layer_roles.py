@@ -40,7 +40,8 @@ ROLES_BY_GEOMETRY: Final = {
 CODE_SHARE: Final = 0.9
 _OFFSET_HINTS: Final = (
     ("GCJ-02", re.compile(r"高德|腾讯|火星|gcj|amap|autonavi|tencent", re.IGNORECASE)),
-    ("BD-09", re.compile(r"百度|baidu|bd-?09", re.IGNORECASE)),
+    # "BD" alone only as a word of its own (BD坐标, points_bd), not inside one (bdry).
+    ("BD-09", re.compile(r"百度|baidu|bd[-_]?09|(?<![a-z])bd(?![a-z])", re.IGNORECASE)),
 )
 
 
@@ -93,8 +94,8 @@ def offset_hint(text: str) -> tuple[str, str] | None:
     --------
     >>> offset_hint("basemap/高德_楼栋.geojson"), offset_hint("bd09_points.csv")
     (('GCJ-02', '高德'), ('BD-09', 'bd09'))
-    >>> offset_hint("buildings.gpkg") is None
-    True
+    >>> offset_hint("BD坐标/楼栋.csv"), offset_hint("city_bdry.gpkg") is None
+    (('BD-09', 'BD'), True)
     """
     for crs, pattern in _OFFSET_HINTS:
         found = pattern.search(text)

@@ -24,6 +24,7 @@ from popbase.guess.layer_roles import LayerGuess, place_layer
 from popbase.guess.layers import LayerHead, layer_from_table, read_layer_heads
 from popbase.guess.layout import TableHead, read_heads
 from popbase.guess.sources import SourceGuess, relative, sources_from_tables
+from popbase.guess.values import profile
 from popbase.guess.vocabulary import SOURCE_VOCAB
 
 __all__ = [
@@ -109,6 +110,22 @@ def _best_layers(layers: list[LayerGuess]) -> tuple[dict[str, LayerGuess], list[
     return chosen, spare
 
 
+def _why_no_layer(path: Path, layer: LayerHead) -> str:
+    fields = ", ".join(layer.samples) or "no fields"
+    if layer.geometry == "none":
+        if path.suffix.lower() == ".zip":
+            return f"an archive of tables ({fields}): unzip it to read them"
+        return f"no geometry ({fields})"
+    named = [c for c, v in layer.samples.items() if profile(v).share("division_name") >= 0.6]
+    if layer.geometry in ("polygon", "mixed") and named:
+        # Boundaries named but not coded: popbase keys divisions by their codes.
+        return (
+            f"division names in {named[0]} but no statistical division codes: add a code "
+            "field (区划代码: 9 digits for streets, 12 for committees) to use it as divisions"
+        )
+    return f"{layer.count:,} {layer.geometry} features with {fields}: not a basemap layer"
+
+
 def guess_project(folders: list[Path]) -> ProjectGuess:
     """Read every delivered file under ``folders`` and guess the project.
 
@@ -137,7 +154,8 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
         try:
             table_heads, layer_heads = _read(path)
         except (PopbaseError, OSError, ValueError, RuntimeError) as exc:
-            unplaced.append(Unplaced(path, f"cannot be read ({exc})"))
+            # GDAL appends a hint about drivers that means nothing to the user.
+            unplaced.append(Unplaced(path, f"cannot be read ({str(exc).split('; ')[0]})"))
             continue
         if not table_heads and not layer_heads:
             unplaced.append(Unplaced(path, "not a table or a map layer popbase reads"))
@@ -160,16 +178,13 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
             if placed:
                 layers.append(placed)
             else:
-                fields = ", ".join(layer.samples) or "no fields"
-                what = "no geometry" if layer.geometry == "none" else "not a basemap layer"
-                why = f"{layer.count:,} {layer.geometry}s with {fields}: {what}"
-                unplaced.append(Unplaced(path, why))
+                unplaced.append(Unplaced(path, _why_no_layer(path, layer)))
     if not tables and not layers:
-        listed = ", ".join(relative(f, folders) for f in files[:10]) or "no files"
+        found = "; ".join(f"{relative(u.path, folders)}: {u.why}" for u in unplaced[:10])
         raise NothingToGuessError(
             f"{', '.join(map(str, folders))}: no file there is a source or a map layer popbase "
-            f"reads (found: {listed}). Fix: point --from at the folder of the delivered CSV, "
-            "XLSX or Parquet tables and GeoJSON, GeoPackage or Shapefile layers"
+            f"reads ({found or 'no files at all'}). Fix: point --from at the folder of the "
+            "delivered CSV, XLSX or Parquet tables and GeoJSON, GeoPackage or Shapefile layers"
         )
     sources = sources_from_tables(tables, folders)
     chosen, spare = _best_layers(layers)
