@@ -41,13 +41,17 @@ def _common_code(codes: list[str]) -> str:
     return next((prefix[:n] for n in _CODE_LENGTHS if len(prefix) >= n), "")
 
 
-def area_code(layers: dict[str, LayerGuess], sources: list[SourceGuess]) -> tuple[str, str]:
-    """The area's statistical code and why (``""`` when no code was seen)."""
+def area_code(layers: list[LayerGuess], sources: list[SourceGuess]) -> tuple[str, str]:
+    """The area's statistical code and why (``""`` when no code was seen).
+
+    Every division layer counts (streets from one file, committees from another), then
+    the grids, then a signaling source's grid codes.
+    """
     for role in ("divisions", "grids"):
-        if role in layers:
-            code = _common_code(layers[role].codes)
-            if code:
-                return code, f"the common prefix of the {role}' codes"
+        codes = [c for layer in layers if layer.role == role for c in layer.codes]
+        code = _common_code(codes)
+        if code:
+            return code, f"the common prefix of the {role}' codes"
     for source in sources:
         grid = source.mapping.get("grid_code")
         if grid:

@@ -72,14 +72,16 @@ class FieldGuess:
         return self.score >= EXACT and self.agrees is not False
 
 
-def _keys(column: str) -> list[str]:
-    """The header forms to look up: its last part, then the group's stem joined to it."""
-    parts = [p for p in column.split(SEPARATOR) if p]
-    if not parts:
-        return [header_key(column)]
-    keys = [header_key(parts[-1])]
+def _keys(column: str) -> list[tuple[str, str]]:
+    """The header forms to look up, each with its text as written.
+
+    The last part, then the group's stem joined to it (户籍信息/地址 → 户籍地址).
+    """
+    parts = [p for p in column.split(SEPARATOR) if p] or [column]
+    keys = [(header_key(parts[-1]), parts[-1])]
     if len(parts) > 1:
-        keys.append(header_key(_GROUP_SUFFIX.sub("", parts[-2]) + parts[-1]))
+        joined = _GROUP_SUFFIX.sub("", parts[-2]) + parts[-1]
+        keys.append((header_key(joined), joined))
     return keys
 
 
@@ -101,12 +103,12 @@ def match_header(
     keys = _keys(column)
     whole = header_key(column)
     mentioned = qualifiers_in(whole) - ignore
-    for key in keys:
+    for key, written in keys:
         # An exact name of the field, unless a group label names someone else.
         if key in vocab.keys and qualifiers_in(key) >= mentioned:
-            return EXACT, next(n for n in vocab.names if header_key(n) == key)
+            return EXACT, " ".join(written.split())
     for stem in vocab.stems:
-        if any(stem in key for key in keys) and qualifiers_in(stem) >= mentioned:
+        if any(stem in key for key, _ in keys) and qualifiers_in(stem) >= mentioned:
             return STEM, stem
     return 0.0, ""
 

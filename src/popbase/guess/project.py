@@ -188,7 +188,7 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
         )
     sources = sources_from_tables(tables, folders)
     chosen, spare = _best_layers(layers)
-    code = area_code(chosen, sources)
+    code = area_code(layers, sources)
     return ProjectGuess(
         folders,
         area_name(code[0], chosen.get("divisions")),

@@ -156,7 +156,6 @@ def _space(w: _Writer, guess: ProjectGuess, project: Path) -> None:
 def _source(w: _Writer, source: SourceGuess, project: Path) -> None:
     head, mapping = source.head, source.mapping
     named = bool(source.department_evidence)
-    w.line(0, "")
     w.line(
         2,
         f"- name: {source.name}",

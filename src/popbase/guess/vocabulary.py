@@ -153,7 +153,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             "居住地址 现住址 现居住地址 实际居住地址 居住地 住址 诉求地址 现住地址 居住详址 "
             "现居住地 现居地址 家庭住址 家庭地址 地址 residence_address address current_address "
             "home_address living_address jzdz xzz xjzdz sjjzdz jtzz dz",
-            stems="居住地址 现住址 居住地 现住地 现居 住址 诉求地址 家庭地址",
+            stems="居住地址 现住址 居住地 现住地 现居 住址 诉求地址 家庭地址 事发地",
             shape="address",
         ),
         "residence_since": words(
@@ -233,7 +233,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
         ),
         "event_date": words(
             "登记日期 办理日期 受理时间 受理日期 业务日期 发生日期 参保日期 就诊日期 签约日期 "
-            "服务日期 来电时间 event_date djrq blrq slsj cbrq",
+            "服务日期 来电时间 建档日期 event_date djrq blrq slsj cbrq",
             stems="办理日期 受理时间 受理日期 登记日期 参保日期 签约日期",
             shape="date",
         ),
@@ -368,7 +368,7 @@ LAYER_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
         "code": words(
             "区划代码 行政区划代码 统计用区划代码 代码 编码 code adcode division_code xzqdm qhdm "
             "dm bm",
-            stems="区划代码 区划编码 行政区代码",
+            stems="区划代码 区划编码 行政区代码 代码 编码",
             shape="division_code",
             by_values=True,
         ),
