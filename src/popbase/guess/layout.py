@@ -19,7 +19,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Final
@@ -32,7 +32,7 @@ from popbase.guess.values import SHAPES
 from popbase.guess.vocabulary import is_known_header
 from popbase.io.encoding import detect_encoding
 from popbase.io.headers import flatten_header, unique_names
-from popbase.io.sheets import cell_text, float_text, read_sheet
+from popbase.io.sheets import cell_text, float_text
 
 __all__ = ["TableHead", "header_layout", "read_heads"]
 
@@ -65,6 +65,8 @@ class TableHead:
         The text encoding detected (CSV/TSV only).
     title
         The text of the rows above the header (a ledger's title says its date).
+    rows_seen
+        Data rows read (all of a workbook's or Parquet file's; a CSV file's first ones).
     """
 
     path: Path
@@ -77,7 +79,6 @@ class TableHead:
     encoding: str | None = None
     title: str = ""
     rows_seen: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def signature(self) -> tuple[object, ...]:
@@ -159,6 +160,7 @@ class _Grid:
     merges: list[tuple[tuple[int, int], tuple[int, int]]]
     sheet: str | None = None
     encoding: str | None = None
+    total_rows: int = 0
 
 
 def _csv_grid(path: Path, delimiter: str) -> _Grid:
@@ -201,10 +203,34 @@ def _sheet_grids(path: Path) -> list[_Grid]:
         names = list(workbook.sheet_names)
         for name in names:
             sheet = workbook.get_sheet_by_name(name)
-            rows = list(islice(sheet.iter_rows(), _SCAN_ROWS + SAMPLE_ROWS))
+            # From cell A1, as the build reads a sheet, so merged ranges' coordinates hold.
+            rows = sheet.to_python(skip_empty_area=False, nrows=_SCAN_ROWS + SAMPLE_ROWS)
             merges = list(sheet.merged_cell_ranges or [])
-            grids.append(_Grid(_text_rows(rows), merges, name if len(names) > 1 else None))
+            total = sheet.start[0] + sheet.height if sheet.start else 0
+            grids.append(
+                _Grid(_text_rows(rows), merges, name if len(names) > 1 else None, None, total)
+            )
     return grids
+
+
+def _flattened_sheet(grid: _Grid, skip: int, depth: int) -> tuple[list[str], list[list[str]]]:
+    """Header names and data rows as :func:`popbase.io.sheets.read_sheet` reads them.
+
+    A merged range's text fills all its cells (as Excel shows it); the header is flattened
+    with the group labels the merges give.
+    """
+    rows = [list(r) for r in grid.rows]
+    for (r0, c0), (r1, c1) in grid.merges:
+        if r0 >= len(rows) or c0 >= len(rows[r0]) or not rows[r0][c0]:
+            continue
+        for r in range(r0, min(r1, len(rows) - 1) + 1):
+            for c in range(c0, min(c1, len(rows[r]) - 1) + 1):
+                rows[r][c] = rows[r0][c0]
+    top = skip + depth
+    width = max(map(len, rows), default=0)
+    header = [r + [""] * (width - len(r)) for r in rows[skip:top]] or [[""] * width]
+    merged = any(r0 < top and r1 >= skip for (r0, _), (r1, _) in grid.merges)
+    return flatten_header(header, merged=merged), rows[top:]
 
 
 def _columns(names: list[str], data: list[list[str]]) -> dict[str, list[str]]:
@@ -286,9 +312,7 @@ def read_heads(path: Path) -> list[TableHead]:
             continue
         # calamine gives a merged range's text in its first cell only, as header_layout wants.
         skip, depth = header_layout(grid.rows)
-        # The whole sheet, read as a build reads it (merged header cells filled in).
-        names, columns, _ = read_sheet(path, grid.sheet, skip, depth)
-        data = [list(r) for r in zip(*(c[:SAMPLE_ROWS] for c in columns), strict=True)]
+        names, data = _flattened_sheet(grid, skip, depth)
         samples = _columns(names, data)
         heads.append(
             TableHead(
@@ -300,7 +324,7 @@ def read_heads(path: Path) -> list[TableHead]:
                 depth,
                 sheet=grid.sheet,
                 title=_title(grid.rows, skip),
-                rows_seen=len(columns[0]) if columns else 0,
+                rows_seen=max(0, grid.total_rows - skip - depth),
             )
         )
     return heads
