@@ -118,6 +118,48 @@ def sample(
 
 
 @app.command()
+def init(
+    project: Annotated[Path, typer.Argument(help="Project folder to write popbase.yaml into")],
+    sources: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--from",
+            help="Folder of delivered files (repeat for several); the project folder by default",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing popbase.yaml")] = False,
+) -> None:
+    """Guess popbase.yaml from a folder of delivered tables and map layers.
+
+    Reads the header and first rows of every CSV/TSV/XLSX/Parquet table and every
+    GeoJSON/GeoPackage/Shapefile layer, and writes a commented project file whose every
+    guess is marked for you to confirm.
+    """
+    from popbase.guess import init_project
+
+    try:
+        written, _, summary = init_project(project, list(sources or []), force=force)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    out = Console()
+    out.print(f"[green]wrote[/] {escape(str(written))}", soft_wrap=True)
+    sections = (
+        ("mapped", summary.mapped),
+        ("to check (marked CHECK in the file)", summary.to_check),
+        ("left out", summary.left_out),
+    )
+    for title, lines in sections:
+        out.print(f"[bold]{title}[/] ({len(lines)})")
+        for line in lines[:12]:
+            out.print(f"  {escape(line)}", soft_wrap=True)
+        if len(lines) > 12:
+            out.print(f"  … {len(lines) - 12} more, listed in the file")
+    out.print("every other guess is marked [bold]confirm[/] in the file; then run:")
+    for command in ("check space", "build"):
+        out.print(f"  popbase {command} {escape(str(project))}", soft_wrap=True)
+
+
+@app.command()
 def build(
     project: Annotated[Path, typer.Argument(help="Project folder (with popbase.yaml)")],
 ) -> None:

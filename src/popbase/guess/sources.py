@@ -1,0 +1,228 @@
+"""Delivered tables as sources: files of one shape grouped, named, given their settings.
+
+Files of one shape (the same header, layout and kind) become one source: a folder and a
+``pattern`` that matches exactly them (one ledger workbook per street is ``*.xlsx``, one
+folder per street ``*/*.xlsx``). Each source is named after the department its file,
+folder, sheet or title names (:mod:`popbase.guess.departments`), and gets that
+department's default priority, the flags its kind implies (the police register is the
+hukou register; social security and operators' night-time residence are presence
+evidence) and the CRS of its lon/lat columns.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from popbase.guess.columns import ColumnMapping
+from popbase.guess.departments import Department, department_of
+from popbase.guess.layer_roles import layer_crs
+from popbase.guess.layers import LayerHead
+from popbase.guess.layout import TableHead
+
+__all__ = ["Setting", "SourceGuess", "common_prefix", "relative", "sources_from_tables"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A source setting guessed, and why; ``asked``: the user must give the value."""
+
+    value: object
+    why: str
+    asked: bool = False
+
+
+@dataclass
+class SourceGuess:
+    """A department source guessed from one file or a folder of files of one shape."""
+
+    name: str
+    department: str
+    department_evidence: str
+    known: Department | None
+    mapping: ColumnMapping
+    heads: list[TableHead]
+    path: Path
+    pattern: str | None = None
+    settings: dict[str, Setting] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """The source kind."""
+        return self.mapping.kind
+
+    @property
+    def head(self) -> TableHead:
+        """The first file's table."""
+        return self.heads[0]
+
+
+def relative(path: Path, folders: list[Path]) -> str:
+    """``path`` within the delivery folder that holds it, for messages."""
+    for folder in folders:
+        if path.is_relative_to(folder):
+            return str(path.relative_to(folder))
+    return str(path)
+
+
+def _names(head: TableHead, folders: list[Path]) -> list[str]:
+    """Texts that may name the department, the most telling first."""
+    names = [head.path.stem, head.title, head.sheet or ""]
+    parent = head.path.parent
+    while not any(parent == f for f in folders) and parent != parent.parent:
+        names.append(parent.name)
+        parent = parent.parent
+    return [n for n in names if n]
+
+
+def common_prefix(texts: list[str]) -> str:
+    """The characters every text starts with.
+
+    >>> common_prefix(["310112001", "310112002001"])
+    '31011200'
+    """
+    if not texts:
+        return ""
+    first, last = min(texts), max(texts)
+    n = 0
+    while n < len(first) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
+def _group_pattern(files: list[Path]) -> tuple[Path, str] | None:
+    """A folder and a glob in it that match exactly ``files``, or None.
+
+    One ledger per street in one folder is ``*.xlsx``; among other files of the kind,
+    the names' common beginning narrows it (``台账_*.xlsx``); one folder per street is
+    ``*/*.xlsx``.
+    """
+    base = Path(os.path.commonpath(files))
+    suffix = files[0].suffix
+    prefix = glob.escape(common_prefix([f.stem for f in files]))
+    depths = {len(f.relative_to(base).parts) for f in files}
+    if depths == {1}:
+        candidates = [f"*{suffix}", f"{prefix}*{suffix}"]
+    elif depths == {2}:
+        candidates = [f"*/*{suffix}", f"*/{prefix}*{suffix}"]
+    else:
+        candidates = [f"**/*{suffix}"]
+    for pattern in candidates:
+        matched = sorted(
+            p for p in base.glob(pattern) if p.is_file() and not p.name.startswith("~$")
+        )
+        if matched == sorted(files):
+            return base, pattern
+    return None
+
+
+def _batches(
+    members: list[tuple[TableHead, ColumnMapping]],
+) -> list[tuple[list[tuple[TableHead, ColumnMapping]], Path | None, str | None]]:
+    """Files of one shape as sources: one with a pattern where a glob fits, else by folder."""
+    if len(members) == 1:
+        return [(members, None, None)]
+    found = _group_pattern([h.path for h, _ in members])
+    if found is not None:
+        return [(members, *found)]
+    by_folder: dict[Path, list[tuple[TableHead, ColumnMapping]]] = {}
+    for member in members:
+        by_folder.setdefault(member[0].path.parent, []).append(member)
+    if len(by_folder) == 1:
+        return [([m], None, None) for m in members]
+    return [batch for group in by_folder.values() for batch in _batches(group)]
+
+
+def sources_from_tables(
+    heads: list[tuple[TableHead, ColumnMapping]], folders: list[Path]
+) -> list[SourceGuess]:
+    """Group tables of one shape into sources, name them and give them their settings.
+
+    Parameters
+    ----------
+    heads
+        Each table read, with its column mapping.
+    folders
+        The delivery's folders (a folder between one and a file may name the department).
+
+    Returns
+    -------
+    list of SourceGuess
+        The sources, with unique names.
+    """
+    groups: dict[tuple[object, ...], list[tuple[TableHead, ColumnMapping]]] = {}
+    for head, mapping in heads:
+        key = (head.path.suffix.lower(), head.signature, mapping.kind)
+        groups.setdefault(key, []).append((head, mapping))
+    sources: list[SourceGuess] = []
+    for members in groups.values():
+        for batch, folder, pattern in _batches(members):
+            head, mapping = batch[0]
+            group_names = [folder.name] if folder is not None else []
+            known, word = department_of(group_names + _names(head, folders), mapping.kind)
+            sources.append(
+                SourceGuess(
+                    known.name if known else "",
+                    known.department if known else "",
+                    f"the name says {word}" if word else "",
+                    known,
+                    mapping,
+                    [h for h, _ in batch],
+                    folder or head.path,
+                    pattern,
+                )
+            )
+    _name_uniquely(sources)
+    for source in sources:
+        _settings(source, folders)
+    return sources
+
+
+def _name_uniquely(sources: list[SourceGuess]) -> None:
+    taken: set[str] = set()
+    unnamed = 0
+    for source in sources:
+        base = source.name
+        if not base:
+            unnamed += 1
+            base = f"source_{unnamed}"
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
+        source.name = name
+        taken.add(name)
+
+
+def _settings(source: SourceGuess, folders: list[Path]) -> None:
+    """Priority, register and presence flags, and the CRS of lon/lat columns."""
+    known, mapping = source.known, source.mapping
+    if known is not None:
+        why = f"default for {known.department}: {known.why}"
+        source.settings["priority"] = Setting(known.priority, why)
+    else:
+        source.settings["priority"] = Setting(50, "the default; rank it against the others")
+    if known and known.name == "police_hukou" and mapping.get("hukou_address"):
+        why = "only if it is the area's complete household register"
+        source.settings["hukou_register"] = Setting(True, why)
+    if known and known.name in ("social_security", "operator_presence"):
+        why = "an active row says the person is in the city now"
+        source.settings["presence"] = Setting(True, why)
+    lon, lat = mapping.get("lon"), mapping.get("lat")
+    if lon and lat:
+        hint = f"{relative(source.head.path, folders)} {lon.column} {lat.column}"
+        x = [float(v) for v in source.head.samples[lon.column] if _is_number(v)]
+        y = [float(v) for v in source.head.samples[lat.column] if _is_number(v)]
+        bounds = (min(x), min(y), max(x), max(y)) if x and y else None
+        head = LayerHead(source.head.path, None, "point", None, bounds, 0, {})
+        crs, evidence, asked = layer_crs(head, hint)
+        source.settings["crs"] = Setting(crs, evidence, asked)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
