@@ -23,17 +23,21 @@ from popbase.ops.evaluate import evaluate_project
 from popbase.pipeline import run
 from popbase.sample.shape_tables import column_name, render_date, rewrite_dates
 from popbase.sample.shapes import Shape, write_shape
+from popbase.values.unreadable import unreadable_in_report
 
 SHAPES = [
-    "columns=synonyms,dates=chinese,encoding=gb18030",
+    "columns=synonyms,dates=chinese,encoding=gb18030,words=codes",
     "columns=english,dates=slash,header=title,file_format=xlsx",
     "columns=pinyin,dates=compact,header=grouped,encoding=utf-8-sig",
-    "dates=dotted,file_format=parquet,buildings=points,buildings_crs=GCJ-02",
-    "dates=iso,header=grouped,file_format=xlsx,buildings=points,buildings_crs=BD-09",
-    "columns=english,buildings=points,buildings_crs=EPSG:4549,without=grids+located_presence",
-    "columns=pinyin,buildings=points,buildings_crs=EPSG:4326,without=housing+hotline",
-    "divisions=layers,columns=synonyms,header=title",
-    "divisions=committees,buildings=points,buildings_crs=GCJ-02,without=grids",
+    "dates=chinese_numerals,file_format=parquet,buildings=points,buildings_crs=GCJ-02,"
+    "words=chinese",
+    "dates=excel_serial,header=grouped,file_format=xlsx,buildings=points,buildings_crs=BD-09",
+    "columns=english,dates=month_chinese,buildings=points,buildings_crs=EPSG:4549,"
+    "without=grids+located_presence",
+    "columns=pinyin,dates=datetime,buildings=points,buildings_crs=EPSG:4326,"
+    "without=housing+hotline",
+    "divisions=layers,columns=synonyms,header=title,dates=month_compact,words=chinese",
+    "divisions=committees,dates=dotted,buildings=points,buildings_crs=GCJ-02,without=grids",
 ]
 # Shapes drawn at random, seeded so that a failure can be reproduced with
 # `popbase sample OUT --shape random --seed N`.
@@ -83,6 +87,8 @@ def test_a_city_in_another_shape_builds_and_scores_like_itself(
     report, scores = _build(sample, shape, tmp_path / "project")
     assert report["account"]["unaccounted"] == 0
     assert "schema_casts" not in report
+    # Every date form, word and number the shape writes is read: nothing unreadable.
+    assert unreadable_in_report(report) == []
     _within_tolerance(scores, canonical, shape)
 
 

@@ -23,6 +23,22 @@ from popbase.space.crs import GEOGRAPHIC
 from popbase.space.offsets import offset_crs_name, wgs84_to_bd09, wgs84_to_gcj02
 
 DivisionStyle = Literal["one_layer", "layers", "committees"]
+WordStyle = Literal["as_delivered", "chinese", "codes"]
+
+# Building uses as a housing or planning bureau writes them.
+USE_WORDS: Final = {
+    "residential": "住宅",
+    "mixed": "商住两用",
+    "office": "办公楼",
+    "commercial": "商业",
+    "industrial": "厂房",
+    "warehouse": "仓库",
+    "public": "公共建筑",
+    "school": "学校",
+    "kindergarten": "幼儿园",
+    "health": "社区卫生服务中心",
+    "elderly_care": "养老院",
+}
 
 # Canonical building fields -> the Chinese field names of a door-plate table.
 POINT_FIELDS: Final = {
@@ -32,6 +48,17 @@ POINT_FIELDS: Final = {
     "floors": "地上层数",
     "compound": "所属小区",
 }
+
+
+def building_words(layer: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
+    """The layer with its use in Chinese words and its floors as 12层, as bureaus write them."""
+    out = layer.copy()
+    use, floors = fields.get("use"), fields.get("floors")
+    if use in out:
+        out[use] = out[use].map(lambda u: USE_WORDS.get(u, u) if isinstance(u, str) else u)
+    if floors in out:
+        out[floors] = [f"{int(f)}层" if pd.notna(f) else None for f in out[floors]]
+    return out
 
 
 def _coordinates(points: gpd.GeoSeries, crs: str) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +75,7 @@ def _coordinates(points: gpd.GeoSeries, crs: str) -> tuple[np.ndarray, np.ndarra
 
 
 def buildings_as_points(
-    footprints: Path, out: Path, crs: str, fields: dict[str, str]
+    footprints: Path, out: Path, crs: str, fields: dict[str, str], words: WordStyle
 ) -> dict[str, str]:
     """Write each building of ``footprints`` as a point row of a CSV table.
 
@@ -62,6 +89,8 @@ def buildings_as_points(
         The CRS of the coordinates written.
     fields
         The layer's ``fields:`` mapping (canonical -> the footprint file's names).
+    words
+        ``as_delivered``, or use and floors in Chinese words (:func:`building_words`).
 
     Returns
     -------
@@ -69,6 +98,8 @@ def buildings_as_points(
         The ``fields:`` mapping of the written table, ``lon``/``lat`` included.
     """
     layer = gpd.read_file(footprints)
+    if words != "as_delivered":
+        layer = building_words(layer, fields)
     points = layer.geometry.representative_point()
     x, y = _coordinates(points, crs)
     geographic = offset_crs_name(crs) is not None or pyproj.CRS.from_user_input(crs).is_geographic

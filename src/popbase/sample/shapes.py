@@ -26,7 +26,10 @@ A :class:`Shape` says:
     footprints as delivered, or points in a CRS (an EPSG code, ``GCJ-02``, ``BD-09``);
 ``divisions``
     one layer as delivered, two layers (streets and committees) with no district
-    feature, or committees alone with short codes under their streets' names.
+    feature, or committees alone with short codes under their streets' names;
+``words``
+    values as delivered, or building use and floors in Chinese words (住宅, 商住两用,
+    12层), or that and sex as GB/T 2261.1 codes (1 男, 2 女).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, get_args
 
+import geopandas as gpd
 import pandas as pd
 import yaml
 
@@ -44,7 +48,13 @@ from popbase.config import PROJECT_FILE, Project, SourceConfig, load_project
 from popbase.io.headers import SEPARATOR, unique_names
 from popbase.io.sources import source_files
 from popbase.io.tables import read_table
-from popbase.sample.shape_space import DivisionStyle, buildings_as_points, divisions_in_layers
+from popbase.sample.shape_space import (
+    DivisionStyle,
+    WordStyle,
+    building_words,
+    buildings_as_points,
+    divisions_in_layers,
+)
 from popbase.sample.shape_tables import (
     DATE_FIELDS,
     ColumnStyle,
@@ -73,6 +83,8 @@ OPTIONAL_SOURCES: Final = (
 OPTIONAL_PARTS: Final = (*OPTIONAL_LAYERS, *OPTIONAL_SOURCES, "located_presence", "presence")
 ENCODINGS: Final = ("utf-8", "utf-8-sig", "gb18030")
 BUILDING_CRS: Final = ("EPSG:4490", "EPSG:4326", "EPSG:4549", "GCJ-02", "BD-09")
+# GB/T 2261.1 sex codes; a word that is no sex is kept as written.
+_SEX_CODES: Final = {"男": "1", "女": "2", "男性": "1", "女性": "2"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,7 @@ class Shape:
     buildings: str = "footprints"
     buildings_crs: str = "EPSG:4490"
     divisions: DivisionStyle = "one_layer"
+    words: WordStyle = "as_delivered"
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.omit) - set(OPTIONAL_PARTS))
@@ -107,7 +120,7 @@ class Shape:
             None,
             None,
             None,
-        )
+        ) or (self.words == "codes")
 
     @property
     def name(self) -> str:
@@ -157,6 +170,7 @@ class Shape:
             buildings=buildings,
             buildings_crs=rng.choice(BUILDING_CRS) if buildings == "points" else "EPSG:4490",
             divisions=rng.choice(get_args(DivisionStyle)),
+            words=rng.choice(get_args(WordStyle)),
         )
 
 
@@ -211,6 +225,8 @@ def _rewrite_source(
         for f, h in headers.items():
             if f in DATE_FIELDS:
                 out_frame[rename[h]] = rewrite_dates(frame[h], shape.dates, f)
+            if f == "sex" and shape.words == "codes":
+                out_frame[rename[h]] = frame[h].map(_SEX_CODES).where(frame[h].notna(), None)
         renamed = {f: rename[h] for f, h in headers.items()}
         layout = _layout(source, shape, path)
         target = out / path.relative_to(project.root)
@@ -250,11 +266,20 @@ def shaped_config(project: Project, out: Path, shape: Shape) -> dict[str, Any]:
             project.path(divisions.path), out / "basemap", shape.divisions, dict(divisions.fields)
         )
         (out / divisions.path).unlink()
+    if shape.buildings == "footprints" and shape.words != "as_delivered":
+        layer = project.config.space.buildings
+        footprints = gpd.read_file(project.path(layer.path))
+        worded = gpd.GeoDataFrame(building_words(footprints, dict(layer.fields)))
+        worded.to_file(out / layer.path, layer=layer.layer or Path(layer.path).stem)
     if shape.buildings == "points":
         buildings = project.config.space.buildings
         target = out / "basemap" / "building_points.csv"
         mapping = buildings_as_points(
-            project.path(buildings.path), target, shape.buildings_crs, dict(buildings.fields)
+            project.path(buildings.path),
+            target,
+            shape.buildings_crs,
+            dict(buildings.fields),
+            shape.words,
         )
         config["space"]["buildings"] = {
             "path": str(target.relative_to(out)),
