@@ -78,3 +78,47 @@ def test_html_and_json_are_written(rebuilt: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["quality", str(rebuilt), "--out", str(tmp_path / "q")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "q" / "quality.html").is_file()
+
+
+def _with_check(first17: str) -> str:
+    from popbase.population.resident_id import check_digit
+
+    return first17 + check_digit(first17)
+
+
+def test_ids_of_unlisted_areas_are_kept_and_counted_per_source(
+    copy_city: Callable[..., Path],
+) -> None:
+    folder = copy_city(snapshots=False)
+    police = folder / "sources" / "police_hukou.csv"
+    rows = [
+        # area unlisted in a province that exists: a county renamed since the tables
+        ("GA-NEW-1", _with_check("31019919800101001"), "陆新民", "男"),
+        # 黔西市 (2021): listed by the NBS, not by the timeline
+        ("GA-NEW-2", _with_check("52058119800101002"), "王黔西", "女"),
+        # no province 99: not a resident ID of this country
+        ("GA-NEW-3", _with_check("99019919800101003"), "赵无省", "男"),
+    ]
+    with police.open("ab") as fh:
+        for record, id_number, name, sex in rows:
+            line = f"{record},{id_number},{name},{sex},汉族,19800101,,,,,正常\n"
+            fh.write(line.encode("gb18030"))
+    project = load_project(folder)
+    report = run(project).report
+    assert report["validate"]["ids_unrecognised_area"] == 1
+    by_source = {s["source"]: s for s in quality_report(project)["sources"]}
+    assert by_source["police_hukou"]["ids_unrecognised_area"] == 1
+    assert by_source["community_ledger"]["ids_unrecognised_area"] == 0
+    db = current_snapshot(project.output_dir).base_db
+    with duckdb.connect(str(db), read_only=True) as con:
+        outcomes = dict(
+            con.execute(
+                "SELECT record_no, coalesce(reason, outcome) FROM record_outcomes "
+                "WHERE record_no LIKE 'GA-NEW-%'"
+            ).fetchall()
+        )
+    assert outcomes == {
+        "GA-NEW-1": "accepted",
+        "GA-NEW-2": "accepted",
+        "GA-NEW-3": "id_unknown_area",
+    }

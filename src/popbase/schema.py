@@ -154,6 +154,7 @@ _DECLARED: Final = (
         "person_records_valid",
         f"{_RECORD_META}, {_text(_PERSON_FIELDS)}, id18 VARCHAR, id_sex VARCHAR, "
         "id_birth_date DATE, id_historical_area BOOLEAN, id_upgraded BOOLEAN, "
+        "id_unrecognised_area BOOLEAN, "
         "sex_norm VARCHAR, birth_date_norm DATE",
     ),
     _table("name_fixes", "record_id VARCHAR, original VARCHAR, name VARCHAR, fixes VARCHAR"),
@@ -301,7 +302,8 @@ _DECLARED: Final = (
     _table(
         "quality_sources",
         "source VARCHAR, rows_in BIGINT, validation_rate DOUBLE, link_rate DOUBLE, "
-        "as_of VARCHAR, age_days BIGINT, consistency DOUBLE, completeness DOUBLE, fields VARCHAR",
+        "as_of VARCHAR, age_days BIGINT, ids_unrecognised_area BIGINT, consistency DOUBLE, "
+        "completeness DOUBLE, fields VARCHAR",
     ),
     _table(
         "quality_units",

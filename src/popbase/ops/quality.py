@@ -13,6 +13,10 @@ Measured per source at build time (table ``quality_sources``):
     date and residence room equal the person's fused values (where the row gives them).
 ``age_days``
     Timeliness: days from the delivery's as-of date to the project's.
+``ids_unrecognised_area``
+    Its valid ID numbers whose area code no bundled table lists (a county created or
+    renamed since, or a mistyped area in a number whose check digit still holds): kept,
+    and counted here for a look.
 
 and per community (table ``quality_units``): residents; the share of residents whose
 departments agree on the residence room (``residence_consistency``); the shares with a
@@ -95,12 +99,18 @@ def source_rates_sql(as_of: dt.date) -> str:
             SELECT source, count(coalesce(room_id, building_id))::DOUBLE / count(*) AS link_rate
             FROM record_links WHERE coalesce(reason, '') <> 'outside_region' GROUP BY source
         ),
-        dates AS (SELECT source, max(as_of) AS as_of FROM ({dated}) GROUP BY source)
+        dates AS (SELECT source, max(as_of) AS as_of FROM ({dated}) GROUP BY source),
+        areas AS (
+            SELECT source, count(*) FILTER (WHERE id_unrecognised_area) AS unrecognised
+            FROM person_records_valid GROUP BY source
+        )
         SELECT i.source, i.rows_in,
                1 - coalesce(e.set_aside, 0)::DOUBLE / nullif(i.rows_in, 0) AS validation_rate,
                l.link_rate, strftime(CAST(d.as_of AS DATE), '%Y-%m-%d') AS as_of,
-               date_diff('day', CAST(d.as_of AS DATE), DATE '{as_of.isoformat()}') AS age_days
+               date_diff('day', CAST(d.as_of AS DATE), DATE '{as_of.isoformat()}') AS age_days,
+               coalesce(a.unrecognised, 0) AS ids_unrecognised_area
         FROM rows_in i
+        LEFT JOIN areas a USING (source)
         LEFT JOIN early e USING (source)
         LEFT JOIN links l USING (source)
         LEFT JOIN dates d USING (source)
@@ -270,6 +280,7 @@ _SOURCE_COLUMNS = (
     ("consistency", "一致性 consistency"),
     ("as_of", "数据日期 as of"),
     ("age_days", "时效(天) age, days"),
+    ("ids_unrecognised_area", "未识别地区码 IDs of unknown area"),
 )
 _UNIT_COLUMNS = (
     ("code", "代码 code"),

@@ -58,7 +58,7 @@ TABLES = {
     "unit_tags": "code, tag, persons",
     "unit_pyramids": "code, sex, age_band, persons",
     "quality_sources": "source, rows_in, validation_rate, link_rate, as_of, age_days, "
-    "consistency, completeness, fields (JSON)",
+    "ids_unrecognised_area, consistency, completeness, fields (JSON)",
     "quality_units": "code, resident, residence_consistency, ethnicity_known, household_known, "
     "rebuilt_share",
     "unreadable_values": "stage, source, field, present, unreadable, examples (JSON: value, "

@@ -398,7 +398,8 @@ def admit_records_sql(keys: str) -> list[str]:
         INSERT INTO person_records_valid BY NAME
         SELECT r.*, CAST(NULL AS VARCHAR) AS id18, r.sex AS sex_norm,
                {iso_date_sql("r.birth_date")} AS birth_date_norm,
-               false AS id_historical_area, false AS id_upgraded
+               false AS id_historical_area, false AS id_upgraded,
+               false AS id_unrecognised_area
         FROM person_records r WHERE r.record_id IN ({records})
         """,
         # The name as read for the model (normalised; 王先生 kept as written).

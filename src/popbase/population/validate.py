@@ -61,6 +61,7 @@ def valid_persons_sql() -> str:
     return f"""
         CREATE OR REPLACE TABLE person_records_valid AS
         SELECT r.*, c.id18, c.id_sex, c.id_birth_date, c.id_historical_area, c.id_upgraded,
+               c.id_unrecognised_area,
                r.sex AS sex_norm, {iso_date_sql("r.birth_date")} AS birth_date_norm
         FROM person_records r JOIN person_id_checks c ON r.rowid = c.row_key
         WHERE c.valid
@@ -87,6 +88,7 @@ def id_checks_table(row_keys: pa.Array | pa.ChunkedArray, check: pd.DataFrame) -
             "id_sex": _text(check["sex"]),
             "id_birth_date": pc.cast(birth_time, pa.date32()),
             "id_historical_area": pa.array(check["historical_area"].to_numpy(dtype=bool)),
+            "id_unrecognised_area": pa.array(check["unrecognised_area"].to_numpy(dtype=bool)),
             "id_upgraded": pa.array(check["upgraded_from_15"].to_numpy(dtype=bool)),
         }
     )
