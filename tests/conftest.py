@@ -24,8 +24,17 @@ from popbase.ops.snapshot import current_snapshot
 from popbase.pipeline import run
 from popbase.sample.city import SampleOptions, generate_sample
 
+# The browser helpers are imported by several test modules: loaded here, before them, so
+# that pytest rewrites their assertions.
+pytest_plugins = ["browser_fixtures"]
+
 # Fixture modules are plugins (`pytest_plugins`), not modules to search for doctests.
-collect_ignore = ["point_city_fixtures.py", "sample_fixtures.py", "space_fixtures.py"]
+collect_ignore = [
+    "browser_fixtures.py",
+    "point_city_fixtures.py",
+    "sample_fixtures.py",
+    "space_fixtures.py",
+]
 
 # ---------------------------------------------------------------------------------------
 # Built city: a tiny sample city and one real build of it, shared by the whole session

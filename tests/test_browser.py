@@ -10,35 +10,34 @@ import base64
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from browser_fixtures import (
+    PASSWORD,
+    VIEWPORT,
+    Dashboard,
+    add_user,
+    api_get,
+    open_dashboard,
+    serve_city,
+    sign_in,
+    token,
+)
 from popbase.config import load_project
 from popbase.ops.snapshot import current_snapshot
-from popbase.security.access import load_roles
 from popbase.security.audit import verify_chain
-from popbase.security.users import UserStore, hasher_for
-from popbase.web import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["point_city_fixtures"]
 
-CHROMIUM = Path("/usr/bin/chromium")
-IDLE_TIMEOUT_MS = 60_000
-VIEWPORT = {"width": 1440, "height": 900}
-PASSWORD = "a long enough password"
 
 # Counts the colours of a PNG (quantised to 4 bits a channel) that cover at least
 # `minShare` of its pixels, and the share of pixels unlike the top-left (background) one.
@@ -87,38 +86,14 @@ FIND_COMMUNITY_JS = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    pytest.fail(f"the server did not answer {url} within 30 s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def city(point_city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the built point city with two users: a city officer and a street officer."""
     folder = tmp_path_factory.mktemp("browser_city") / "project"
     shutil.copytree(point_city, folder, symlinks=True)
-    project = load_project(folder)
-    store = UserStore(
-        project.path(project.config.access.users), load_roles(), hasher_for(2, 19456, 1)
-    )
-    codes = _unit_codes(project.output_dir)
-    store.add("city", "city_officer", codes["district"][0][:4], PASSWORD)
-    store.add("street", "street_officer", codes["street"][0], PASSWORD)
+    codes = _unit_codes(load_project(folder).output_dir)
+    add_user(folder, "city", "city_officer", codes["district"][0][:4])
+    add_user(folder, "street", "street_officer", codes["street"][0])
     return folder
 
 
@@ -135,107 +110,22 @@ def _unit_codes(output_dir: Path) -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def live_server(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real server (``popbase serve``) on a free local port."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing; `make system` installs Debian's chromium")
-    port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     # Two worker processes, as a multi-core deployment runs: they share one audit chain.
-    command = [
-        *(sys.executable, "-m", "popbase", "serve", str(city)),
-        *("--port", str(port), "--workers", "2"),
-    ]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(f"{base}/", server, log)
+    with serve_city(city, log, workers=2) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _token(base: str, user: str) -> str:
-    request = urllib.request.Request(
-        f"{base}/api/token",
-        data=json.dumps({"username": user, "password": PASSWORD}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as response:
-        return str(json.load(response)["access_token"])
-
-
-def _get(base: str, path: str, user: str) -> Any:
-    request = urllib.request.Request(
-        base + path, headers={"Authorization": f"Bearer {_token(base, user)}"}
-    )
-    with urllib.request.urlopen(request) as response:
-        return json.load(response)
-
-
-@dataclass
-class Dashboard:
-    """The loaded page and what it did on the network and the console."""
-
-    page: Any
-    base: str
-    requests: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def evaluate(self, script: str, arg: Any = None) -> Any:
-        return self.page.evaluate(script, arg)
-
-    def assert_clean(self) -> None:
-        assert self.errors == []
-        assert self.failed == []
-        # Only this server: no tiles, fonts or glyphs from any other host.
-        off_site = [
-            u for u in self.requests if not u.startswith((self.base + "/", "data:", "blob:"))
-        ]
-        assert off_site == []
-
-
-def sign_in(page: Any, base: str, user: str, password: str) -> None:
-    """Open the dashboard, sign in through its form and wait for the map."""
-    page.goto(base + "/")
-    page.locator("#login-user").fill(user)
-    page.locator("#login-password").fill(password)
-    page.locator("#login-submit").click()
-    page.wait_for_selector(
-        "body[data-map-state=idle], body[data-map-state=error]", timeout=IDLE_TIMEOUT_MS
-    )
 
 
 @pytest.fixture(scope="module")
-def browser(live_server: str) -> Iterator[Any]:
-    """Headless Chromium; each test opens pages of its own (a page is a fresh session)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def browser(chromium: Any, live_server: str) -> Any:
+    """Headless Chromium, once the server is up."""
+    return chromium
 
 
 @pytest.fixture(scope="module")
 def dashboard(browser: Any, live_server: str) -> Iterator[Dashboard]:
-    page = browser.new_page(viewport=VIEWPORT)
-    board = Dashboard(page, live_server)
-    page.on("request", lambda r: board.requests.append(r.url))
-    page.on("requestfailed", lambda r: board.failed.append(f"{r.url}: {r.failure}"))
-    page.on("pageerror", lambda e: board.errors.append(f"page error: {e}"))
-    page.on(
-        "console",
-        lambda m: board.errors.append(f"console: {m.text}") if m.type == "error" else None,
-    )
-    sign_in(page, live_server, "city", PASSWORD)
-    try:
+    with open_dashboard(browser, live_server, "city") as board:
         yield board
-    finally:
-        page.close()
 
 
 def test_the_map_renders_communities_from_this_server_only(dashboard: Dashboard) -> None:
@@ -290,7 +180,7 @@ def test_the_language_switch_changes_the_panel_and_back(dashboard: Dashboard) ->
 
 def _building(base: str, geometry_type: str) -> dict[str, Any]:
     """The building of ``geometry_type`` with the most residents, as the API serves it."""
-    everything = _get(base, "/api/buildings?bbox=-180,-90,180,90&limit=50000", "city")
+    everything = api_get(base, "/api/buildings?bbox=-180,-90,180,90&limit=50000", "city")
     kind = [f for f in everything["features"] if f["geometry"]["type"] == geometry_type]
     return max(kind, key=lambda f: f["properties"]["resident"] or 0)
 
@@ -340,7 +230,7 @@ def _click_lists_rooms(dashboard: Dashboard, spot: dict[str, Any]) -> None:
     with dashboard.page.expect_response(lambda r: r.url.endswith(path)) as answer:
         dashboard.page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
     assert answer.value.status == 200
-    occupancy = _get(dashboard.base, path, "city")
+    occupancy = api_get(dashboard.base, path, "city")
     assert occupancy["rooms"]  # a building with residents has rooms
     meta = dashboard.page.locator("#selection-body .unit-meta")
     meta.wait_for(timeout=5_000)
@@ -545,7 +435,7 @@ def _label_pixels(dashboard: Dashboard, x: float, y: float, layer: str) -> tuple
 
 
 def test_streets_and_committees_are_named_on_the_map(dashboard: Dashboard) -> None:
-    streets = _get(dashboard.base, "/api/units?level=street", "city")
+    streets = api_get(dashboard.base, "/api/units?level=street", "city")
     box = streets["bbox"]
     dashboard.evaluate(
         "(b) => window.popbaseMap.fitBounds([b.slice(0, 2), b.slice(2)], {duration: 0})", box
@@ -558,7 +448,7 @@ def test_streets_and_committees_are_named_on_the_map(dashboard: Dashboard) -> No
     names = sorted(f["properties"]["name"] for f in streets["features"])
     assert sorted(_unit_labels(dashboard, "street-label")) == names
     assert _unit_labels(dashboard, "community-label") == []
-    committees = _get(dashboard.base, "/api/units?level=community", "city")["features"]
+    committees = api_get(dashboard.base, "/api/units?level=community", "city")["features"]
     committee = max(committees, key=lambda f: f["properties"]["area_km2"])["properties"]
     dashboard.evaluate(
         "([lon, lat]) => window.popbaseMap.jumpTo({center: [lon, lat], zoom: 14})",
@@ -612,7 +502,7 @@ def test_a_street_officer_sees_only_its_street(browser: Any, live_server: str, c
     )
     assert sorted(shown) == mine
     assert len(mine) < len(codes["community"])
-    expected = _get(live_server, f"/api/units/{street}", "street")["resident"]
+    expected = api_get(live_server, f"/api/units/{street}", "street")["resident"]
     assert page.locator("#total-resident").text_content() == f"{expected:,}"
     # Signing out forgets the token and asks again.
     page.locator("#sign-out").click()
@@ -627,11 +517,11 @@ def test_two_server_processes_answer_alike_and_keep_one_audit_chain(
     log = load_project(city).path(load_project(city).config.access.audit_log)
     before, findings = verify_chain(log)
     assert findings == []
-    token = _token(live_server, "street")
+    bearer = token(live_server, "street")
 
     def summary(_: int) -> Any:
         request = urllib.request.Request(
-            live_server + "/api/summary", headers={"Authorization": f"Bearer {token}"}
+            live_server + "/api/summary", headers={"Authorization": f"Bearer {bearer}"}
         )
         with urllib.request.urlopen(request) as response:
             return json.load(response)["totals"]

@@ -21,6 +21,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
+from browser_fixtures import add_user, open_dashboard, serve_city
 from popbase.cli import app
 from popbase.config import load_project
 from popbase.ops.evaluate import evaluate_project
@@ -189,3 +190,25 @@ def test_every_endpoint_answers_on_a_city_without_optional_parts(
     if role == "admin":
         grids = client.get("/api/units?level=grid").json()
         assert grids["features"] == []
+
+
+@pytest.mark.browser
+def test_the_dashboard_draws_a_city_without_optional_parts(
+    bare_city: Path, chromium: Any, tmp_path: Path
+) -> None:
+    [(district, resident)] = _served(
+        bare_city, "SELECT code, resident FROM units WHERE level = 'district'"
+    )
+    add_user(bare_city, "bare-district", "district_officer", district)
+    with (
+        serve_city(bare_city, tmp_path / "server.log") as base,
+        open_dashboard(chromium, base, "bare-district") as board,
+    ):
+        assert board.evaluate("document.body.dataset.mapState") == "idle"
+        drawn = board.evaluate(
+            "window.popbaseMap.queryRenderedFeatures({layers: ['community-fill']}).length"
+        )
+        assert drawn > 0
+        shown = board.page.locator("#total-resident").text_content()
+        assert shown == f"{resident:,}"
+        board.assert_clean()
