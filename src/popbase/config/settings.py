@@ -1,0 +1,131 @@
+"""The project file's other sections: the area, output, resolution, quality and access."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import (
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from popbase.config._base import _Strict
+
+
+class ProjectInfo(_Strict):
+    """What the base covers."""
+
+    name: str
+    region_code: str = Field(description="Division code of the area the base covers")
+    as_of: dt.date | None = None
+
+    @field_validator("region_code", mode="before")
+    @classmethod
+    def _region_code_digits(cls, v: str) -> str:
+        if not isinstance(v, str) or not v.isdigit() or len(v) not in (2, 4, 6, 9, 12):
+            raise ValueError(
+                f"was {v!r}, expected a statistical division code of 2, 4, 6, 9 or 12 "
+                "digits (e.g. '310112' for a district); quote it so YAML keeps it a string"
+            )
+        return v
+
+
+class OutputConfig(_Strict):
+    """Where builds write their snapshots."""
+
+    dir: Path = Path(".")
+    keep_snapshots: int = Field(default=3, ge=1)
+
+
+class ResolutionConfig(_Strict):
+    """Probabilistic resolution of person records without a reliable ID number.
+
+    A record set aside for its ID (missing, mistyped, impossible) joins the known person
+    whose records it most probably belongs to when that probability reaches
+    ``match_threshold`` and no other person reaches ``review_threshold``; between the two
+    it waits in the review queue; below, it founds a person of its own when it lists a
+    resident (``unidentified_residents``), or stays in quarantine.
+    """
+
+    probabilistic: bool = Field(
+        default=True, description="Link records without a reliable ID to known persons"
+    )
+    match_threshold: float = Field(default=0.9, gt=0.0, lt=1.0)
+    review_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    training_pairs: int = Field(
+        default=1_000_000,
+        ge=10_000,
+        description="Record pairs sampled for training (u by random pairs, m by EM)",
+    )
+    unidentified_residents: bool = Field(
+        default=True,
+        description="A row without a usable ID that matches no known person, with a name, "
+        "a birth date and a residence linked to a room, founds a person of its own "
+        "(身份待核实); false keeps such rows in quarantine",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResolutionConfig:
+        if self.review_threshold > self.match_threshold:
+            raise ValueError(
+                f"review_threshold ({self.review_threshold}) is above match_threshold "
+                f"({self.match_threshold}); the review band lies below the match threshold"
+            )
+        return self
+
+
+class PortraitConfig(_Strict):
+    """The "1+9+X" portrait rules."""
+
+    rules: Path | None = Field(
+        default=None,
+        description="A YAML file of tag rules; the shipped defaults when omitted",
+    )
+
+
+class QualityConfig(_Strict):
+    """Thresholds of the quality report: a value beyond one is flagged."""
+
+    min_validation_rate: float = Field(default=0.95, ge=0, le=1)
+    min_link_rate: float = Field(default=0.95, ge=0, le=1)
+    min_completeness: float = Field(default=0.9, ge=0, le=1)
+    min_consistency: float = Field(default=0.98, ge=0, le=1)
+    max_age_days: int = Field(default=90, ge=0, description="Days since a source's as-of date")
+    max_change_pct: float = Field(
+        default=5.0, ge=0, description="Change in a community's residents since the last build"
+    )
+
+
+class PasswordHashConfig(_Strict):
+    """Argon2id cost: RFC 9106's second recommended setting by default.
+
+    Lower costs suit only machines that cannot spare 64 MiB per sign-in; OWASP's floor is
+    ``memory_kib: 19456, time_cost: 2, parallelism: 1``.
+    """
+
+    time_cost: int = Field(default=3, ge=2, le=20)
+    memory_kib: int = Field(default=65536, ge=19456, le=4 * 1024 * 1024)
+    parallelism: int = Field(default=4, ge=1, le=16)
+
+
+class AccessConfig(_Strict):
+    """Who may use the API: users, roles, tokens and the audit trail."""
+
+    users: Path = Field(
+        default=Path("users.json"),
+        description="The users file that `popbase users` keeps (Argon2id password hashes)",
+    )
+    roles: Path | None = Field(
+        default=None, description="A roles file; the shipped security/roles.yaml when unset"
+    )
+    token_hours: float = Field(default=8.0, gt=0, le=24 * 30, description="Bearer token life")
+    password_hash: PasswordHashConfig = Field(
+        default_factory=lambda: PasswordHashConfig(),
+        description="Argon2id cost of new password hashes",
+    )
+    audit_log: Path = Field(
+        default=Path("audit/audit.log"),
+        description="The hash-chained audit log of every API request",
+    )
