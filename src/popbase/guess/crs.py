@@ -202,7 +202,8 @@ def reference(polygons: Sequence[tuple[LayerHead, str]]) -> Reference | None:
         return None
     area = shapely.union_all(np.asarray(parts, dtype=object))
     shapely.prepare(area)
-    return Reference(area, " and ".join(names))
+    shown = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    return Reference(area, shown)
 
 
 def projected_readings(lon: float, prefixed: bool) -> tuple[str, ...]:

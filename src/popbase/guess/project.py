@@ -20,7 +20,7 @@ from typing import Final
 from popbase.errors import PopbaseError
 from popbase.guess.area import area_as_of, area_code, area_name
 from popbase.guess.columns import ColumnMapping, guess_mapping
-from popbase.guess.crs import WGS84, CrsGuess, aligned_crs, reference
+from popbase.guess.crs import CrsGuess, aligned_crs, layer_crs, reference
 from popbase.guess.division_layers import choose_division_layers
 from popbase.guess.layer_roles import LayerGuess, place_layer
 from popbase.guess.layers import LayerHead, layer_from_table, read_layer_heads
@@ -149,21 +149,26 @@ def _best_layers(
     return divisions, chosen, spare
 
 
-def _align(layers: list[LayerGuess], sources: list[SourceGuess]) -> None:
-    """Degrees of doubtful CRS read as fits the divisions and grids of believed CRS.
+def _believed(polygons: list[tuple[LayerHead, str]]) -> list[tuple[LayerHead, str]]:
+    """Polygon layers whose CRS the file states believably, each with the CRS to read."""
+    out = []
+    for head, hint in polygons:
+        crs = layer_crs(head, hint)
+        if crs.sure and not crs.asked and (crs.value or head.crs):
+            out.append((head, crs.value or str(head.crs)))
+    return out
+
+
+def _align(
+    layers: list[LayerGuess], sources: list[SourceGuess], polygons: list[tuple[LayerHead, str]]
+) -> None:
+    """Coordinates of doubtful CRS read as fits the polygons of believed CRS.
 
     See :mod:`popbase.guess.crs`: committees saved as "WGS84" but copied from an internet
-    map fit the streets only once read as GCJ-02.
+    map fit the streets only once read as GCJ-02. Every polygon layer of the delivery
+    whose CRS is believed counts, placed or not (blocks, land parcels locate the area too).
     """
-    believed = [
-        (layer.head, layer.crs.value or layer.head.crs or WGS84)
-        for layer in layers
-        if layer.role in ("divisions", "grids")
-        and layer.head.geometry in ("polygon", "mixed")
-        and layer.crs.sure
-        and not layer.crs.asked
-    ]
-    against = reference(believed)
+    against = reference(_believed(polygons))
     if against is None:
         return
     for layer in layers:
@@ -226,6 +231,7 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
     layers: list[LayerGuess] = []
     unplaced: list[Unplaced] = []
     heads: list[TableHead] = []
+    polygons: list[tuple[LayerHead, str]] = []
     for path in files:
         try:
             table_heads, layer_heads = _read(path)
@@ -249,6 +255,7 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
                 where = f" (sheet {head.sheet})" if head.sheet else ""
                 shown = ", ".join(head.columns[:8]) + (" …" if len(head.columns) > 8 else "")
                 unplaced.append(Unplaced(path, f"no columns of a known source{where}: {shown}"))
+        polygons += [(h, relative(path, folders)) for h in layer_heads if h.geometry == "polygon"]
         for layer in layer_heads:
             placed = place_layer(layer, relative(path, folders))
             if placed:
@@ -263,7 +270,7 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
             "delivered CSV, XLSX or Parquet tables and GeoJSON, GeoPackage or Shapefile layers"
         )
     sources = sources_from_tables(tables, folders)
-    _align(layers, sources)
+    _align(layers, sources, polygons)
     divisions, chosen, spare = _best_layers(layers)
     code = area_code(layers, sources)
     return ProjectGuess(

@@ -97,6 +97,12 @@ def _path(path: Path, project: Path) -> str:
     return str(path.relative_to(project)) if path.is_relative_to(project) else str(path)
 
 
+def _link_path(path: Path, project: Path) -> str:
+    """A path as named, not where a link (``current``) points."""
+    parent = _path(path.parent, project)
+    return path.name if parent == "." else f"{parent}/{path.name}"
+
+
 def _header(w: _Writer, guess: ProjectGuess) -> None:
     froms = ", ".join(str(f) for f in guess.folders)
     for text in (
@@ -307,7 +313,7 @@ def project_text(guess: ProjectGuess, project: Path) -> str:
         w.line(0, "")
         w.note(0, "Not read: popbase's own outputs")
         for item in guess.skipped:
-            w.note(0, f"  {_path(item.path, project)}: {item.why}")
+            w.note(0, f"  {_link_path(item.path, project)}: {item.why}")
     return "\n".join(w.lines) + "\n"
 
 
@@ -372,6 +378,7 @@ def summarize(guess: ProjectGuess, project: Path) -> Summary:
         for s, why in guess.spare_layers
     ]
     left_out += [
-        f"{_path(u.path, project)}: not read, popbase's own output ({u.why})" for u in guess.skipped
+        f"{_link_path(u.path, project)}: not read, popbase's own output ({u.why})"
+        for u in guess.skipped
     ]
     return Summary(mapped, to_check, left_out)
