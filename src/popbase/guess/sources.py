@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from popbase.guess.departments import Department, department_of
 from popbase.guess.events import ColumnGuess, flag_columns, named_event_type, value_columns
 from popbase.guess.layers import LayerHead, points_of
 from popbase.guess.layout import TableHead
+from popbase.guess.vocabulary import SOURCE_VOCAB, header_key
 
 __all__ = ["Setting", "SourceGuess", "common_prefix", "relative", "sources_from_tables"]
 
@@ -222,6 +223,15 @@ def _events(source: SourceGuess, folders: list[Path]) -> None:
         named = named_event_type(_names(source.head, folders))
         if named is not None:
             source.event_type = Setting(named[0], named[1], sure=False)
+    detail = mapping.get("event_detail")
+    weak = SOURCE_VOCAB["person"]["event_detail"].weak_keys
+    if detail and header_key(detail.column) in weak and not (source.event_type or source.readings):
+        # A note (备注) is an event's detail only in a file of events; a ledger's is a note.
+        source.mapping = replace(
+            mapping,
+            fields=[g for g in mapping.fields if g is not detail],
+            unmapped=mapping.unmapped | {detail.column: "no canonical field"},
+        )
 
 
 def _name_uniquely(sources: list[SourceGuess]) -> None:
