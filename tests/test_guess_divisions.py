@@ -156,3 +156,23 @@ def test_surveyed_points_without_a_crs_are_placed_by_the_divisions(tmp_path: Pat
     buildings = guess_project([tmp_path]).layers["buildings"]
     assert buildings.head.geometry_fields == {"lon": "Y坐标", "lat": "X坐标"}
     assert (buildings.crs.value, buildings.crs.asked) == ("EPSG:4549", False)
+
+
+def test_eastings_prefixed_with_their_zone_are_placed_in_that_zone(tmp_path: Path) -> None:
+    """A .shp without its .prj, eastings written 40xxxxxx (3-degree zone 40, CM 120E)."""
+    _streets(tmp_path / "街道.shp")
+    points = gpd.GeoSeries(
+        [shapely.Point(121.432 + i / 120, 31.192 + j / 120) for i in range(5) for j in range(3)],
+        crs="EPSG:4490",
+    ).to_crs("EPSG:4528")
+    frame = gpd.GeoDataFrame(
+        {"JZBH": [f"B{i}" for i in range(15)], "DZ": [f"七莘路{i}号" for i in range(15)]},
+        geometry=points.values,
+        crs="EPSG:4528",
+    )
+    frame.to_file(tmp_path / "jz.shp")
+    (tmp_path / "jz.prj").unlink()
+    buildings = guess_project([tmp_path]).layers["buildings"]
+    assert (buildings.crs.value, buildings.crs.asked, buildings.crs.sure) == (
+        "EPSG:4528", False, True
+    )  # fmt: skip

@@ -227,11 +227,14 @@ def projected_readings(lon: float, prefixed: bool) -> tuple[str, ...]:
 
 
 def _readings(shapes: Sequence[object], against: Reference) -> tuple[str, ...]:
+    """Degrees: the internet-map offsets; metres: the zones near the believed polygons."""
     xmin, _, xmax, _ = shapely.total_bounds(np.asarray(shapes, dtype=object))
     if in_degrees((float(xmin), 0.0, float(xmax), 0.0)):
         return _READINGS
-    xmin, _, xmax, _ = shapely.bounds(against.area)
-    return projected_readings((xmin + xmax) / 2, prefixed=xmin >= 1e7)
+    # Eastings of 8 digits carry the zone's number before them (40512345.6).
+    prefixed = xmin >= 1e7
+    west, _, east, _ = shapely.bounds(against.area)
+    return projected_readings((west + east) / 2, prefixed=prefixed)
 
 
 def _label(crs: str) -> str:

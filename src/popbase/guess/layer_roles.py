@@ -25,7 +25,7 @@ from typing import Final
 
 from popbase.guess.columns import EXACT, FieldGuess, map_columns
 from popbase.guess.crs import CrsGuess, layer_crs
-from popbase.guess.division_layers import division_fields
+from popbase.guess.division_layers import division_fields, plural
 from popbase.guess.layers import LayerHead
 from popbase.guess.values import profile
 from popbase.guess.vocabulary import LAYER_VOCAB
@@ -119,7 +119,7 @@ def _needs(role: str, head: LayerHead, fields: dict[str, FieldGuess]) -> bool:
 
 
 def _plural(count: int, level: str) -> str:
-    return f"{count:,} {level}{'' if count == 1 else 's'}".replace("communitys", "communities")
+    return f"{count:,} {level if count == 1 else plural(level)}"
 
 
 def _division_levels(codes: list[str], level: str | None, short: bool) -> str:

@@ -4,9 +4,11 @@ Every file under the folders is read once: tables (CSV/TSV/XLSX/Parquet) become 
 when their columns say what kind of source they are (:mod:`popbase.guess.columns`,
 :mod:`popbase.guess.sources`), or basemap layers when their rows carry geometry; map files
 (GeoJSON, GeoPackage, Shapefile, GeoParquet) become layers
-(:mod:`popbase.guess.layer_roles`). Of several layers for one role, the best is used and
-the others listed. What fits nowhere is listed with why. The area and its date come from
-what was read (:mod:`popbase.guess.area`).
+(:mod:`popbase.guess.layer_roles`). Every division layer is used, unless it repeats one
+(:mod:`popbase.guess.division_layers`); of several layers for another role, the best is
+used and the others listed. Coordinates whose CRS is in doubt are read against the
+polygons whose CRS is believed (:mod:`popbase.guess.crs`). What fits nowhere is listed
+with why. The area and its date come from what was read (:mod:`popbase.guess.area`).
 """
 
 from __future__ import annotations
@@ -178,7 +180,7 @@ def _align(
             layer.crs = aligned_crs(layer.head.shapes, layer.crs, against) or layer.crs
     for source in sources:
         setting, points = source.settings.get("crs"), source.points
-        if setting is None or setting.sure or points is None:
+        if setting is None or points is None or (setting.sure and not setting.asked):
             continue
         stated = CrsGuess(
             None if setting.value is None else str(setting.value),
