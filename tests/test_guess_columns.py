@@ -162,3 +162,28 @@ def test_a_table_of_places_is_no_source() -> None:
     samples = {"name": ["江川路幼儿园", "古美小学", "新虹社区卫生服务中心", "浦锦养老院"] * 10}
     samples |= {"type": ["kindergarten"] * N, "lon": ["121.25"] * N, "lat": ["31.02"] * N}
     assert guess_mapping(samples, SOURCE_VOCAB) is None
+
+
+def test_words_and_dates_are_checked_as_the_build_reads_them() -> None:
+    """GB/T 2261.1 codes are sex words, 注销（死亡） a status, 46270 an Excel date cell."""
+    samples = _person_table({"id_number": "身份证号", "name": "姓名"})
+    samples |= {"性别": ["1", "2", "男性", "F"] * (N // 4)}
+    samples |= {"人员状态": ["正常", "注销（死亡）", "迁出", "在册"] * (N // 4)}
+    samples |= {"人户状态": ["人在户在", "人户分离（外出）", "流动", "常住"] * (N // 4)}
+    samples |= {"出生日期": ["46270", "二〇二六年九月五日", "2026年9月", "20260905"] * (N // 4)}
+    fields, _ = map_columns(samples, SOURCE_VOCAB["person"])
+    by_field = {g.field: g for g in fields}
+    for field in ("sex", "person_status", "household_status", "birth_date"):
+        assert by_field[field].sure and "100%" in by_field[field].evidence, field
+    samples["性别"] = ["男女", "未婚", "汉族", "群众"] * (N // 4)
+    fields, _ = map_columns(samples, SOURCE_VOCAB["person"])
+    sex = next(g for g in fields if g.field == "sex")
+    assert not sex.sure and "0% sex words" in sex.evidence
+
+
+def test_a_buildings_use_is_confirmed_by_the_vocabulary() -> None:
+    samples = {"建筑编号": [f"B{i}" for i in range(N)], "用途": ["住宅", "商住两用", "厂房"] * 13}
+    samples["用途"].append("Office")
+    fields, _ = map_columns(samples, LAYER_VOCAB["buildings"])
+    use = next(g for g in fields if g.field == "use")
+    assert use.sure and "100% building use words" in use.evidence

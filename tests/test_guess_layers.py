@@ -38,7 +38,7 @@ def test_committees_by_their_codes(tmp_path: Path) -> None:
     assert layer is not None and layer.role == "divisions"
     assert {g.field: g.column for g in layer.fields} == {"code": "区划代码", "name": "名称"}
     assert layer.what == "3 polygons: 3 communities"
-    assert layer.crs is None and "EPSG:4490" in layer.crs_evidence
+    assert layer.crs.value is None and layer.crs.sure and "EPSG:4490" in layer.crs.evidence
 
 
 def test_grids_have_codes_longer_than_a_committees(tmp_path: Path) -> None:
@@ -70,11 +70,12 @@ def test_buildings_as_gcj02_points_in_a_table(tmp_path: Path) -> None:
     fields = {g.field: g.column for g in layer.fields}
     assert fields == {"id": "楼栋编号", "address": "地址", "use": "用途", "floors": "层数",
                       "lon": "经度", "lat": "纬度"}  # fmt: skip
-    assert (layer.crs, layer.crs_asked) == ("GCJ-02", False)
-    assert "高德" in layer.crs_evidence
+    assert (layer.crs.value, layer.crs.asked, layer.crs.sure) == ("GCJ-02", False, True)
+    assert "高德" in layer.crs.evidence
 
 
-def test_points_in_degrees_without_a_crs_are_wgs84(tmp_path: Path) -> None:
+def test_points_in_degrees_without_a_crs_are_wgs84_to_check(tmp_path: Path) -> None:
+    """Nothing says whether lon/lat columns are GPS or copied from an internet map."""
     path = tmp_path / "facilities.csv"
     pd.DataFrame(
         {"设施名称": ["古美小学", "古美幼儿园"], "类型": ["小学", "幼儿园"],
@@ -82,7 +83,8 @@ def test_points_in_degrees_without_a_crs_are_wgs84(tmp_path: Path) -> None:
     ).to_csv(path, index=False)  # fmt: skip
     (layer,) = _place(path)
     assert layer is not None and layer.role == "facilities"
-    assert (layer.crs, layer.crs_asked) == ("EPSG:4326", False)
+    assert (layer.crs.value, layer.crs.asked, layer.crs.sure) == ("EPSG:4326", False, False)
+    assert "高德" in layer.crs.evidence  # the user is told what else it may be
 
 
 def test_projected_coordinates_without_a_crs_are_asked_for(tmp_path: Path) -> None:
@@ -99,8 +101,8 @@ def test_projected_coordinates_without_a_crs_are_asked_for(tmp_path: Path) -> No
     assert not path.with_suffix(".prj").exists()
     (layer,) = _place(path)
     assert layer is not None and layer.role == "buildings"
-    assert layer.crs is None and layer.crs_asked
-    assert "projected" in layer.crs_evidence
+    assert layer.crs.value is None and layer.crs.asked
+    assert "projected" in layer.crs.evidence
 
 
 def test_a_file_claiming_degrees_with_projected_coordinates_is_asked(tmp_path: Path) -> None:
@@ -111,8 +113,8 @@ def test_a_file_claiming_degrees_with_projected_coordinates_is_asked(tmp_path: P
     )  # fmt: skip
     frame.to_file(path)
     (layer,) = _place(path)
-    assert layer is not None and layer.crs_asked
-    assert "not degrees" in layer.crs_evidence
+    assert layer is not None and layer.crs.asked
+    assert "not degrees" in layer.crs.evidence
 
 
 @pytest.mark.parametrize(
@@ -127,7 +129,7 @@ def test_a_name_saying_an_internet_map_wins_over_the_files_wgs84(
         geometry=[Point(121.35, 31.11), Point(121.36, 31.12)], crs="EPSG:4326",
     ).to_file(path)  # fmt: skip
     (layer,) = _place(path)
-    assert layer is not None and layer.crs == crs
+    assert layer is not None and (layer.crs.value, layer.crs.sure) == (crs, True)
 
 
 def test_lines_are_roads_and_unknown_polygons_have_no_role(tmp_path: Path) -> None:

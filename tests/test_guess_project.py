@@ -7,16 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 import yaml
-from shapely.geometry import box
 from typer.testing import CliRunner, Result
 
 from popbase.cli import app
 from popbase.config import load_project
-from popbase.guess import NothingToGuessError, guess_project, init_project, project_text
+from popbase.guess import NothingToGuessError, guess_project, init_project
 from popbase.io.tables import read_table
 from popbase.io.xlsx import Sheet, write_xlsx
 from popbase.ops.evaluate import evaluate_project
@@ -207,23 +205,20 @@ def test_init_writes_the_project_file_it_summarises(delivery: Path) -> None:
     assert text.count("— CHECK") == len(summary.to_check)
 
 
-def test_divisions_in_two_files_the_finer_is_used_and_the_area_spans_both(
-    tmp_path: Path,
-) -> None:
-    squares = [box(121.43 + i / 100, 31.19, 121.44 + i / 100, 31.20) for i in range(3)]
-    gpd.GeoDataFrame(
-        {"XZQDM": ["310104003", "310104004", "310104007"],
-         "XZQMC": ["天平路街道", "湖南路街道", "斜土路街道"]},
-        geometry=squares, crs="EPSG:4490",
-    ).to_file(tmp_path / "街道.shp", encoding="utf-8")  # fmt: skip
-    gpd.GeoDataFrame(
-        {"居委代码": ["310104003001", "310104003002"],
-         "居委名称": ["天平一居委会", "天平二居委会"]},
-        geometry=squares[:2], crs="EPSG:4490",
-    ).to_file(tmp_path / "居委会.geojson")  # fmt: skip
-    guess = guess_project([tmp_path])
-    assert guess.layers["divisions"].head.path.name == "居委会.geojson"
-    assert [s.head.path.name for s in guess.spare_layers] == ["街道.shp"]
-    assert guess.region_code[0] == "310104" and guess.name[0] == "徐汇区"
-    text = project_text(guess, tmp_path)
-    assert "also a divisions layer, not used" in text and "街道.shp" in text
+def test_popbase_own_outputs_in_the_folder_are_not_read_and_said_so(tmp_path: Path) -> None:
+    """``popbase init CITY`` on a project folder: builds, users and truth stay unread."""
+    ids = pd.DataFrame({"公民身份号码": ["310112198001011239"] * 6, "姓名": ["张伟"] * 6})
+    (tmp_path / "sources").mkdir()
+    ids.to_csv(tmp_path / "sources" / "公安户籍.csv", index=False)
+    for folder in ("truth", "snapshots/20261031T120000", "work", "audit"):
+        (tmp_path / folder).mkdir(parents=True)
+        ids.to_csv(tmp_path / folder / "persons.csv", index=False)
+    (tmp_path / "users.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "current").symlink_to("snapshots/20261031T120000")
+    result = invoke("init", tmp_path)
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "popbase.yaml").read_text(encoding="utf-8")
+    assert [s["path"] for s in yaml.safe_load(text)["sources"]] == ["sources/公安户籍.csv"]
+    skipped = {"truth", "snapshots", "work", "audit", "users.json", "current"}
+    assert all(f"{name}: not read, popbase's own output" in result.output for name in skipped)
+    assert "# Not read: popbase's own outputs" in text and "# truth: the sample's" in text

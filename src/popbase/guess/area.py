@@ -1,7 +1,8 @@
 """The area a delivery covers: its statistical code, its name and its as-of date.
 
-The code is the common prefix of the division codes seen (of the divisions layer, else
-the grids, else a signaling source's grid codes), cut to a statistical code length (2, 4,
+The code is the common prefix of the division codes seen (of the division layers, else
+the NBS codes of the streets that committees coded by their last parts name, else the
+grids, else a signaling source's grid codes), cut to a statistical code length (2, 4,
 6, 9 or 12 digits). The name is the bundled NBS tables' name for it (the divisions
 layer's own where the tables stop). The as-of date is the newest date a file's name or a
 ledger's title gives (截至2026年10月 means its last day), else the newest file's date.
@@ -21,6 +22,8 @@ from typing import Final
 from popbase.guess.layer_roles import LayerGuess
 from popbase.guess.layout import TableHead
 from popbase.guess.sources import SourceGuess, common_prefix, relative
+from popbase.space.division_layers import unpadded
+from popbase.space.divisions import bundled_division_names, resolve_division_name
 
 __all__ = ["area_as_of", "area_code", "area_name"]
 
@@ -41,17 +44,52 @@ def _common_code(codes: list[str]) -> str:
     return next((prefix[:n] for n in _CODE_LENGTHS if len(prefix) >= n), "")
 
 
+def _parents_code(layers: list[LayerGuess]) -> tuple[str, str]:
+    """The area of divisions coded by last parts, from the parents they name.
+
+    Committees coded 001, 002 under 所属街道 江川路街道: the bundled NBS tables know the
+    street's code (310112001), whose district is the area.
+    """
+    found: dict[str, str] = {}
+    for layer in layers:
+        parent = layer.column("parent")
+        if layer.role != "divisions" or not layer.short_codes or parent is None:
+            continue
+        for value in dict.fromkeys(layer.head.samples[parent]):
+            if value.isascii() and value.isdigit():
+                found[value] = unpadded(value)
+            elif value and (code := resolve_division_name(value, bundled_division_names())):
+                found[value] = code
+    code = _common_code(list(found.values()))
+    if not code:
+        return "", ""
+    shown = "、".join(f"{n} {c}" for n, c in list(found.items())[:3])
+    return code, f"the NBS codes of the divisions the short-coded ones belong to ({shown})"
+
+
 def area_code(layers: list[LayerGuess], sources: list[SourceGuess]) -> tuple[str, str]:
     """The area's statistical code and why (``""`` when no code was seen).
 
-    Every division layer counts (streets from one file, committees from another), then
-    the grids, then a signaling source's grid codes.
+    Every division layer with whole codes counts (streets from one file, committees from
+    another), then the parents that divisions coded by their last parts name, then the
+    grids, then a signaling source's grid codes.
     """
-    for role in ("divisions", "grids"):
-        codes = [c for layer in layers if layer.role == role for c in layer.codes]
-        code = _common_code(codes)
-        if code:
-            return code, f"the common prefix of the {role}' codes"
+    whole = [
+        unpadded(c)
+        for layer in layers
+        if layer.role == "divisions" and not layer.short_codes
+        for c in layer.codes
+    ]
+    code = _common_code(whole)
+    if code:
+        return code, "the common prefix of the divisions' codes"
+    code, why = _parents_code(layers)
+    if code:
+        return code, why
+    codes = [c for layer in layers if layer.role == "grids" for c in layer.codes]
+    code = _common_code(codes)
+    if code:
+        return code, "the common prefix of the grids' codes"
     for source in sources:
         grid = source.mapping.get("grid_code")
         if grid:
@@ -71,19 +109,20 @@ def _bundled_names() -> dict[str, str]:
     return names
 
 
-def area_name(code: str, divisions: LayerGuess | None) -> tuple[str, str]:
-    """The area's name and why (``""`` when neither the tables nor the layer know it)."""
+def area_name(code: str, divisions: list[LayerGuess]) -> tuple[str, str]:
+    """The area's name and why (``""`` when neither the tables nor the layers know it)."""
     name = _bundled_names().get(code, "")
     if name and name != "市辖区":
         return name, f"the NBS name of {code}"
-    if divisions is not None and (name_field := divisions.column("name")):
-        code_field = divisions.column("code") or ""
+    for layer in divisions:
+        name_field, code_field = layer.column("name"), layer.column("code")
+        if name_field is None or code_field is None or layer.short_codes:
+            continue
         for c, n in zip(
-            divisions.head.samples.get(code_field, []), divisions.head.samples[name_field],
-            strict=False,
-        ):  # fmt: skip
-            if c == code and n:
-                return n, f"the name of {code} in {divisions.head.path.name}"
+            layer.head.samples[code_field], layer.head.samples[name_field], strict=False
+        ):
+            if unpadded(c) == code and n:
+                return n, f"the name of {code} in {layer.head.path.name}"
     return "", "give the area's name"
 
 

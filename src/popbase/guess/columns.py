@@ -110,6 +110,9 @@ def match_header(
     for stem in vocab.stems:
         if any(stem in key for key, _ in keys) and qualifiers_in(stem) >= mentioned:
             return STEM, stem
+    for key, written in keys:
+        if key in vocab.weak_keys and not mentioned:
+            return STEM, " ".join(written.split())
     return 0.0, ""
 
 

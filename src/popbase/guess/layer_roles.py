@@ -11,7 +11,8 @@ what it needs, and the best-scoring one wins:
 - **facilities**: points (or any geometry) with a name and a type;
 - **roads**: lines.
 
-See :mod:`popbase.guess.layers` for how the CRS is read or guessed.
+See :mod:`popbase.guess.crs` for how the CRS is read or guessed, and
+:mod:`popbase.guess.division_layers` for a division layer's level and parent.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Final
 
-import pyproj
-
 from popbase.guess.columns import EXACT, FieldGuess, map_columns
+from popbase.guess.crs import CrsGuess, layer_crs
+from popbase.guess.division_layers import division_fields, plural
 from popbase.guess.layers import LayerHead
 from popbase.guess.values import profile
 from popbase.guess.vocabulary import LAYER_VOCAB
+from popbase.space.division_layers import unpadded
 from popbase.space.divisions import LEVEL_BY_CODE_LENGTH
 
-__all__ = ["LayerGuess", "offset_hint", "place_layer"]
+__all__ = ["LayerGuess", "place_layer"]
 
 ROLES_BY_GEOMETRY: Final = {
     "polygon": ("divisions", "grids", "buildings", "facilities"),
@@ -38,11 +41,6 @@ ROLES_BY_GEOMETRY: Final = {
     "mixed": ("divisions", "grids", "buildings", "facilities"),
 }
 CODE_SHARE: Final = 0.9
-_OFFSET_HINTS: Final = (
-    ("GCJ-02", re.compile(r"高德|腾讯|火星|gcj|amap|autonavi|tencent", re.IGNORECASE)),
-    # "BD" alone only as a word of its own (BD坐标, points_bd), not inside one (bdry).
-    ("BD-09", re.compile(r"百度|baidu|bd[-_]?09|(?<![a-z])bd(?![a-z])", re.IGNORECASE)),
-)
 
 
 @dataclass
@@ -60,74 +58,35 @@ class LayerGuess:
     unmapped
         Fields left over, with why.
     crs
-        The ``crs:`` to write (``None``: the file's own is right, or none could be guessed).
-    crs_evidence
-        Why, in words.
-    crs_asked
-        Whether the user must name the CRS (projected coordinates the file does not place).
+        The ``crs:`` to write and why (:mod:`popbase.guess.crs`).
     what
         What the layer holds, in words ("611 polygons: 1 district, 14 streets …").
     score
         The evidence for the role.
+    codes
+        The division codes sampled (whole ones, unless ``short_codes``).
+    level, level_evidence
+        A division layer's ``level:`` (``None`` when its codes or a field say it feature
+        by feature), and why.
+    short_codes
+        Whether a division layer's codes are last parts (001 within the parent).
     """
 
     role: str
     head: LayerHead
     fields: list[FieldGuess]
     unmapped: dict[str, str]
-    crs: str | None
-    crs_evidence: str
-    crs_asked: bool
+    crs: CrsGuess
     what: str
     score: float
     codes: list[str] = field(default_factory=list)
+    level: str | None = None
+    level_evidence: str = ""
+    short_codes: bool = False
 
     def column(self, name: str) -> str | None:
         """The field mapped to canonical ``name``, if any."""
         return next((g.column for g in self.fields if g.field == name), None)
-
-
-def offset_hint(text: str) -> tuple[str, str] | None:
-    """``("GCJ-02", "高德")`` when a name says its coordinates come from an internet map.
-
-    Examples
-    --------
-    >>> offset_hint("basemap/高德_楼栋.geojson"), offset_hint("bd09_points.csv")
-    (('GCJ-02', '高德'), ('BD-09', 'bd09'))
-    >>> offset_hint("BD坐标/楼栋.csv"), offset_hint("city_bdry.gpkg") is None
-    (('BD-09', 'BD'), True)
-    """
-    for crs, pattern in _OFFSET_HINTS:
-        found = pattern.search(text)
-        if found:
-            return crs, found.group(0)
-    return None
-
-
-def _in_degrees(bounds: tuple[float, float, float, float] | None) -> bool:
-    if bounds is None:
-        return False
-    xmin, ymin, xmax, ymax = bounds
-    return -180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90
-
-
-def layer_crs(head: LayerHead, hint: str) -> tuple[str | None, str, bool]:
-    """``(crs to write, evidence, asked)`` for a layer; see the module docstring."""
-    offset = offset_hint(hint)
-    degrees = _in_degrees(head.bounds)
-    if offset is not None and (degrees or head.bounds is None):
-        return offset[0], f"the name says {offset[1]}", False
-    if head.crs:
-        try:
-            crs = pyproj.CRS.from_user_input(head.crs)
-        except pyproj.exceptions.CRSError:
-            return None, f"the file's CRS {head.crs!r} is unknown to PROJ", True
-        if crs.is_geographic and not degrees and head.bounds is not None:
-            return None, f"the file says {head.crs}, but its coordinates are not degrees", True
-        return None, f"the file's own: {head.crs} ({crs.name})", False
-    if degrees:
-        return "EPSG:4326", "coordinates in degrees; the file names no CRS", False
-    return None, "projected coordinates; the file names no CRS", True
 
 
 def _code_share(head: LayerHead, guess: FieldGuess | None, shape: str) -> float:
@@ -141,8 +100,12 @@ def _needs(role: str, head: LayerHead, fields: dict[str, FieldGuess]) -> bool:
 
     code = fields.get("code")
     if role == "divisions":
-        # Codes decide; names vary too much (江川路 for 江川路街道) to contradict them.
-        return _code_share(head, code, "division_code") >= CODE_SHARE and "name" in fields
+        # Codes decide; names vary too much (江川路 for 江川路街道) to contradict them. Last
+        # parts of codes (001) say nothing without the parent they complete.
+        if "name" not in fields:
+            return False
+        whole = _code_share(head, code, "division_code") >= CODE_SHARE
+        return whole or (_code_share(head, code, "code_part") >= CODE_SHARE and "parent" in fields)
     if role == "grids":
         # Grid codes extend a committee's; a city's own scheme (JC01-02) is named 网格.
         named = code is not None and re.search("网格|grid", code.column, re.IGNORECASE)
@@ -155,13 +118,19 @@ def _needs(role: str, head: LayerHead, fields: dict[str, FieldGuess]) -> bool:
     return role == "roads" and head.geometry == "line"
 
 
-def _division_levels(codes: list[str]) -> str:
-    lengths = Counter(len(c) for c in codes if c.isdigit())
-    parts = []
-    for length, count in sorted(lengths.items()):
-        level = LEVEL_BY_CODE_LENGTH.get(length, f"{length}-digit")
-        parts.append(f"{count:,} {level}{'' if count == 1 else 's'}")
-    return ", ".join(parts).replace("communitys", "communities")
+def _plural(count: int, level: str) -> str:
+    return f"{count:,} {level if count == 1 else plural(level)}"
+
+
+def _division_levels(codes: list[str], level: str | None, short: bool) -> str:
+    if short:
+        shown = "、".join(dict.fromkeys(codes[:3]))
+        return f"{_plural(len(codes), level or 'division')} coded by their last parts ({shown} …)"
+    lengths = Counter(len(unpadded(c)) for c in codes if c.isdigit())
+    return ", ".join(
+        _plural(count, LEVEL_BY_CODE_LENGTH.get(length, f"{length}-digit"))
+        for length, count in sorted(lengths.items())
+    )
 
 
 def place_layer(head: LayerHead, hint: str) -> LayerGuess | None:
@@ -184,6 +153,10 @@ def place_layer(head: LayerHead, hint: str) -> LayerGuess | None:
     for role in ROLES_BY_GEOMETRY.get(head.geometry, ()):
         vocab = LAYER_VOCAB[role]
         guesses, unmapped = map_columns(head.samples, vocab)
+        division = None
+        if role == "divisions":
+            division = division_fields(head.samples, guesses, unmapped, _names(hint))
+            guesses, unmapped = division.fields, division.unmapped
         fields = {g.field: g for g in guesses}
         if not _needs(role, head, fields):
             continue
@@ -193,17 +166,24 @@ def place_layer(head: LayerHead, hint: str) -> LayerGuess | None:
         geometry = [
             FieldGuess(k, v, EXACT, "the geometry", True) for k, v in head.geometry_fields.items()
         ]
-        crs, evidence, asked = layer_crs(head, hint)
+        crs = layer_crs(head, hint)
         codes = head.samples.get(fields["code"].column, []) if "code" in fields else []
         what = (
             f"{head.count:,} {head.geometry}s"
             if head.geometry != "mixed"
             else f"{head.count:,} features"
         )
-        if role == "divisions":
-            what += f": {_division_levels(codes)}"
-        best = LayerGuess(
-            role, head, guesses + geometry, unmapped, crs, evidence, asked, what, score,
-            [c for c in codes if c],
-        )  # fmt: skip
+        codes = [c for c in codes if c]
+        if division is not None:
+            what += f": {_division_levels(codes, division.level, division.short)}"
+        best = LayerGuess(role, head, guesses + geometry, unmapped, crs, what, score, codes)
+        if division is not None:
+            best.level, best.level_evidence = division.level, division.level_evidence
+            best.short_codes = division.short
     return best
+
+
+def _names(hint: str) -> list[str]:
+    """The file's name and its folders' within the delivery, the nearest first."""
+    path = PurePath(hint)
+    return [path.stem, *(p.name for p in path.parents if p.name)]

@@ -35,7 +35,7 @@ from popbase.guess.values import profile
 from popbase.guess.vocabulary import SOURCE_VOCAB
 from popbase.io.sheets import float_text
 
-__all__ = ["LayerHead", "layer_from_table", "read_layer_heads"]
+__all__ = ["LayerHead", "layer_from_table", "points_of", "read_layer_heads"]
 
 _WKT: Final = re.compile(r"\s*(MULTI)?(POINT|LINESTRING|POLYGON)\b", re.IGNORECASE)
 _WKT_NAMES: Final = ("wkt", "geometry", "geom", "shape", "图形", "几何", "空间信息", "坐标串")
@@ -64,6 +64,9 @@ class LayerHead:
         The first values of each attribute field, as text.
     geometry_fields
         For a table: the ``wkt``, or ``lon`` and ``lat`` columns holding the geometry.
+    shapes
+        The sampled features' geometries as stored (shapely; empty ones left out), to
+        compare layers whose CRS is in doubt with those whose CRS is known.
     """
 
     path: Path
@@ -74,6 +77,7 @@ class LayerHead:
     count: int
     samples: dict[str, list[str]]
     geometry_fields: dict[str, str] = field(default_factory=dict)
+    shapes: tuple[object, ...] = field(default=(), repr=False)
 
 
 def _kind(name: str) -> str:
@@ -101,16 +105,20 @@ def _texts(values: object) -> list[str]:
     return out
 
 
-def _sampled_kind(wkb: object) -> str:
-    """The geometry kind of sampled features.
+def _sampled(wkb: object) -> tuple[str, tuple[object, ...]]:
+    """The geometry kind of sampled features, and their geometries.
 
     GeoJSON declares no geometry type: polygons mixed with multipolygons read "Unknown".
     """
     if wkb is None:
-        return "none"
-    shapes = shapely.from_wkb(np.asarray(wkb, dtype=object))
-    kinds = {_kind(str(s.geom_type)) for s in shapes if s is not None}
-    return kinds.pop() if len(kinds) == 1 else "mixed" if kinds else "none"
+        return "none", ()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an invalid ring: the build repairs it
+        shapes = [s for s in shapely.from_wkb(np.asarray(wkb, dtype=object), on_invalid="ignore")
+                  if s is not None and not s.is_empty]  # fmt: skip
+    kinds = {_kind(str(s.geom_type)) for s in shapes}
+    kind = kinds.pop() if len(kinds) == 1 else "mixed" if kinds else "none"
+    return kind, tuple(shapes)
 
 
 def _gdal_heads(path: Path) -> list[LayerHead]:
@@ -125,15 +133,17 @@ def _gdal_heads(path: Path) -> list[LayerHead]:
             meta, _, wkb, data = pyogrio.raw.read(path, layer=layer, max_features=SAMPLE_ROWS)
         fields = [str(f) for f in meta["fields"]]
         bounds = info.get("total_bounds")
+        kind, shapes = _sampled(wkb)
         heads.append(
             LayerHead(
                 path,
                 layer,
-                _sampled_kind(wkb),
+                kind,
                 info.get("crs"),
                 tuple(float(b) for b in bounds) if bounds is not None else None,  # type: ignore[arg-type]
                 int(info.get("features") or 0),
                 {f: _texts(d) for f, d in zip(fields, data, strict=True)},
+                shapes=shapes,
             )
         )
     return heads
@@ -147,25 +157,19 @@ def _geoparquet_head(path: Path, geo: dict[str, object]) -> LayerHead:
     samples: dict[str, list[str]] = {}
     geometry = "none"
     bounds: tuple[float, float, float, float] | None = None
+    shapes: tuple[object, ...] = ()
     if batch is not None:
         for name, values in zip(batch.schema.names, batch.columns, strict=True):
             if name != column:
                 samples[name] = _texts(values.to_pylist())
-        wkb = batch.column(column).to_pylist()
-        geometry = _sampled_kind(wkb)
-        shapes = shapely.from_wkb(np.asarray(wkb, dtype=object))
-        xmin, ymin, xmax, ymax = (float(b) for b in shapely.total_bounds(shapes))
-        bounds = (xmin, ymin, xmax, ymax)
+        geometry, shapes = _sampled(batch.column(column).to_pylist())
+        if shapes:
+            xmin, ymin, xmax, ymax = (float(b) for b in shapely.total_bounds(np.array(shapes)))
+            bounds = (xmin, ymin, xmax, ymax)
     crs = info.get("crs", "OGC:CRS84")  # GeoParquet's default when the key is absent
     crs_text = None if crs is None else pyproj.CRS.from_user_input(crs).to_string()
     return LayerHead(
-        path,
-        None,
-        geometry,
-        crs_text,
-        bounds,
-        file.metadata.num_rows,
-        samples,
+        path, None, geometry, crs_text, bounds, file.metadata.num_rows, samples, shapes=shapes
     )
 
 
@@ -196,10 +200,15 @@ def layer_from_table(head: TableHead) -> LayerHead | None:
             kinds = {_kind(m.group(2)) for v in texts if (m := _WKT.match(v))}
             if kinds:
                 geometry = kinds.pop() if len(kinds) == 1 else "mixed"
+                shapes = _wkt_shapes(texts)
+                bounds = None
+                if shapes:
+                    xmin, ymin, xmax, ymax = shapely.total_bounds(np.array(shapes))
+                    bounds = (float(xmin), float(ymin), float(xmax), float(ymax))
                 return LayerHead(
-                    head.path, None, geometry, None, None, head.rows_seen,
+                    head.path, None, geometry, None, bounds, head.rows_seen,
                     {c: v for c, v in head.samples.items() if c != column},
-                    {"wkt": column},
+                    {"wkt": column}, shapes,
                 )  # fmt: skip
     found: dict[str, str] = {}
     for axis in ("lon", "lat"):
@@ -213,16 +222,61 @@ def layer_from_table(head: TableHead) -> LayerHead | None:
                 break
     if len(found) < 2:
         return None
-    x = [float(v) for v in head.samples[found["lon"]] if _number(v)]
-    y = [float(v) for v in head.samples[found["lat"]] if _number(v)]
-    bounds = (min(x), min(y), max(x), max(y)) if x and y else None
+    if _northing_first(head.samples[found["lon"]], head.samples[found["lat"]]):
+        found = {"lon": found["lat"], "lat": found["lon"]}
+    shapes = points_of(head.samples[found["lon"]], head.samples[found["lat"]])
+    bounds = None
+    if shapes:
+        xmin, ymin, xmax, ymax = shapely.total_bounds(np.array(shapes))
+        bounds = (float(xmin), float(ymin), float(xmax), float(ymax))
     rest = {c: v for c, v in head.samples.items() if c not in found.values()}
-    return LayerHead(head.path, None, "point", None, bounds, head.rows_seen, rest, found)
+    return LayerHead(head.path, None, "point", None, bounds, head.rows_seen, rest, found, shapes)
 
 
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
+def _northing_first(xs: list[str], ys: list[str]) -> bool:
+    """Whether projected X/Y columns follow the surveyors' order, X north and Y east.
+
+    Chinese survey tables write X for the northing and Y for the easting, GIS the
+    reverse; the values tell: a northing in China is 2,000–6,000 km, an easting within
+    a Gauss–Krüger zone 500 km ± 300 (or prefixed with the zone's number, ≥ 13,000 km).
+
+    >>> _northing_first(["3456789.1"], ["512345.6"]), _northing_first(["512345.6"], ["3456789.1"])
+    (True, False)
+    """
+    x = [v for v in map(_number, xs) if v is not None]
+    y = [v for v in map(_number, ys) if v is not None]
+    if not x or not y:
         return False
-    return True
+    mx, my = float(np.median(x)), float(np.median(y))
+
+    def northing(v: float) -> bool:
+        return 1.5e6 <= v <= 6.5e6
+
+    def easting(v: float) -> bool:
+        return 1.5e5 <= v <= 8.5e5 or 1.3e7 <= v <= 4.6e7
+
+    return northing(mx) and easting(my)
+
+
+def points_of(xs: list[str], ys: list[str]) -> tuple[object, ...]:
+    """The points of a table's coordinate columns, where both read as numbers."""
+    pairs = [(_number(x), _number(y)) for x, y in zip(xs, ys, strict=True)]
+    kept = [(x, y) for x, y in pairs if x is not None and y is not None]
+    if not kept:
+        return ()
+    return tuple(shapely.points(np.array(kept, dtype=float)))
+
+
+def _wkt_shapes(texts: list[str]) -> tuple[object, ...]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        shapes = shapely.from_wkt(np.array(texts, dtype=object), on_invalid="ignore")
+    return tuple(s for s in shapes if s is not None and not s.is_empty)
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None

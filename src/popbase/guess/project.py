@@ -4,26 +4,30 @@ Every file under the folders is read once: tables (CSV/TSV/XLSX/Parquet) become 
 when their columns say what kind of source they are (:mod:`popbase.guess.columns`,
 :mod:`popbase.guess.sources`), or basemap layers when their rows carry geometry; map files
 (GeoJSON, GeoPackage, Shapefile, GeoParquet) become layers
-(:mod:`popbase.guess.layer_roles`). Of several layers for one role, the best is used and
-the others listed. What fits nowhere is listed with why. The area and its date come from
-what was read (:mod:`popbase.guess.area`).
+(:mod:`popbase.guess.layer_roles`). Every division layer is used, unless it repeats one
+(:mod:`popbase.guess.division_layers`); of several layers for another role, the best is
+used and the others listed. Coordinates whose CRS is in doubt are read against the
+polygons whose CRS is believed (:mod:`popbase.guess.crs`). What fits nowhere is listed
+with why. The area and its date come from what was read (:mod:`popbase.guess.area`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from popbase.errors import PopbaseError
 from popbase.guess.area import area_as_of, area_code, area_name
 from popbase.guess.columns import ColumnMapping, guess_mapping
+from popbase.guess.crs import CrsGuess, aligned_crs, layer_crs, reference
+from popbase.guess.division_layers import choose_division_layers
 from popbase.guess.layer_roles import LayerGuess, place_layer
 from popbase.guess.layers import LayerHead, layer_from_table, read_layer_heads
 from popbase.guess.layout import TableHead, read_heads
-from popbase.guess.sources import SourceGuess, relative, sources_from_tables
+from popbase.guess.sources import Setting, SourceGuess, relative, sources_from_tables
 from popbase.guess.values import profile
 from popbase.guess.vocabulary import SOURCE_VOCAB
 
@@ -38,8 +42,19 @@ TABLE_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".par
 MAP_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".kml", ".gml")
 # Parts of a Shapefile other than .shp, read with it.
 _SIDECARS: Final = (".shx", ".dbf", ".prj", ".cpg", ".qpj", ".sbn", ".sbx", ".qix", ".qmd")
-# What popbase itself writes into a project folder.
-_OWN: Final = {"popbase.yaml", "snapshots", "current", "quality", "audit", "users.json"}
+# What popbase itself writes at the top of a project folder: builds, their working files,
+# the audit trail, API users, quality reports, and a sample's ground truth. `popbase init
+# CITY` on a project folder reads the delivery beside them, not them.
+OWN_OUTPUTS: Final = {
+    "popbase.yaml": "the project file",
+    "snapshots": "the builds",
+    "current": "the build served",
+    "work": "a build's working files",
+    "quality": "the quality reports",
+    "audit": "the API's audit trail",
+    "users.json": "the API's users",
+    "truth": "the sample's ground truth",
+}
 
 
 @dataclass(frozen=True)
@@ -58,30 +73,48 @@ class ProjectGuess:
     name: tuple[str, str]
     region_code: tuple[str, str]
     as_of: tuple[dt.date, str]
+    divisions: list[LayerGuess]
     layers: dict[str, LayerGuess]
-    spare_layers: list[LayerGuess]
+    spare_layers: list[tuple[LayerGuess, str]]
     sources: list[SourceGuess]
     unplaced: list[Unplaced]
+    skipped: list[Unplaced] = field(default_factory=list)
 
 
 class NothingToGuessError(PopbaseError, FileNotFoundError):
     """A delivery folder holds no file popbase can use."""
 
 
-def delivered_files(folders: list[Path]) -> list[Path]:
-    """The files of a delivery, sorted, without hidden files and popbase's own output."""
+def delivered_files(folders: list[Path]) -> tuple[list[Path], list[Unplaced]]:
+    """The files of a delivery, sorted, and popbase's own outputs left out.
+
+    Hidden files, Office lock files (``~$``) and Shapefile sidecars are not listed;
+    what popbase writes at the top of a project folder (:data:`OWN_OUTPUTS`) is returned
+    apart, with what it is, so that the summary can say it was not read.
+    """
     files: list[Path] = []
+    skipped: list[Unplaced] = []
     for folder in folders:
         for root, dirs, names in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _OWN)
+            top = Path(root) == folder
+            for d in sorted(dirs):
+                if top and d in OWN_OUTPUTS:
+                    skipped.append(Unplaced(Path(root) / d, OWN_OUTPUTS[d]))
+            dirs[:] = sorted(
+                d for d in dirs if not d.startswith(".") and not (top and d in OWN_OUTPUTS)
+            )
             for name in sorted(names):
                 path = Path(root) / name
-                if name.startswith((".", "~$")) or name in _OWN:
+                if name.startswith((".", "~$")):
+                    continue
+                if top and name in OWN_OUTPUTS:
+                    if name != "popbase.yaml":  # replaced with --force, or refused before
+                        skipped.append(Unplaced(path, OWN_OUTPUTS[name]))
                     continue
                 if path.suffix.lower() in _SIDECARS or path.is_symlink():
                     continue
                 files.append(path)
-    return files
+    return files, skipped
 
 
 def _read(path: Path) -> tuple[list[TableHead], list[LayerHead]]:
@@ -96,18 +129,68 @@ def _read(path: Path) -> tuple[list[TableHead], list[LayerHead]]:
     return [], []
 
 
-def _best_layers(layers: list[LayerGuess]) -> tuple[dict[str, LayerGuess], list[LayerGuess]]:
-    def rank(layer: LayerGuess) -> tuple[float, ...]:
-        if layer.role == "divisions":  # the layer with the most levels, the finest, the most
-            lengths = {len(c) for c in layer.codes}
-            return (len(lengths), max(lengths, default=0), layer.head.count)
-        return (layer.score, layer.head.count)
+def _best_layers(
+    layers: list[LayerGuess],
+) -> tuple[list[LayerGuess], dict[str, LayerGuess], list[tuple[LayerGuess, str]]]:
+    """The division layers, the best layer of every other role, and the layers left out.
 
+    Every division layer is used (streets from one file, committees from another) unless
+    it repeats one used; other roles take one layer, the best-evidenced, then the largest.
+    """
+    divisions, repeats = choose_division_layers([x for x in layers if x.role == "divisions"])
+    spare = [(layer, f"the same divisions as {same.head.path.name}") for layer, same in repeats]
     chosen: dict[str, LayerGuess] = {}
-    for layer in sorted(layers, key=rank, reverse=True):
+    others = [x for x in layers if x.role != "divisions"]
+    for layer in sorted(others, key=lambda x: (x.score, x.head.count), reverse=True):
         chosen.setdefault(layer.role, layer)
-    spare = [layer for layer in layers if chosen[layer.role] is not layer]
-    return chosen, spare
+    spare += [
+        (layer, f"space.{layer.role} takes one layer: {chosen[layer.role].head.path.name} is used")
+        for layer in others
+        if chosen[layer.role] is not layer
+    ]
+    return divisions, chosen, spare
+
+
+def _believed(polygons: list[tuple[LayerHead, str]]) -> list[tuple[LayerHead, str]]:
+    """Polygon layers whose CRS the file states believably, each with the CRS to read."""
+    out = []
+    for head, hint in polygons:
+        crs = layer_crs(head, hint)
+        if crs.sure and not crs.asked and (crs.value or head.crs):
+            out.append((head, crs.value or str(head.crs)))
+    return out
+
+
+def _align(
+    layers: list[LayerGuess], sources: list[SourceGuess], polygons: list[tuple[LayerHead, str]]
+) -> None:
+    """Coordinates of doubtful CRS read as fits the polygons of believed CRS.
+
+    See :mod:`popbase.guess.crs`: committees saved as "WGS84" but copied from an internet
+    map fit the streets only once read as GCJ-02. Every polygon layer of the delivery
+    whose CRS is believed counts, placed or not (blocks, land parcels locate the area too).
+    """
+    against = reference(_believed(polygons))
+    if against is None:
+        return
+    for layer in layers:
+        # Doubtful degrees, or metres no file places (asked for unless they fit).
+        doubtful = not layer.crs.sure or (layer.crs.asked and not layer.head.crs)
+        if doubtful:
+            layer.crs = aligned_crs(layer.head.shapes, layer.crs, against) or layer.crs
+    for source in sources:
+        setting, points = source.settings.get("crs"), source.points
+        if setting is None or points is None or (setting.sure and not setting.asked):
+            continue
+        stated = CrsGuess(
+            None if setting.value is None else str(setting.value),
+            setting.why,
+            setting.asked,
+            setting.sure,
+        )
+        found = aligned_crs(points.shapes, stated, against)
+        if found is not None:
+            source.settings["crs"] = Setting(found.value, found.evidence, found.asked, found.sure)
 
 
 def _why_no_layer(path: Path, layer: LayerHead) -> str:
@@ -145,11 +228,12 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
         No file under the folders is a source or a layer.
     """
     folders = [f.resolve() for f in folders]
-    files = delivered_files(folders)
+    files, skipped = delivered_files(folders)
     tables: list[tuple[TableHead, ColumnMapping]] = []
     layers: list[LayerGuess] = []
     unplaced: list[Unplaced] = []
     heads: list[TableHead] = []
+    polygons: list[tuple[LayerHead, str]] = []
     for path in files:
         try:
             table_heads, layer_heads = _read(path)
@@ -173,6 +257,7 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
                 where = f" (sheet {head.sheet})" if head.sheet else ""
                 shown = ", ".join(head.columns[:8]) + (" …" if len(head.columns) > 8 else "")
                 unplaced.append(Unplaced(path, f"no columns of a known source{where}: {shown}"))
+        polygons += [(h, relative(path, folders)) for h in layer_heads if h.geometry == "polygon"]
         for layer in layer_heads:
             placed = place_layer(layer, relative(path, folders))
             if placed:
@@ -187,15 +272,18 @@ def guess_project(folders: list[Path]) -> ProjectGuess:
             "delivered CSV, XLSX or Parquet tables and GeoJSON, GeoPackage or Shapefile layers"
         )
     sources = sources_from_tables(tables, folders)
-    chosen, spare = _best_layers(layers)
+    _align(layers, sources, polygons)
+    divisions, chosen, spare = _best_layers(layers)
     code = area_code(layers, sources)
     return ProjectGuess(
         folders,
-        area_name(code[0], chosen.get("divisions")),
+        area_name(code[0], divisions),
         code,
         area_as_of(heads, files, folders),
+        divisions,
         chosen,
         spare,
         sources,
         unplaced,
+        skipped,
     )

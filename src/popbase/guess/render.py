@@ -19,6 +19,7 @@ from typing import Final
 import yaml
 
 from popbase.guess.columns import FieldGuess
+from popbase.guess.events import ColumnGuess
 from popbase.guess.layer_roles import LayerGuess
 from popbase.guess.project import ProjectGuess
 from popbase.guess.sources import SourceGuess
@@ -96,6 +97,12 @@ def _path(path: Path, project: Path) -> str:
     return str(path.relative_to(project)) if path.is_relative_to(project) else str(path)
 
 
+def _link_path(path: Path, project: Path) -> str:
+    """A path as named, not where a link (``current``) points."""
+    parent = _path(path.parent, project)
+    return path.name if parent == "." else f"{parent}/{path.name}"
+
+
 def _header(w: _Writer, guess: ProjectGuess) -> None:
     froms = ", ".join(str(f) for f in guess.folders)
     for text in (
@@ -115,40 +122,67 @@ def _header(w: _Writer, guess: ProjectGuess) -> None:
     w.line(2, f"as_of: {day.isoformat()}", f"from {why} — {CONFIRM}")
 
 
-def _layer(w: _Writer, layer: LayerGuess, project: Path) -> None:
-    w.line(2, f"{layer.role}:", f"{layer.what} — {CONFIRM}")
-    w.line(4, f"path: {_scalar(_path(layer.head.path, project))}")
-    if layer.head.layer:
-        w.line(4, f"layer: {_scalar(layer.head.layer)}", f"one of the file's layers — {CONFIRM}")
-    if layer.crs:
-        w.line(4, f"crs: {_scalar(layer.crs)}", f"{layer.crs_evidence} — {CONFIRM}")
-    elif layer.crs_asked:
+def _layer(w: _Writer, layer: LayerGuess, project: Path, *, item: bool = False) -> None:
+    """One layer: ``role:`` and its settings, or (``item``) one entry of a list of them."""
+    at = 4
+    if item:
         w.line(
-            4, f"crs: {_scalar(ASK)}", f"{layer.crs_evidence}: give it (e.g. EPSG:4549) — {CHECK}"
+            4, f"- path: {_scalar(_path(layer.head.path, project))}", f"{layer.what} — {CONFIRM}"
         )
+        at = 6
     else:
-        w.note(4, f"CRS: {layer.crs_evidence}")
-    w.line(4, "fields:")
+        w.line(2, f"{layer.role}:", f"{layer.what} — {CONFIRM}")
+        w.line(at, f"path: {_scalar(_path(layer.head.path, project))}")
+    _layer_settings(w, layer, at)
+
+
+def _layer_settings(w: _Writer, layer: LayerGuess, at: int) -> None:
+    if layer.head.layer:
+        w.line(at, f"layer: {_scalar(layer.head.layer)}", f"one of the file's layers — {CONFIRM}")
+    if layer.role == "divisions":
+        if layer.level:
+            w.line(at, f"level: {layer.level}", f"{layer.level_evidence} — {CONFIRM}")
+        elif layer.short_codes and layer.column("level") is None:
+            w.note(at, f"level: ?  — {layer.level_evidence} — {CHECK}")
+    crs = layer.crs
+    if crs.value and not crs.asked:
+        w.line(at, f"crs: {_scalar(crs.value)}", f"{crs.evidence} — {_mark(crs.sure)}")
+    elif crs.asked:
+        w.line(at, f"crs: {_scalar(ASK)}", f"{crs.evidence}: give it (e.g. EPSG:4549) — {CHECK}")
+    elif crs.sure:
+        w.note(at, f"CRS: {crs.evidence}")
+    else:
+        w.note(at, f"crs: the file's own — {crs.evidence} — {CHECK}")
+    w.line(at, "fields:")
     for guess in layer.fields:
-        w.line(6, f"{guess.field}: {_scalar(guess.column)}", _field_comment(guess))
+        w.line(at + 2, f"{guess.field}: {_scalar(guess.column)}", _field_comment(guess))
     if layer.role in ("buildings", "facilities") and layer.column("id") is None:
-        w.note(6, f"id: ?  — required: the field that identifies each feature — {CHECK}")
+        w.note(at + 2, f"id: ?  — required: the field that identifies each feature — {CHECK}")
     if layer.unmapped:
-        w.note(6, "not mapped: " + ", ".join(f"{c} ({why})" for c, why in layer.unmapped.items()))
+        unmapped = ", ".join(f"{c} ({why})" for c, why in layer.unmapped.items())
+        w.note(at + 2, "not mapped: " + unmapped)
 
 
 def _space(w: _Writer, guess: ProjectGuess, project: Path) -> None:
     w.line(0, "")
     w.line(0, "space:")
-    for role in _SPACE_ORDER:
+    if len(guess.divisions) == 1:
+        _layer(w, guess.divisions[0], project)
+    elif guess.divisions:
+        w.line(2, "divisions:", f"{len(guess.divisions)} layers, coarsest first — {CONFIRM}")
+        for layer in guess.divisions:
+            _layer(w, layer, project, item=True)
+    else:
+        w.note(2, f"divisions: not found — required: {_NEEDED_LAYERS['divisions']} — {CHECK}")
+    for role in _SPACE_ORDER[1:]:
         if role in guess.layers:
             _layer(w, guess.layers[role], project)
         elif role in _NEEDED_LAYERS:
             w.note(2, f"{role}: not found — required: {_NEEDED_LAYERS[role]} — {CHECK}")
-    for spare in guess.spare_layers:
+    for spare, why in guess.spare_layers:
         w.note(
             2,
-            f"also a {spare.role} layer, not used (space.{spare.role} takes one): "
+            f"also a {spare.role} layer, not used ({why}): "
             f"{_path(spare.head.path, project)} ({spare.what})",
         )
 
@@ -193,12 +227,57 @@ def _source(w: _Writer, source: SourceGuess, project: Path) -> None:
                 4, f"{key}: {_scalar(ASK)}", f"{setting.why}: give it (e.g. EPSG:4549) — {CHECK}"
             )
         else:
-            w.line(4, f"{key}: {_scalar(setting.value)}", f"{setting.why} — {CONFIRM}")
+            w.line(4, f"{key}: {_scalar(setting.value)}", f"{setting.why} — {_mark(setting.sure)}")
+    if source.event_type is not None:
+        setting = source.event_type
+        w.line(4, f"event_type: {_scalar(setting.value)}", f"{setting.why} — {CHECK}")
     w.line(4, "columns:")
     for guess in mapping.fields:
         w.line(6, f"{guess.field}: {_scalar(guess.column)}", _field_comment(guess))
-    if mapping.unmapped:
-        w.note(6, "not mapped: " + ", ".join(f"{c} ({why})" for c, why in mapping.unmapped.items()))
+    read = {g.column for g in source.readings}
+    unmapped = {c: why for c, why in mapping.unmapped.items() if c not in read}
+    if unmapped:
+        w.note(6, "not mapped: " + ", ".join(f"{c} ({why})" for c, why in unmapped.items()))
+    for target in ("events", "tags"):
+        entries = [g for g in source.readings if g.target == target]
+        if entries:
+            w.line(4, f"{target}:", "columns whose cells say what a row records")
+        for entry in entries:
+            _reading(w, entry)
+
+
+def _flow(value: str) -> str:
+    """A scalar inside a flow sequence or mapping (``[高血压, 糖尿病]``), quoted if needed.
+
+    >>> _flow("高血压"), _flow("a, b"), _flow("是")
+    ('高血压', '"a, b"', '是')
+    """
+    try:
+        plain = bool(value) and yaml.safe_load(f"[{value}]") == [value]
+    except yaml.YAMLError:
+        plain = False
+    return value if plain else json.dumps(value, ensure_ascii=False)
+
+
+def _reading(w: _Writer, entry: ColumnGuess) -> None:
+    """One ``events:`` or ``tags:`` entry, with its evidence and the values left to add."""
+    w.line(6, f"- column: {_scalar(entry.column)}", f"{entry.evidence} — {CHECK}")
+    if entry.event_type is not None:
+        w.line(8, f"event_type: {_scalar(entry.event_type)}")
+    if entry.tag is not None:
+        w.line(8, f"tag: {_scalar(entry.tag)}")
+    if isinstance(entry.values, list):
+        w.line(8, "values: [" + ", ".join(_flow(v) for v in entry.values) + "]")
+    elif entry.values is not None:
+        pairs = ", ".join(f"{_flow(k)}: {_flow(v)}" for k, v in entry.values.items())
+        w.line(8, "values: {" + pairs + "}")
+    if entry.unknown:
+        w.note(
+            8,
+            "also seen, no rule's word: "
+            + ", ".join(entry.unknown)
+            + " — add each under values (to an event type, or to nothing)",
+        )
 
 
 def project_text(guess: ProjectGuess, project: Path) -> str:
@@ -230,6 +309,11 @@ def project_text(guess: ProjectGuess, project: Path) -> str:
         w.note(0, "Files placed nowhere (neither a source nor a map layer):")
         for item in guess.unplaced:
             w.note(0, f"  {_path(item.path, project)}: {item.why}")
+    if guess.skipped:
+        w.line(0, "")
+        w.note(0, "Not read: popbase's own outputs")
+        for item in guess.skipped:
+            w.note(0, f"  {_link_path(item.path, project)}: {item.why}")
     return "\n".join(w.lines) + "\n"
 
 
@@ -245,15 +329,20 @@ class Summary:
 def summarize(guess: ProjectGuess, project: Path) -> Summary:
     """The short account of a guess printed by ``popbase init``."""
     mapped, to_check, left_out = [], [], []
-    for role, layer in guess.layers.items():
+    for layer in [*guess.divisions, *guess.layers.values()]:
+        role = layer.role
         mapped.append(f"{role}: {_path(layer.head.path, project)} ({layer.what})")
         to_check += [
             f"{role}.{g.field} ← {g.column}: {g.evidence}" for g in layer.fields if not g.sure
         ]
-        if layer.crs_asked:
-            to_check.append(f"{role}: {layer.crs_evidence}; give its crs")
+        if layer.crs.asked:
+            to_check.append(f"{role}: {layer.crs.evidence}; give its crs")
+        elif not layer.crs.sure:
+            to_check.append(f"{role}: {_path(layer.head.path, project)}: {layer.crs.evidence}")
+        if role == "divisions" and layer.short_codes and not layer.level:
+            to_check.append(f"{role}: {_path(layer.head.path, project)}: {layer.level_evidence}")
     for role in _NEEDED_LAYERS:
-        if role not in guess.layers:
+        if role not in guess.layers and not (role == "divisions" and guess.divisions):
             to_check.append(f"space.{role}: not found ({_NEEDED_LAYERS[role]})")
     for source in guess.sources:
         files = f"{len(source.heads)} files" if source.pattern else _path(source.path, project)
@@ -265,12 +354,31 @@ def summarize(guess: ProjectGuess, project: Path) -> Summary:
         to_check += [f"{source.name}.{g.field} ← {g.column}: {g.evidence}" for g in weak]
         if not source.department_evidence:
             to_check.append(f"{source.name}: no name says its department")
-        to_check += [f"{source.name}.{k}: {s.why}" for k, s in source.settings.items() if s.asked]
-        left_out += [f"{source.name}: {c} ({why})" for c, why in source.mapping.unmapped.items()]
+        to_check += [
+            f"{source.name}.{k}: {s.why}"
+            for k, s in source.settings.items()
+            if s.asked or not s.sure
+        ]
+        if source.event_type is not None:
+            to_check.append(f"{source.name}.event_type: {source.event_type.why}")
+        to_check += [
+            f"{source.name}.{g.target} ← {g.column}: {g.evidence}" for g in source.readings
+        ]
+        read = {g.column for g in source.readings}
+        left_out += [
+            f"{source.name}: {c} ({why})"
+            for c, why in source.mapping.unmapped.items()
+            if c not in read
+        ]
     if not guess.region_code[0]:
         to_check.append("project.region_code: " + guess.region_code[1])
     left_out += [f"{_path(u.path, project)}: {u.why}" for u in guess.unplaced]
     left_out += [
-        f"{_path(s.head.path, project)}: a second {s.role} layer" for s in guess.spare_layers
+        f"{_path(s.head.path, project)}: another {s.role} layer ({why})"
+        for s, why in guess.spare_layers
+    ]
+    left_out += [
+        f"{_link_path(u.path, project)}: not read, popbase's own output ({u.why})"
+        for u in guess.skipped
     ]
     return Summary(mapped, to_check, left_out)

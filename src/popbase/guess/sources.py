@@ -6,32 +6,42 @@ folder per street ``*/*.xlsx``). Each source is named after the department its f
 folder, sheet or title names (:mod:`popbase.guess.departments`), and gets that
 department's default priority, the flags its kind implies (the police register is the
 hukou register; social security and operators' night-time residence are presence
-evidence) and the CRS of its lon/lat columns.
+evidence), the CRS of its lon/lat columns, and, for a person file without an event-type
+column, the events its own columns give (:mod:`popbase.guess.events`).
 """
 
 from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+import shapely
+
 from popbase.guess.columns import ColumnMapping
+from popbase.guess.crs import layer_crs
 from popbase.guess.departments import Department, department_of
-from popbase.guess.layer_roles import layer_crs
-from popbase.guess.layers import LayerHead
+from popbase.guess.events import ColumnGuess, flag_columns, named_event_type, value_columns
+from popbase.guess.layers import LayerHead, points_of
 from popbase.guess.layout import TableHead
+from popbase.guess.vocabulary import SOURCE_VOCAB, header_key
 
 __all__ = ["Setting", "SourceGuess", "common_prefix", "relative", "sources_from_tables"]
 
 
 @dataclass(frozen=True)
 class Setting:
-    """A source setting guessed, and why; ``asked``: the user must give the value."""
+    """A source setting guessed, and why.
+
+    ``asked``: the user must give the value; not ``sure``: the evidence is weak.
+    """
 
     value: object
     why: str
     asked: bool = False
+    sure: bool = True
 
 
 @dataclass
@@ -47,6 +57,8 @@ class SourceGuess:
     path: Path
     pattern: str | None = None
     settings: dict[str, Setting] = field(default_factory=dict)
+    event_type: Setting | None = None
+    readings: list[ColumnGuess] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -57,6 +69,19 @@ class SourceGuess:
     def head(self) -> TableHead:
         """The first file's table."""
         return self.heads[0]
+
+    @property
+    def points(self) -> LayerHead | None:
+        """The sampled rows' lon/lat as a layer of points, when the source maps them."""
+        lon, lat = self.mapping.get("lon"), self.mapping.get("lat")
+        if lon is None or lat is None:
+            return None
+        shapes = points_of(self.head.samples[lon.column], self.head.samples[lat.column])
+        bounds = None
+        if shapes:
+            xmin, ymin, xmax, ymax = shapely.total_bounds(np.array(shapes))
+            bounds = (float(xmin), float(ymin), float(xmax), float(ymax))
+        return LayerHead(self.head.path, None, "point", None, bounds, 0, {}, shapes=shapes)
 
 
 def relative(path: Path, folders: list[Path]) -> str:
@@ -177,7 +202,36 @@ def sources_from_tables(
     _name_uniquely(sources)
     for source in sources:
         _settings(source, folders)
+        _events(source, folders)
     return sources
+
+
+def _events(source: SourceGuess, folders: list[Path]) -> None:
+    """``events:``, ``tags:`` or ``event_type:`` of a person file without an event type.
+
+    See :mod:`popbase.guess.events`; a file that names its rows' events keeps them.
+    """
+    mapping = source.mapping
+    if mapping.kind != "person" or mapping.get("event_type") is not None:
+        return
+    free = [c for c, why in mapping.unmapped.items() if why == "no canonical field"]
+    samples = source.head.samples
+    flags = flag_columns(samples, free)
+    taken = {g.column for g in flags}
+    source.readings = flags + value_columns(samples, [c for c in free if c not in taken])
+    if not source.readings:
+        named = named_event_type(_names(source.head, folders))
+        if named is not None:
+            source.event_type = Setting(named[0], named[1], sure=False)
+    detail = mapping.get("event_detail")
+    weak = SOURCE_VOCAB["person"]["event_detail"].weak_keys
+    if detail and header_key(detail.column) in weak and not (source.event_type or source.readings):
+        # A note (备注) is an event's detail only in a file of events; a ledger's is a note.
+        source.mapping = replace(
+            mapping,
+            fields=[g for g in mapping.fields if g is not detail],
+            unmapped=mapping.unmapped | {detail.column: "no canonical field"},
+        )
 
 
 def _name_uniquely(sources: list[SourceGuess]) -> None:
@@ -209,20 +263,10 @@ def _settings(source: SourceGuess, folders: list[Path]) -> None:
     if known and known.name in ("social_security", "operator_presence"):
         why = "an active row says the person is in the city now"
         source.settings["presence"] = Setting(True, why)
-    lon, lat = mapping.get("lon"), mapping.get("lat")
-    if lon and lat:
+    points = source.points
+    if points is not None:
+        lon, lat = mapping.get("lon"), mapping.get("lat")
+        assert lon is not None and lat is not None
         hint = f"{relative(source.head.path, folders)} {lon.column} {lat.column}"
-        x = [float(v) for v in source.head.samples[lon.column] if _is_number(v)]
-        y = [float(v) for v in source.head.samples[lat.column] if _is_number(v)]
-        bounds = (min(x), min(y), max(x), max(y)) if x and y else None
-        head = LayerHead(source.head.path, None, "point", None, bounds, 0, {})
-        crs, evidence, asked = layer_crs(head, hint)
-        source.settings["crs"] = Setting(crs, evidence, asked)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+        crs = layer_crs(points, hint)
+        source.settings["crs"] = Setting(crs.value, crs.evidence, crs.asked, crs.sure)

@@ -3,8 +3,11 @@
 A header says what a department meant; the values say what it delivered. 18 characters
 whose GB 11643 check digit is right are ID numbers, 18 characters with a right GB 32100
 check character are credit codes, ``1[3-9]`` and nine digits are mobile numbers, and
-numbers between 73 and 136 with decimals are longitudes within China. :func:`profile`
-measures, over a sample of a column's values, the share of each shape in :data:`SHAPES`.
+numbers between 73 and 136 with decimals are longitudes within China. Dates and the
+words of sex, statuses and building use are read as the build reads them (every date
+form of :mod:`popbase.values.dates`, the words of the vocabulary). :func:`profile`
+measures, over a sample of a column's values, the share of each shape in :data:`SHAPES`
+and :data:`WORD_SHAPES`.
 """
 
 from __future__ import annotations
@@ -13,13 +16,18 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Final
+
+import pyarrow as pa
 
 from popbase.population.credit_code import validate_credit_code
 from popbase.population.phone import validate_phone
 from popbase.population.resident_id import validate_id_number
+from popbase.values.dates import read_dates
+from popbase.values.vocabulary import MISSING, Vocabulary, load_vocabulary, word_keys
 
-__all__ = ["SHAPES", "ValueProfile", "profile", "value_date"]
+__all__ = ["SHAPES", "WORD_SHAPES", "ValueProfile", "profile", "value_date"]
 
 _DATES: Final = (
     # 2026-09-05, 2026/9/5, 2026.9.5, 2026-09, with a time or not
@@ -52,9 +60,6 @@ _NOT_A_PERSON: Final = re.compile(
 _ADDRESS_WORDS: Final = re.compile(r"[路街道弄号室村组巷幢栋楼区镇里苑]")
 _DIVISION_SUFFIX: Final = re.compile(
     r"(省|市|区|县|旗|街道|镇|乡|居委会|村委会|居民委员会|村民委员会|社区|村|管委会|工业区|园区)$"
-)
-_SEX_WORDS: Final = frozenset(
-    {"男", "女", "男性", "女性", "m", "f", "male", "female", "1", "2", "0", "9", "未知", "未说明"}
 )
 
 
@@ -119,7 +124,6 @@ SHAPES: Final[dict[str, tuple[str, Callable[[str], bool]]]] = {
         lambda v: validate_phone(v).valid or re.fullmatch(r"0\d{2,3}-?\d{7,8}", v) is not None,
     ),
     "date": ("dates", _is_date),
-    "sex": ("sex words", lambda v: v.lower() in _SEX_WORDS),
     "integer": ("whole numbers", lambda v: _INTEGER.fullmatch(v) is not None),
     "number": ("numbers", lambda v: _number(v) is not None),
     "hour": ("hours 0-23", _hour),
@@ -136,13 +140,49 @@ SHAPES: Final[dict[str, tuple[str, Callable[[str], bool]]]] = {
         lambda v: v.isascii() and v.isdigit() and len(v) in (2, 4, 6, 9, 12),
     ),
     "grid_code": ("grid codes", lambda v: v.isascii() and v.isdigit() and 13 <= len(v) <= 20),
+    # A committee's 001 within its street, or 1 where a spreadsheet dropped the zeros.
+    "code_part": (
+        "last parts of division codes",
+        lambda v: v.isascii() and v.isdigit() and 1 <= len(v) <= 3,
+    ),
     "division_name": (
         "division names",
         lambda v: _DIVISION_SUFFIX.search(v) is not None and len(v) <= 20,
     ),
 }
 
+# Word-valued fields, read through the vocabulary the build reads them with
+# (src/popbase/values/vocabulary.yaml, see :mod:`popbase.values.vocabulary`).
+WORD_SHAPES: Final = {
+    "sex": "sex words",
+    "person_status": "person or insurance status words",
+    "household_status": "人户状态 words",
+    "building_use": "building use words",
+}
 _MEANINGFUL: Final = 5  # fewer sampled values than this tell nothing
+
+
+@cache
+def _vocabulary() -> Vocabulary:
+    return load_vocabulary()
+
+
+def _read_as_build(sample: list[str]) -> dict[str, float]:
+    """Shares of values the build reads as dates, and as words of each word field.
+
+    Dates in every form the build reads (Excel serials and Chinese numerals too, see
+    :mod:`popbase.values.dates`); words known to the vocabulary, "no value" words aside.
+    """
+    values = pa.array(sample, pa.string())
+    dates = read_dates(values).values
+    shares = {"date": (len(dates) - dates.null_count) / len(sample)}
+    keys = word_keys(values).to_pylist()
+    vocabulary = _vocabulary()
+    for word_field in WORD_SHAPES:
+        meanings = vocabulary.meanings[word_field]
+        known = sum(1 for k in keys if k and meanings.get(k, MISSING) != MISSING)
+        shares[word_field] = known / len(sample)
+    return shares
 
 
 @dataclass(frozen=True)
@@ -180,7 +220,8 @@ class ValueProfile:
 
     def describe(self, shape: str) -> str:
         """``"98% valid ID numbers"``: the share of a shape, for a comment."""
-        return f"{self.share(shape):.0%} {SHAPES[shape][0]}"
+        what = WORD_SHAPES[shape] if shape in WORD_SHAPES else SHAPES[shape][0]
+        return f"{self.share(shape):.0%} {what}"
 
 
 def profile(values: Sequence[str | None], limit: int = 500) -> ValueProfile:
@@ -205,12 +246,19 @@ def profile(values: Sequence[str | None], limit: int = 500) -> ValueProfile:
     (3, 0.67)
     """
     sample = [v.strip() for v in values if isinstance(v, str) and v.strip()][:limit]
+    return _profile(tuple(sample))
+
+
+@lru_cache(maxsize=4096)
+def _profile(sample: tuple[str, ...]) -> ValueProfile:
+    """A column's profile, measured once: each column is mapped for every kind and role."""
     if not sample:
         return ValueProfile(0)
     shares = {
         shape: sum(1 for v in sample if test(v)) / len(sample)
         for shape, (_, test) in SHAPES.items()
     }
+    shares |= _read_as_build(list(sample))
     distinct = list(dict.fromkeys(sample))
     return ValueProfile(
         len(sample),

@@ -58,28 +58,43 @@ class Vocab:
     stems
         Chinese stems a longer header may contain (现居住详细地址 contains 居住地址).
     shape
-        The shape of the values (a key of :data:`popbase.guess.values.SHAPES`), or ``None``
-        when values cannot tell.
+        The shape of the values (a key of :data:`popbase.guess.values.SHAPES` or of
+        :data:`~popbase.guess.values.WORD_SHAPES`), or ``None`` when values cannot tell.
     by_values
         Whether values alone may place a column here (an unnamed column of valid ID
         numbers is an ID column); only for shapes that nothing else has.
+    weak
+        Whole names that often but not always mean the field (备注, ``bz``): a header
+        equal to one counts as much as a stem found in it, and is marked to check.
     """
 
     names: tuple[str, ...]
     stems: tuple[str, ...] = ()
     shape: str | None = None
     by_values: bool = False
+    weak: tuple[str, ...] = ()
     keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    weak_keys: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", frozenset(header_key(n) for n in self.names))
+        object.__setattr__(self, "weak_keys", frozenset(header_key(n) for n in self.weak))
 
 
 def words(
-    names: str, *, stems: str = "", shape: str | None = None, by_values: bool = False
+    names: str,
+    *,
+    stems: str = "",
+    shape: str | None = None,
+    by_values: bool = False,
+    weak: str = "",
 ) -> Vocab:
-    """A :class:`Vocab` from space-separated names and stems (a table that reads as one)."""
-    return Vocab(tuple(names.split()), tuple(stems.split()), shape, by_values)
+    """A :class:`Vocab` from space-separated names and stems (a table that reads as one).
+
+    ``weak`` names are whole names that often, not always, mean the field (备注 holds a
+    diagnosis in a health register, anything in another): they count as a stem does.
+    """
+    return Vocab(tuple(names.split()), tuple(stems.split()), shape, by_values, tuple(weak.split()))
 
 
 # Words naming another person (or an organisation's officer) than the row's subject.
@@ -110,7 +125,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
     "person": {
         "record_no": words(
             "记录号 记录编号 编号 序号 工单编号 工单号 流水号 业务编号 档案编号 登记编号 "
-            "台账编号 受理编号 record_no record_id recordno jlh jlbh bh xh gdbh",
+            "台账编号 受理编号 业务流水号 record_no record_id recordno jlh jlbh bh xh gdbh lsh",
             stems="编号 流水号",
         ),
         "id_number": words(
@@ -158,13 +173,14 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
         ),
         "residence_since": words(
             "居住起始日期 入住时间 入住日期 居住时间 居住开始日期 来沪日期 来本地日期 "
-            "居住起始时间 residence_since moved_in move_in_date jzqsrq rzsj",
+            "居住起始时间 residence_since moved_in move_in_date living_since live_since "
+            "jzqsrq rzsj",
             stems="居住起始 入住 来沪",
             shape="date",
         ),
         "residence_months": words(
             "居住时长（月） 居住时长 居住月数 本地驻留月数 驻留月数 居住时间（月） 居住时长月 "
-            "residence_months months_resident jzsc",
+            "residence_months months_resident living_months jzsc jzys",
             stems="居住时长 居住月数 驻留月数",
             shape="integer",
         ),
@@ -186,6 +202,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
         "household_status": words(
             "人户状态 人户一致 人户分离状态 人户分离情况 household_status rhzt",
             stems="人户",
+            shape="household_status",
         ),
         "relation": words(
             "与户主关系 与户主的关系 关系 家庭关系 户内关系 relation relationship "
@@ -196,6 +213,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             "人员状态 参保状态 户籍状态 人口状态 在册状态 状态 缴费状态 person_status status "
             "ryzt cbzt",
             stems="人员状态 参保状态 缴费状态",
+            shape="person_status",
         ),
         "marital_status": words(
             "婚姻状况 婚姻状态 marital_status marriage hyzk",
@@ -203,7 +221,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
         ),
         "spouse_id_number": words(
             "配偶身份证号 配偶身份证号码 配偶公民身份号码 配偶证件号码 spouse_id_number "
-            "spouse_id posfzh pozjhm",
+            "spouse_id spouse_id_card spouse_id_card_no spouse_idcard posfzh pozjhm",
             shape="id_number",
         ),
         "education": words(
@@ -223,17 +241,19 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             stems="单位名称 工作单位 就业单位 参保单位 用人单位",
         ),
         "event_type": words(
-            "业务类型 事件类型 事项类型 服务类型 诉求类型 工单类型 业务类别 事项名称 event_type "
-            "business_type ywlx sqlx",
-            stems="业务类型 事件类型 事项类型 诉求类型 业务类别",
+            "业务类型 事件类型 事项类型 服务类型 诉求类型 工单类型 业务类别 事项类别 服务类别 "
+            "事项名称 event_type business_type ywlx sqlx",
+            stems="业务类型 事件类型 事项类型 诉求类型 业务类别 事项类别 服务类别",
         ),
         "event_detail": words(
-            "诊断或备注 诊断 详情 事件描述 诊断结果 event_detail detail diagnosis",
+            "诊断或备注 诊断 详情 事件描述 诊断结果 event_detail event_note detail diagnosis",
             stems="诊断",
+            # A record's notes often say what its event was (the diagnosis, the disease).
+            weak="备注 备注说明 说明 remark remarks note notes bz",
         ),
         "event_date": words(
             "登记日期 办理日期 受理时间 受理日期 业务日期 发生日期 参保日期 就诊日期 签约日期 "
-            "服务日期 来电时间 建档日期 event_date djrq blrq slsj cbrq",
+            "服务日期 来电时间 建档日期 event_date djrq blrq slsj cbrq ywrq",
             stems="办理日期 受理时间 受理日期 登记日期 参保日期 签约日期",
             shape="date",
         ),
@@ -243,16 +263,18 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             stems="居委 所属社区 社区名称",
         ),
         "text": words(
-            "诉求内容 工单内容 问题描述 来电内容 反映内容 text content description sqnr",
-            stems="诉求内容 反映内容 来电内容",
+            "诉求内容 工单内容 问题描述 来电内容 反映内容 诉求描述 事项描述 text content "
+            "description sqnr",
+            stems="诉求内容 反映内容 来电内容 诉求描述",
         ),
+        # Degrees, or projected metres (X坐标/Y坐标): the layer's CRS says which.
         "lon": words(
-            "经度 lng lon long longitude x jd gps经度",
+            "经度 lng lon long longitude x jd gps经度 x坐标 坐标x xzb x_coord point_x easting",
             stems="经度",
             shape="lon",
         ),
         "lat": words(
-            "纬度 lat latitude y wd gps纬度",
+            "纬度 lat latitude y wd gps纬度 y坐标 坐标y yzb y_coord point_y northing",
             stems="纬度",
             shape="lat",
         ),
@@ -291,23 +313,24 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             stems="行业",
         ),
         "status": words(
-            "登记状态 经营状态 企业状态 状态 status djzt jyzt",
+            "登记状态 经营状态 企业状态 状态 status reg_status registration_status "
+            "business_status djzt jyzt",
             stems="登记状态 经营状态",
         ),
     },
     "room": {
         "room_code": words(
-            "房屋编号 房屋代码 房屋编码 户室编号 房号编码 room_code room_id fwbh fwdm",
+            "房屋编号 房屋代码 房屋编码 户室编号 房号编码 room_code room_id fwbh fwdm fwbm",
             stems="房屋编号 房屋编码 房屋代码",
         ),
         "address": words(
-            "房屋坐落 坐落 房屋地址 户室地址 房屋坐落地址 地址 address fwzl zl",
+            "房屋坐落 坐落 房屋地址 户室地址 房屋坐落地址 地址 address fwzl zl dz",
             stems="坐落 房屋地址",
             shape="address",
         ),
         "building_address": words(
-            "楼栋地址 楼幢地址 楼栋坐落 所在楼栋 楼宇地址 building_address ldzz lddz",
-            stems="楼栋 楼幢",
+            "楼栋地址 楼幢地址 楼栋坐落 所在楼栋 楼宇地址 幢地址 幢坐落 building_address ldzz lddz",
+            stems="楼栋 楼幢 幢地址 幢坐落",
             shape="address",
         ),
         "room_no": words(
@@ -327,6 +350,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
         "use": words(
             "房屋用途 用途 规划用途 使用性质 房屋性质 use usage fwyt yt",
             stems="用途",
+            shape="building_use",
         ),
     },
     "signaling": {
@@ -336,7 +360,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             shape="code",
         ),
         "date": words(
-            "日期 统计日期 date day rq tjrq",
+            "日期 统计日期 date day stat_date statistics_date rq tjrq",
             stems="日期",
             shape="date",
         ),
@@ -346,18 +370,18 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             shape="hour",
         ),
         "residents": words(
-            "居住人口 常驻人口 居住人数 驻留人口 residents jzrk",
-            stems="居住人",
+            "居住人口 常驻人口 居住人数 常住人数 常住人口 驻留人口 residents jzrk jzrs",
+            stems="居住人 常住人 常驻人",
             shape="integer",
         ),
         "workers": words(
-            "工作人口 工作人数 就业人口 workers gzrk",
-            stems="工作人",
+            "工作人口 工作人数 就业人口 就业人数 workers gzrk gzrs",
+            stems="工作人 就业人",
             shape="integer",
         ),
         "visitors": words(
-            "访客人口 访客人数 到访人口 来访人口 visitors fkrk",
-            stems="访客",
+            "访客人口 访客人数 到访人口 到访人数 来访人口 来访人数 visitors fkrk fkrs",
+            stems="访客 到访 来访",
             shape="integer",
         ),
     },
@@ -367,13 +391,15 @@ LAYER_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
     "divisions": {
         "code": words(
             "区划代码 行政区划代码 统计用区划代码 代码 编码 code adcode division_code xzqdm qhdm "
-            "dm bm",
+            "dm bm street_code town_code community_code committee_code village_code jddm jwdm "
+            "sqdm",
             stems="区划代码 区划编码 行政区代码 代码 编码",
             shape="division_code",
             by_values=True,
         ),
         "name": words(
-            "名称 区划名称 行政区名称 行政区划名称 name division_name xzqmc qhmc mc",
+            "名称 区划名称 行政区名称 行政区划名称 name division_name xzqmc qhmc mc street_name "
+            "town_name community_name committee_name village_name jdmc jwmc sqmc",
             stems="名称",
             shape="division_name",
         ),
@@ -381,9 +407,11 @@ LAYER_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             "级别 层级 区划级别 等级 level jb",
             stems="级别 层级",
         ),
+        # The division one level up, by its code or its name (所属街道: 江川路街道).
         "parent": words(
-            "上级代码 上级区划代码 父级代码 上级编码 parent parent_code parent_id sjdm",
-            stems="上级",
+            "上级代码 上级区划代码 父级代码 上级编码 上级名称 上级区划 所属街道 所属街镇 所属乡镇 "
+            "所属镇 所属区县 所属区 parent parent_code parent_id parent_name sjdm",
+            stems="上级 所属",
         ),
     },
     "grids": {
@@ -417,6 +445,7 @@ LAYER_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
         "use": words(
             "用途 建筑用途 房屋用途 使用性质 建筑类型 use usage yt jzyt",
             stems="用途",
+            shape="building_use",
         ),
         "floors": words(
             "层数 地上层数 楼层数 建筑层数 总层数 floors levels floor_count cs dscs",

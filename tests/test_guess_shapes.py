@@ -1,0 +1,192 @@
+"""``popbase init`` on every shape: the project it guesses maps what the shape's own maps.
+
+Each shape of the shape matrix (tests/test_shapes.py, imported: a new shape is covered
+here too) writes the tiny city as some city's departments deliver it. Its project file
+is put aside and ``popbase init`` guesses one from the folder alone (no ``--from``: the
+folder also holds the sample's ground truth, which init must not read). The guess must
+map what the shape maps: for each source, a source of the same files and kind that maps
+each canonical field the shape maps to the same column (init may map more, never
+otherwise), and the same layers with the same fields, level and CRS. The guessed file
+must load as a project. Nothing is built here: tests/test_guess_project.py builds one.
+
+What init cannot know, the test says, and accepts only marked ``CHECK``, never
+confirmed: coordinates in GCJ-02 or BD-09 in a file no name marks, where no polygons of
+known CRS have enough of those features near their edge to tell the readings apart.
+Column names no department would give (:data:`UNREALISTIC`) are not held against init.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyogrio
+import pyproj
+import pytest
+
+from popbase.config import DivisionLayerConfig, LayerConfig, Project, SourceConfig, load_project
+from popbase.guess import ProjectGuess, init_project
+from popbase.guess.crs import offset_hint
+from popbase.guess.render import CHECK
+from popbase.io.headers import SEPARATOR
+from popbase.io.sources import source_files
+from popbase.sample.shapes import Shape, write_shape
+from popbase.space.divisions import level_of_word
+from popbase.space.offsets import offset_crs_name
+from test_shapes import DRAWN, SHAPES
+
+ALL_SHAPES = [*SHAPES, *(Shape.draw(seed).name for seed in DRAWN)]
+
+# (source kind, canonical field, column) the shape writer gives that no department would:
+# it names a column after its canonical field whatever the source's kind, so an
+# enterprise register calls its enterprises' names 居民姓名 ("resident's name") or xm
+# (姓名, a person's name) — init reads them as persons' names, and without a name of
+# its own the table is no enterprise register; ldz is no abbreviation of 幢地址 (zdz) nor
+# of 楼栋地址 (lddz, which init knows).
+UNREALISTIC = {
+    ("enterprise", "name", "居民姓名"): "an enterprise's name under a resident's name",
+    ("enterprise", "name", "xm"): "an enterprise's name under the initials of 姓名",
+    ("room", "building_address", "ldz"): "no abbreviation of 幢地址 or 楼栋地址",
+}
+# Fields a kind cannot do without: a source whose such field is unrealistic is not
+# recognised at all, and must be listed among the files placed nowhere.
+_NEEDED = {"enterprise": ("credit_code", "name"), "room": ("address",)}
+
+
+@pytest.fixture(scope="module")
+def sample(copy_city: Callable[..., Path]) -> Path:
+    return copy_city(snapshots=False)
+
+
+def _files(project: Project, source: SourceConfig) -> frozenset[Path]:
+    return frozenset(p.resolve() for p in source_files(project, source))
+
+
+def _layers(project: Project) -> dict[str, LayerConfig]:
+    """Every layer of a project by its resolved path, divisions included."""
+    space = project.config.space
+    others = (space.grids, space.buildings, space.roads, space.facilities, space.rooms)
+    layers: list[LayerConfig] = [*space.divisions, *(x for x in others if x is not None)]
+    return {project.path(x.path).resolve(): x for x in layers}
+
+
+def _leave_out_unused(sample: Project, folder: Path, shape: Project) -> list[Path]:
+    """Remove what the sample delivers for parts the shape leaves out; return it.
+
+    The shape writer copies the whole sample and leaves parts out of its project file
+    only; a delivery without a part (or with buildings as points only) has no file of it.
+    """
+    used = {p for s in shape.config.sources for p in _files(shape, s)} | set(_layers(shape))
+    delivered = [folder / p.relative_to(sample.root) for s in sample.config.sources
+                 for p in source_files(sample, s)]  # fmt: skip
+    delivered += [folder / p.relative_to(sample.root.resolve()) for p in _layers(sample)]
+    removed = [p for p in delivered if p.exists() and p.resolve() not in used]
+    for path in removed:
+        path.unlink()
+    return removed
+
+
+def _last_part(column: str) -> str:
+    return column.rsplit(SEPARATOR, 1)[-1]
+
+
+def _data_row(source: SourceConfig, files: frozenset[Path]) -> int | None:
+    """The row a source's data starts at (None for Parquet, which has no header rows)."""
+    if all(p.suffix == ".parquet" for p in files):
+        return None
+    return source.skip_rows + source.header_rows
+
+
+def _check_source(
+    want: SourceConfig, shape: Project, guessed: Project, guess: ProjectGuess
+) -> None:
+    files = _files(shape, want)
+    unrealistic = {
+        f: why
+        for f, c in want.columns.items()
+        if (why := UNREALISTIC.get((want.kind, f, _last_part(c))))
+    }
+    mine = [s for s in guessed.config.sources if _files(guessed, s) == files]
+    if any(f in _NEEDED.get(want.kind, ()) for f in unrealistic):
+        # Not recognised: listed among the files placed nowhere, not guessed as another kind.
+        assert not mine, (want.name, "guessed from a column named against its kind")
+        assert all(any(u.path.resolve() == p for u in guess.unplaced) for p in files), want.name
+        return
+    assert len(mine) == 1, (want.name, "no guessed source has its files")
+    (got,) = mine
+    assert got.kind == want.kind, want.name
+    assert _data_row(got, files) == _data_row(want, files), (want.name, "header rows")
+    for field, column in want.columns.items():
+        if field in unrealistic:
+            assert field not in got.columns or _last_part(got.columns[field]) == column
+            continue
+        assert field in got.columns, (want.name, field, column)
+        assert _last_part(got.columns[field]) == _last_part(column), (want.name, field)
+
+
+def _crs(project: Project, layer: LayerConfig) -> str | None:
+    """The CRS a layer is read in: its ``crs:``, else what its file states."""
+    if layer.crs is not None:
+        return layer.crs
+    path = project.path(layer.path)
+    if path.suffix.lower() in (".csv", ".xlsx", ".parquet"):
+        return None
+    crs = pyogrio.read_info(path).get("crs")
+    return None if crs is None else str(crs)
+
+
+def _same_crs(a: str | None, b: str | None) -> bool:
+    """One CRS: offsets by name; lon/lat of WGS84 and CGCS2000 are one to popbase."""
+    if a is None or b is None or offset_crs_name(a) or offset_crs_name(b):
+        return a == b or (offset_crs_name(a) or a) == (offset_crs_name(b) or b)
+    x, y = pyproj.CRS.from_user_input(a), pyproj.CRS.from_user_input(b)
+    return (x.is_geographic and y.is_geographic) or x.equals(y, ignore_axis_order=True)
+
+
+def _check_layer(
+    want: LayerConfig, shape: Project, guessed: Project, guess: ProjectGuess, to_check: list[str]
+) -> None:
+    path = shape.path(want.path).resolve()
+    mine = _layers(guessed)
+    assert path in mine, (str(want.path), "not among the guessed layers")
+    got = mine[path]
+    assert type(got) is type(want), str(want.path)
+    for field, column in want.fields.items():
+        assert got.fields.get(field) == column, (str(want.path), field)
+    if isinstance(want, DivisionLayerConfig) and want.level is not None:
+        assert isinstance(got, DivisionLayerConfig)
+        assert got.level is not None and level_of_word(got.level) == level_of_word(want.level)
+    wanted, found = _crs(shape, want), _crs(guessed, got)
+    if _same_crs(wanted, found):
+        return
+    # What init cannot know: an internet-map offset no name says, that the delivery's
+    # layers of known CRS cannot tell (too few features near their edges).
+    (placed,) = [x for x in [*guess.divisions, *guess.layers.values()] if x.head.path == path]
+    assert offset_crs_name(wanted) and offset_hint(str(want.path)) is None, (str(want.path), found)
+    assert not placed.crs.sure, (str(want.path), "a wrong CRS confirmed")
+    assert any(path.name in line and "internet map" in line for line in to_check)
+
+
+@pytest.mark.parametrize("text", ALL_SHAPES)
+def test_init_guesses_what_each_shape_maps(text: str, sample: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "city"
+    written = write_shape(sample, folder, Shape.parse(text))
+    shape = load_project(folder)
+    _leave_out_unused(load_project(sample), folder, shape)
+    written.unlink()
+
+    path, guess, summary = init_project(folder, [])
+    guessed = load_project(folder)
+    # Every mark the summary lists is in the file, and every CHECK there is listed.
+    assert path.read_text(encoding="utf-8").count(f"— {CHECK}") == len(summary.to_check)
+
+    assert guessed.config.project.region_code == shape.config.project.region_code
+    for source in shape.config.sources:
+        _check_source(source, shape, guessed, guess)
+    for layer in _layers(shape).values():
+        _check_layer(layer, shape, guessed, guess, summary.to_check)
+    # The sample's ground truth sits in the folder; init says it did not read it.
+    truth = (folder / "truth").resolve()
+    assert not any(f.is_relative_to(truth) for s in guessed.config.sources
+                   for f in _files(guessed, s))  # fmt: skip
+    assert any(line.startswith("truth: not read") for line in summary.left_out)
