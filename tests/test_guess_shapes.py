@@ -12,7 +12,6 @@ must load as a project. Nothing is built here: tests/test_guess_project.py build
 What init cannot know, the test says, and accepts only marked ``CHECK``, never
 confirmed: coordinates in GCJ-02 or BD-09 in a file no name marks, where no polygons of
 known CRS have enough of those features near their edge to tell the readings apart.
-Column names no department would give (:data:`UNREALISTIC`) are not held against init.
 """
 
 from __future__ import annotations
@@ -37,21 +36,6 @@ from test_shapes import DRAWN, SHAPES
 
 ALL_SHAPES = [*SHAPES, *(Shape.draw(seed).name for seed in DRAWN)]
 
-# (source kind, canonical field, column) the shape writer gives that no department would:
-# it names a column after its canonical field whatever the source's kind, so an
-# enterprise register calls its enterprises' names 居民姓名 ("resident's name") or xm
-# (姓名, a person's name) — init reads them as persons' names, and without a name of
-# its own the table is no enterprise register; ldz is no abbreviation of 幢地址 (zdz) nor
-# of 楼栋地址 (lddz, which init knows).
-UNREALISTIC = {
-    ("enterprise", "name", "居民姓名"): "an enterprise's name under a resident's name",
-    ("enterprise", "name", "xm"): "an enterprise's name under the initials of 姓名",
-    ("room", "building_address", "ldz"): "no abbreviation of 幢地址 or 楼栋地址",
-}
-# Fields a kind cannot do without: a source whose such field is unrealistic is not
-# recognised at all, and must be listed among the files placed nowhere.
-_NEEDED = {"enterprise": ("credit_code", "name"), "room": ("address",)}
-
 
 @pytest.fixture(scope="module")
 def sample(copy_city: Callable[..., Path]) -> Path:
@@ -70,20 +54,16 @@ def _layers(project: Project) -> dict[str, LayerConfig]:
     return {project.path(x.path).resolve(): x for x in layers}
 
 
-def _leave_out_unused(sample: Project, folder: Path, shape: Project) -> list[Path]:
-    """Remove what the sample delivers for parts the shape leaves out; return it.
+def _unused_files(sample: Project, folder: Path, shape: Project) -> list[Path]:
+    """What the sample delivers for parts the shape leaves out, if the writer left any.
 
-    The shape writer copies the whole sample and leaves parts out of its project file
-    only; a delivery without a part (or with buildings as points only) has no file of it.
+    A delivery without a part (or with buildings as points only) has no file of it.
     """
     used = {p for s in shape.config.sources for p in _files(shape, s)} | set(_layers(shape))
     delivered = [folder / p.relative_to(sample.root) for s in sample.config.sources
                  for p in source_files(sample, s)]  # fmt: skip
     delivered += [folder / p.relative_to(sample.root.resolve()) for p in _layers(sample)]
-    removed = [p for p in delivered if p.exists() and p.resolve() not in used]
-    for path in removed:
-        path.unlink()
-    return removed
+    return [p for p in delivered if p.exists() and p.resolve() not in used]
 
 
 def _last_part(column: str) -> str:
@@ -101,25 +81,12 @@ def _check_source(
     want: SourceConfig, shape: Project, guessed: Project, guess: ProjectGuess
 ) -> None:
     files = _files(shape, want)
-    unrealistic = {
-        f: why
-        for f, c in want.columns.items()
-        if (why := UNREALISTIC.get((want.kind, f, _last_part(c))))
-    }
     mine = [s for s in guessed.config.sources if _files(guessed, s) == files]
-    if any(f in _NEEDED.get(want.kind, ()) for f in unrealistic):
-        # Not recognised: listed among the files placed nowhere, not guessed as another kind.
-        assert not mine, (want.name, "guessed from a column named against its kind")
-        assert all(any(u.path.resolve() == p for u in guess.unplaced) for p in files), want.name
-        return
     assert len(mine) == 1, (want.name, "no guessed source has its files")
     (got,) = mine
     assert got.kind == want.kind, want.name
     assert _data_row(got, files) == _data_row(want, files), (want.name, "header rows")
     for field, column in want.columns.items():
-        if field in unrealistic:
-            assert field not in got.columns or _last_part(got.columns[field]) == column
-            continue
         assert field in got.columns, (want.name, field, column)
         assert _last_part(got.columns[field]) == _last_part(column), (want.name, field)
 
@@ -172,7 +139,7 @@ def test_init_guesses_what_each_shape_maps(text: str, sample: Path, tmp_path: Pa
     folder = tmp_path / "city"
     written = write_shape(sample, folder, Shape.parse(text))
     shape = load_project(folder)
-    _leave_out_unused(load_project(sample), folder, shape)
+    assert _unused_files(load_project(sample), folder, shape) == []
     written.unlink()
 
     path, guess, summary = init_project(folder, [])

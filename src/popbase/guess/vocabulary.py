@@ -294,7 +294,8 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
         ),
         "address": words(
             "住所 注册地址 经营地址 地址 经营场所 住所地址 注册地 企业地址 address "
-            "registered_address zs zcdz jydz",
+            # dom: 住所 (domicile) in the market regulator's own exports.
+            "registered_address reg_address reg_addr dom zs zcdz jydz",
             stems="住所 注册地址 经营地址 经营场所",
             shape="address",
         ),
@@ -324,7 +325,7 @@ SOURCE_VOCAB: Final[dict[str, dict[str, Vocab]]] = {
             stems="房屋编号 房屋编码 房屋代码",
         ),
         "address": words(
-            "房屋坐落 坐落 房屋地址 户室地址 房屋坐落地址 地址 address fwzl zl dz",
+            "房屋坐落 坐落 房屋地址 户室地址 房屋坐落地址 地址 address location fwzl zl dz",
             stems="坐落 房屋地址",
             shape="address",
         ),

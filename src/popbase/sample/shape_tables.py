@@ -90,6 +90,14 @@ _NAMES: Final[dict[str, tuple[str, str, str]]] = {
     "workers": ("就业人数", "WORKERS", "gzrs"),
     "visitors": ("到访人数", "VISITORS", "fkrs"),
 }
+# Where a field's name depends on what the table describes: an enterprise's name is not
+# a resident's, a room's address is its 坐落.
+_KIND_NAMES: Final[dict[tuple[str, str], tuple[str, str, str]]] = {
+    ("enterprise", "name"): ("企业名称", "ENTERPRISE_NAME", "qymc"),
+    ("enterprise", "address"): ("注册地址", "REG_ADDRESS", "zcdz"),
+    ("room", "address"): ("房屋坐落", "LOCATION", "fwzl"),
+    ("room", "building_address"): ("楼栋地址", "BUILDING_ADDRESS", "lddz"),
+}
 _STYLE_INDEX: Final = {"synonyms": 0, "english": 1, "pinyin": 2}
 
 # Fields that hold dates, and those of them that departments often keep to the month.
@@ -111,17 +119,20 @@ _DIGITS: Final = "〇一二三四五六七八九"
 _EXCEL_EPOCH: Final = dt.date(1899, 12, 30)
 
 
-def column_name(field: str, original: str, style: ColumnStyle) -> str:
-    """The name a department of ``style`` gives the column of ``field``.
+def column_name(field: str, original: str, style: ColumnStyle, kind: str = "person") -> str:
+    """The name a department of ``style`` gives the column of ``field`` in a ``kind`` table.
 
     >>> column_name("id_number", "公民身份号码", "pinyin")
     'sfzh'
     >>> column_name("id_number", "公民身份号码", "as_delivered")
     '公民身份号码'
+    >>> column_name("name", "企业名称", "pinyin", "enterprise")
+    'qymc'
     """
-    if style == "as_delivered" or field not in _NAMES:
+    names = _KIND_NAMES.get((kind, field)) or _NAMES.get(field)
+    if style == "as_delivered" or names is None:
         return original
-    return _NAMES[field][_STYLE_INDEX[style]]
+    return names[_STYLE_INDEX[style]]
 
 
 def _numerals(number: int, width: int = 0) -> str:

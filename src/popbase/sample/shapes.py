@@ -66,6 +66,7 @@ from popbase.sample.shape_tables import (
     rewrite_dates,
     write_table,
 )
+from popbase.space.offsets import offset_crs_name
 
 __all__ = ["OPTIONAL_PARTS", "Shape", "write_shape"]
 
@@ -83,6 +84,8 @@ OPTIONAL_SOURCES: Final = (
 OPTIONAL_PARTS: Final = (*OPTIONAL_LAYERS, *OPTIONAL_SOURCES, "located_presence", "presence")
 ENCODINGS: Final = ("utf-8", "utf-8-sig", "gb18030")
 BUILDING_CRS: Final = ("EPSG:4490", "EPSG:4326", "EPSG:4549", "GCJ-02", "BD-09")
+# Point tables from an internet map carry its name, as people export and name them.
+_POINT_FILES: Final = {"GCJ-02": "高德_楼栋点位.csv", "BD-09": "百度_楼栋点位.csv"}
 # GB/T 2261.1 sex codes; a word that is no sex is kept as written.
 _SEX_CODES: Final = {"男": "1", "女": "2", "男性": "1", "女性": "2"}
 
@@ -214,7 +217,8 @@ def _rewrite_source(
         frame = raw.frame
         headers = {f: raw.column(c) for f, c in source.columns.items()}
         names = {
-            h: column_name(f, h.rsplit(SEPARATOR, 1)[-1], shape.columns) for f, h in headers.items()
+            h: column_name(f, h.rsplit(SEPARATOR, 1)[-1], shape.columns, source.kind)
+            for f, h in headers.items()
         }
         others = [c for c in frame.columns if c not in names]
         new = unique_names(
@@ -256,6 +260,7 @@ def shaped_config(project: Project, out: Path, shape: Shape) -> dict[str, Any]:
     config: dict[str, Any] = project.config.model_dump(mode="json", exclude_defaults=True)
     config["space"] = {k: v for k, v in config["space"].items() if k not in shape.omit}
     kept = [s for s in project.config.sources if not _drops_source(s.model_dump(), shape.omit)]
+    _remove_omitted(project, out, shape, kept)
     if shape.rewrites_tables:
         config["sources"] = [_rewrite_source(project, out, s, shape) for s in kept]
     else:
@@ -273,7 +278,11 @@ def shaped_config(project: Project, out: Path, shape: Shape) -> dict[str, Any]:
         worded.to_file(out / layer.path, layer=layer.layer or Path(layer.path).stem)
     if shape.buildings == "points":
         buildings = project.config.space.buildings
-        target = out / "basemap" / "building_points.csv"
+        target = (
+            out
+            / "basemap"
+            / _POINT_FILES.get(str(offset_crs_name(shape.buildings_crs)), "楼栋点位.csv")
+        )
         mapping = buildings_as_points(
             project.path(buildings.path),
             target,
@@ -286,7 +295,24 @@ def shaped_config(project: Project, out: Path, shape: Shape) -> dict[str, Any]:
             "crs": shape.buildings_crs,
             "fields": mapping,
         }
+        (out / buildings.path).unlink()
     return config
+
+
+def _remove_omitted(project: Project, out: Path, shape: Shape, kept: list[SourceConfig]) -> None:
+    """Delete the copied files of the parts ``shape`` leaves out (a delivery has none)."""
+    for name in OPTIONAL_LAYERS:
+        layer = getattr(project.config.space, name)
+        if name in shape.omit and layer is not None:
+            (out / layer.path).unlink()
+    for source in project.config.sources:
+        path = out / source.path
+        if source in kept:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def write_shape(sample: Path | str, out: Path | str, shape: Shape) -> Path:
