@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -35,6 +34,7 @@ from popbase.portraits.column_events import (
     unreadable_summary,
 )
 from popbase.portraits.tagging import person_events_sql
+from popbase.sample.shape_events import events_in_columns
 from popbase.values.unreadable import unreadable_in_report, unreadable_warning
 
 # ---- reading the cells, on a tiny backend ----
@@ -182,71 +182,23 @@ def _edit_config(folder: Path, edit: Callable[[dict[str, Any]], None]) -> None:
     file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
 
 
-# The civil-affairs event types as a 人员类别 column words them.
-CATEGORIES = {
-    "婚姻登记": "新婚",
-    "残疾人证": "持证残疾人",
-    "最低生活保障": "低保对象",
-    "养老服务补贴": "养老补贴对象",
-    "殡葬服务": "已故",
-}
-
-
 def without_event_types(folder: Path) -> None:
     """Rewrite the health and civil-affairs files without their 业务类型 column.
 
-    Health: diseases in a 慢病类型 column (高血压、糖尿病 in one cell), pregnancy in a
-    孕产妇 flag (是, or the registration date itself), births in a 服务项目 column,
-    family doctors as a tick that gives the tag directly; every row stays where it was.
-    Civil affairs: a 人员类别 column whose words say the event.
+    As the shape matrix delivers them (:func:`~popbase.sample.shape_events.events_in_columns`):
+    diseases in a 慢病类型 column, pregnancy in a 孕产妇 flag (是, or the registration date
+    itself), births in a 服务项目 column, family doctors as a tick that gives the tag
+    directly, civil affairs' 人员类别. Two 慢病类型 cells say 待查, which no entry reads.
     """
+    file = folder / "popbase.yaml"
+    config = yaml.safe_load(file.read_text(encoding="utf-8"))
+    events_in_columns(folder, config)
+    file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
     path = folder / "sources" / "health_records.csv"
     health = _read(path)
-    kind = health.pop("业务类型")
-    chronic, pregnant = kind == "慢病管理", kind == "孕产妇建册"
-    doctor, birth = kind == "家庭医生签约", kind == "出生登记"
-    health["慢病类型"] = np.where(
-        chronic, health["诊断或备注"].str.replace(";", "、"), np.where(doctor, "无", "")
-    )
-    # Two values no entry reads: counted, and no tag.
+    doctor = health["家庭医生"] == "√"
     health.loc[health.index[doctor][:2], "慢病类型"] = "待查"
-    health.loc[chronic, "诊断或备注"] = ""
-    dated = pregnant & (np.arange(len(health)) % 2 == 0)
-    days = pd.to_datetime(health["登记日期"])
-    health["孕产妇"] = np.where(
-        dated,
-        days.dt.year.astype(str)
-        + "年"
-        + days.dt.month.astype(str)
-        + "月"
-        + days.dt.day.astype(str)
-        + "日",
-        np.where(pregnant, "是", "否"),
-    )
-    health.loc[dated, "登记日期"] = ""
-    health["服务项目"] = np.where(birth, "出生医学证明", np.where(doctor, "健康体检", ""))
-    health["家庭医生"] = np.where(doctor, "√", "")
     _write(health, path)
-
-    path = folder / "sources" / "civil_affairs.csv"
-    civil = _read(path)
-    civil.insert(1, "人员类别", civil.pop("业务类型").map(CATEGORIES))
-    _write(civil, path)
-
-    def edit(config: dict[str, Any]) -> None:
-        health = _source(config, "health")
-        del health["columns"]["event_type"]
-        health["events"] = [
-            {"column": "慢病类型", "event_type": "慢病管理", "values": ["高血压", "糖尿病"]},
-            {"column": "孕产妇", "event_type": "孕产妇建册"},
-            {"column": "服务项目", "values": {"出生医学证明": "出生登记", "健康体检": None}},
-        ]
-        health["tags"] = [{"column": "家庭医生", "tag": "family_doctor"}]
-        civil = _source(config, "civil_affairs")
-        del civil["columns"]["event_type"]
-        civil["events"] = [{"column": "人员类别", "values": {v: k for k, v in CATEGORIES.items()}}]
-
-    _edit_config(folder, edit)
 
 
 def with_constant_event_type(folder: Path) -> None:

@@ -60,6 +60,13 @@ def test_a_flag_of_a_rule_that_needs_a_detail_gives_the_tag(tmp_path: Path) -> N
     assert (guess.target, guess.tag, guess.event_type) == ("tags", "hypertension", None)
 
 
+def test_a_header_shortening_a_programmes_name_is_its_flag() -> None:
+    """家庭医生 stands for 家庭医生签约, under a group label too; two characters do not."""
+    samples = {"服务信息/家庭医生": ["√", "", "√", ""] * 3, "家庭": ["√", ""] * 6}
+    (guess,) = flag_columns(samples, list(samples))
+    assert (guess.column, guess.event_type) == ("服务信息/家庭医生", "家庭医生签约")
+
+
 def test_categories_mapped_to_the_rules_events_and_others_left_to_add() -> None:
     samples = {"人员类别": ["低保对象", "持证残疾人", "低保对象", "普通居民", "非低保"] * 3}
     (guess,) = value_columns(samples, list(samples))

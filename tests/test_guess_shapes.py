@@ -23,18 +23,42 @@ import pyogrio
 import pyproj
 import pytest
 
-from popbase.config import DivisionLayerConfig, LayerConfig, Project, SourceConfig, load_project
+from popbase.config import (
+    ColumnReading,
+    DivisionLayerConfig,
+    LayerConfig,
+    Project,
+    SourceConfig,
+    load_project,
+)
 from popbase.guess import ProjectGuess, init_project
 from popbase.guess.crs import offset_hint
 from popbase.guess.render import CHECK
 from popbase.io.headers import SEPARATOR
 from popbase.io.sources import source_files
+from popbase.portraits.rules import load_rules
 from popbase.sample.shapes import Shape, write_shape
 from popbase.space.divisions import level_of_word
 from popbase.space.offsets import offset_crs_name
 from test_shapes import DRAWN, SHAPES
 
 ALL_SHAPES = [*SHAPES, *(Shape.draw(seed).name for seed in DRAWN)]
+
+
+# Event columns of the shapes whose name and values hold no word of the portrait rules:
+# nothing in a delivery says what they give.
+UNGUESSABLE_EVENTS = {"服务项目": "出生医学证明 and 健康体检 are words of no rule"}
+
+
+def _tags_given(entry: ColumnReading) -> set[str]:
+    """The tags of the shipped rules that an events:/tags: entry gives."""
+    tag = getattr(entry, "tag", None)
+    if tag is not None:
+        return {tag}
+    given = {getattr(entry, "event_type", None)}
+    if isinstance(entry.values, dict):
+        given |= set(entry.values.values())
+    return {r.id for r in load_rules().tags if r.event and given & set(r.event)}
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +113,17 @@ def _check_source(
     for field, column in want.columns.items():
         assert field in got.columns, (want.name, field, column)
         assert _last_part(got.columns[field]) == _last_part(column), (want.name, field)
+    # A file with a column per programme instead of an event type: each such column is
+    # read for the events that give the same tags, except where nothing in the delivery
+    # ties it to a portrait rule.
+    guessed_events = {_last_part(e.column): e for e in [*got.events, *got.tags]}
+    for entry in [*want.events, *want.tags]:
+        column = _last_part(entry.column)
+        found = guessed_events.get(column)
+        if column in UNGUESSABLE_EVENTS:
+            continue
+        assert found is not None, (want.name, column, "not read for events")
+        assert _tags_given(found) & _tags_given(entry), (want.name, column)
 
 
 def _crs(project: Project, layer: LayerConfig) -> str | None:

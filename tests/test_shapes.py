@@ -28,7 +28,7 @@ from popbase.values.unreadable import unreadable_in_report
 SHAPES = [
     "columns=synonyms,dates=chinese,encoding=gb18030,words=codes",
     "columns=english,dates=slash,header=title,file_format=xlsx",
-    "columns=pinyin,dates=compact,header=grouped,encoding=utf-8-sig",
+    "columns=pinyin,dates=compact,header=grouped,encoding=utf-8-sig,events=columns",
     "dates=chinese_numerals,file_format=parquet,buildings=points,buildings_crs=GCJ-02,"
     "words=chinese",
     "dates=excel_serial,header=grouped,file_format=xlsx,buildings=points,buildings_crs=BD-09",
@@ -36,7 +36,8 @@ SHAPES = [
     "without=grids+located_presence",
     "columns=pinyin,dates=datetime,buildings=points,buildings_crs=EPSG:4326,"
     "without=housing+hotline",
-    "divisions=layers,columns=synonyms,header=title,dates=month_compact,words=chinese",
+    "divisions=layers,columns=synonyms,header=title,dates=month_compact,words=chinese,"
+    "events=columns",
     "divisions=committees,dates=dotted,buildings=points,buildings_crs=GCJ-02,without=grids",
 ]
 # Shapes drawn at random, seeded so that a failure can be reproduced with

@@ -53,6 +53,8 @@ __all__ = [
 MIN_WORD_SHARE: Final = 0.6
 # A flag column's cells are yes/no words or dates, nearly all.
 MIN_FLAG_SHARE: Final = 0.9
+# The fewest characters of a header that may stand for a rule's longer label.
+_SHORTENED = 3
 # A value that holds a label but negates it is not it (非低保, 不是党员).
 _NEGATED: Final = re.compile(r"^(非|不是|不|无|未|否)")
 # A label names one programme when its rule has at most this many event types; the
@@ -239,6 +241,13 @@ def _named_rule(text: str, words: RuleWords) -> tuple[TagRule, str, str] | None:
         return None
     for label, rule in words.labels:
         if label in key:
+            assert rule.event is not None
+            return rule, rule.label, rule.event[0]
+    # A header shortens a programme's name to its head: 家庭医生 for 家庭医生签约 (under
+    # a group label, the header's own part: 服务信息/家庭医生).
+    head = _key(text.rsplit("/", 1)[-1])
+    for label, rule in words.labels:
+        if len(head) >= _SHORTENED and label.startswith(head):
             assert rule.event is not None
             return rule, rule.label, rule.event[0]
     for word, (event, written, rule) in sorted(

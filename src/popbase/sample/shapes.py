@@ -29,7 +29,10 @@ A :class:`Shape` says:
     feature, or committees alone with short codes under their streets' names;
 ``words``
     values as delivered, or building use and floors in Chinese words (住宅, 商住两用,
-    12层), or that and sex as GB/T 2261.1 codes (1 男, 2 女).
+    12层), or that and sex as GB/T 2261.1 codes (1 男, 2 女);
+``events``
+    an event type per row as delivered, or health and civil-affairs files with a column
+    per programme instead (:mod:`popbase.sample.shape_events`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import random
 import shutil
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Final, get_args
+from typing import Any, Final, Literal, get_args
 
 import geopandas as gpd
 import pandas as pd
@@ -48,6 +51,7 @@ from popbase.config import PROJECT_FILE, Project, SourceConfig, load_project
 from popbase.io.headers import SEPARATOR, unique_names
 from popbase.io.sources import source_files
 from popbase.io.tables import read_table
+from popbase.sample.shape_events import events_in_columns
 from popbase.sample.shape_space import (
     DivisionStyle,
     WordStyle,
@@ -70,6 +74,7 @@ from popbase.space.offsets import offset_crs_name
 
 __all__ = ["OPTIONAL_PARTS", "Shape", "write_shape"]
 
+EventStyle = Literal["as_delivered", "columns"]
 # Basemap layers a project may lack.
 OPTIONAL_LAYERS: Final = ("grids", "facilities", "roads")
 # Department sources a project may lack, by the sample's source names.
@@ -104,6 +109,7 @@ class Shape:
     buildings_crs: str = "EPSG:4490"
     divisions: DivisionStyle = "one_layer"
     words: WordStyle = "as_delivered"
+    events: EventStyle = "as_delivered"
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.omit) - set(OPTIONAL_PARTS))
@@ -174,6 +180,7 @@ class Shape:
             buildings_crs=rng.choice(BUILDING_CRS) if buildings == "points" else "EPSG:4490",
             divisions=rng.choice(get_args(DivisionStyle)),
             words=rng.choice(get_args(WordStyle)),
+            events=rng.choice(get_args(EventStyle)),
         )
 
 
@@ -333,13 +340,18 @@ def write_shape(sample: Path | str, out: Path | str, shape: Shape) -> Path:
         The new project's ``popbase.yaml``.
     """
     sample, out = Path(sample), Path(out)
-    project = load_project(sample)
     shutil.copytree(
         sample, out, ignore=shutil.ignore_patterns("snapshots", "work", "current", "users.json")
     )
+    path = out / PROJECT_FILE
+    if shape.events == "columns":
+        delivered = yaml.safe_load(path.read_text(encoding="utf-8"))
+        events_in_columns(out, delivered)
+        path.write_text(yaml.safe_dump(delivered, allow_unicode=True), encoding="utf-8")
+    # Files are rewritten where they lie in the copy, each read before it is replaced.
+    project = load_project(out)
     config = shaped_config(project, out, shape)
     config.setdefault("output", {})
-    path = out / PROJECT_FILE
     header = f"# The sample city of {project.config.project.name}, delivered as: {shape.name}\n"
     path.write_text(
         header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False, width=100),
