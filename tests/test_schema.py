@@ -74,6 +74,15 @@ def test_declared_tables_type_what_is_put_and_appended() -> None:
     assert db.scalar("SELECT x FROM scratch") == 1
 
 
+def test_a_frame_the_engine_cannot_scan_as_one_type_still_arrives_typed() -> None:
+    db = DeclaredTables(DuckDBBackend())
+    frame = pd.DataFrame({"building_id": ["b1", "b2"], "address": ["七莘路1号", 12]})
+    db.put("buildings", frame)
+    assert db.query_df("SELECT address FROM buildings")["address"].tolist() == ["七莘路1号", "12"]
+    with pytest.raises(TableSchemaError, match="colour"):
+        db.put("buildings", frame.assign(colour="red"))
+
+
 def test_conform_tables_creates_what_is_missing_and_casts_what_drifted() -> None:
     db = DuckDBBackend()
     db.execute("CREATE TABLE rows_in (source VARCHAR, rows_in VARCHAR)")

@@ -17,7 +17,7 @@ Types are DuckDB's names (``VARCHAR``, ``BIGINT``, ``DOUBLE``, ``BOOLEAN``, ``DA
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -348,6 +348,28 @@ def _column(data: pd.DataFrame | pa.Table, name: str) -> pa.Array | pa.ChunkedAr
         )
 
 
+def _check_columns(name: str, given: Sequence[str]) -> None:
+    extra = [c for c in given if c not in TABLES[name].names]
+    if extra:
+        raise TableSchemaError(
+            f"table {name!r} has no column {', '.join(map(repr, extra))}; its declared "
+            f"columns are {TABLES[name].names}. Fix: declare them in popbase.schema.TABLES"
+        )
+
+
+def typed_select_sql(name: str, given: Sequence[str], source: str) -> str:
+    """A ``SELECT`` of ``source`` (columns ``given``) as the declared table ``name``.
+
+    >>> print(typed_select_sql("rows_in", ["source"], "new"))
+    SELECT CAST("source" AS VARCHAR) AS "source", CAST(NULL AS BIGINT) AS "rows_in" FROM "new"
+    """
+    parts = [
+        f'CAST("{c}" AS {kind}) AS "{c}"' if c in given else f'CAST(NULL AS {kind}) AS "{c}"'
+        for c, kind in TABLES[name].columns
+    ]
+    return f'SELECT {", ".join(parts)} FROM "{source}"'
+
+
 def conform(name: str, data: pd.DataFrame | pa.Table) -> pa.Table:
     """``data`` as the declared table ``name``: its columns, in order, of their types.
 
@@ -364,12 +386,7 @@ def conform(name: str, data: pd.DataFrame | pa.Table) -> pa.Table:
     """
     table = TABLES[name]
     given = list(data.column_names if isinstance(data, pa.Table) else data.columns)
-    extra = [c for c in given if c not in table.names]
-    if extra:
-        raise TableSchemaError(
-            f"table {name!r} has no column {', '.join(map(repr, extra))}; its declared "
-            f"columns are {table.names}. Fix: declare them in popbase.schema.TABLES"
-        )
+    _check_columns(name, given)
     rows = data.num_rows if isinstance(data, pa.Table) else len(data)
     arrays = []
     for column, kind in table.columns:
@@ -473,16 +490,40 @@ class DeclaredTables:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
-    def _typed(self, name: str, data: pd.DataFrame | pa.Table) -> pd.DataFrame | pa.Table:
-        return conform(name, data) if name in TABLES else data
+    def _write(self, name: str, data: pd.DataFrame | pa.Table, *, append: bool) -> None:
+        write = self.backend.append if append else self.backend.put
+        if name not in TABLES:
+            write(name, data)
+            return
+        if isinstance(data, pa.Table):
+            # Arrow columns already of their type pass through without a copy.
+            write(name, conform(name, data))
+            return
+        # A DataFrame is cast by the engine as it scans it, so no typed copy of a table
+        # of millions of rows is held beside it; a column the engine cannot read as one
+        # type (text and numbers mixed in one object column) goes through Arrow instead.
+        _check_columns(name, [str(c) for c in data.columns])
+        incoming = f"__incoming_{name}"
+        select = typed_select_sql(name, [str(c) for c in data.columns], incoming)
+        exists = append and self.backend.has_table(name)
+        statement = (
+            f'INSERT INTO "{name}" BY NAME {select}'
+            if exists
+            else f'CREATE OR REPLACE TABLE "{name}" AS {select}'
+        )
+        try:
+            with self.backend.registered(incoming, data):
+                self.backend.execute(statement)
+        except PopbaseError:
+            write(name, conform(name, data))
 
     def put(self, name: str, data: pd.DataFrame | pa.Table) -> None:
         """Store ``data`` as table ``name`` (replacing it), typed as declared."""
-        self.backend.put(name, self._typed(name, data))
+        self._write(name, data, append=False)
 
     def append(self, name: str, data: pd.DataFrame | pa.Table) -> None:
         """Append ``data`` to table ``name`` (created if absent), typed as declared."""
-        self.backend.append(name, self._typed(name, data))
+        self._write(name, data, append=True)
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         """Run a statement that returns nothing."""
