@@ -1,9 +1,10 @@
 """Take the README's picture: the dashboard of a built project, in headless Chromium.
 
-    python docs/screenshot.py demo docs/map.png
+    python docs/screenshot.py demo docs/map.png [USER [PASSWORD_FILE]]
 
-Starts the real server on a free port, waits for the map to be idle, selects the most
-populous committee, and saves a screenshot.
+Starts the real server on a free port, signs in through the dashboard's own form (as
+``demo`` with the password ``make demo`` keeps in ``demo/demo-password``, by default),
+waits for the map to be idle, and saves a screenshot.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main(project: Path, out: Path) -> None:
-    """Serve ``project`` and save the dashboard to ``out``."""
+def main(project: Path, out: Path, user: str, password: str) -> None:
+    """Serve ``project``, sign in as ``user`` and save the dashboard to ``out``."""
     port = _free_port()
     cmd = [sys.executable, "-m", "popbase", "serve", str(project), "--port", str(port)]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -35,7 +36,7 @@ def main(project: Path, out: Path) -> None:
     try:
         for _ in range(100):
             try:
-                urllib.request.urlopen(url + "api/summary", timeout=1)
+                urllib.request.urlopen(url, timeout=1)
                 break
             except OSError:
                 time.sleep(0.2)
@@ -45,8 +46,11 @@ def main(project: Path, out: Path) -> None:
             )
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(url)
+            page.locator("#login-user").fill(user)
+            page.locator("#login-password").fill(password)
+            page.locator("#login-submit").click()
             page.wait_for_selector("body[data-map-state=idle]", timeout=60_000)
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(1_000)
             page.screenshot(path=str(out))
             browser.close()
     finally:
@@ -55,4 +59,7 @@ def main(project: Path, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    folder = Path(sys.argv[1])
+    name = sys.argv[3] if len(sys.argv) > 3 else "demo"
+    secret = Path(sys.argv[4]) if len(sys.argv) > 4 else folder / "demo-password"
+    main(folder, Path(sys.argv[2]), name, secret.read_text(encoding="utf-8").strip())
