@@ -155,9 +155,13 @@ def open_dashboard(chromium: Any, base: str, user: str) -> Iterator[Dashboard]:
         page.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Headless Chromium; each test opens pages of its own (a page is a fresh session)."""
+    """Headless Chromium; each test opens pages of its own (a page is a fresh session).
+
+    One per test module: while Playwright's synchronous API is open it keeps an event
+    loop running in the main thread, which other modules' ``asyncio.run`` cannot share.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing; `make system` installs Debian's chromium")
     from playwright.sync_api import sync_playwright
