@@ -49,10 +49,37 @@ def _head_records(path: Path, encoding: str, delimiter: str, count: int) -> list
         text = codecs.getincrementaldecoder(encoding)("replace").decode(head, final=at_end)
         if not at_end:
             text = text[: text.rfind("\n") + 1]  # the last line may be cut
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        if at_end or len(records) > count + _SAMPLE_ROWS:
+        records, cut = _sample_records(text, delimiter)
+        if at_end or cut or len(records) > count + _SAMPLE_ROWS:
+            if len(records) < count and cut:
+                raise SourceFileError(
+                    path,
+                    f"record {len(records) + 1}, above the data, has a field longer than "
+                    f"{csv.field_size_limit():,} characters",
+                    "check `skip_rows:`/`header_rows:` for this source in popbase.yaml, or "
+                    "re-export the file",
+                )
             return records[: count + _SAMPLE_ROWS]
         size *= 4
+
+
+def _sample_records(text: str, delimiter: str) -> tuple[list[list[str]], bool]:
+    """Parse ``text`` into records, up to one with a field too long for the csv module.
+
+    Such a field (a pasted document, a broken export) is no header and needs no sample:
+    the records before it are returned, with True. pyarrow reads the whole file, long
+    fields included, and ingest sets their rows aside (``value_too_long``).
+    """
+    records: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            records.append(record)
+    except csv.Error as exc:
+        if "field larger than field limit" not in str(exc):
+            raise
+        return records, True
+    return records, False
 
 
 def _arrow_csv(
