@@ -124,6 +124,29 @@ class StageError(PopbaseError, RuntimeError):
         super().__init__(f"stage {stage!r} failed: {cause}")
 
 
+class PartialDeliveryError(PopbaseError, RuntimeError):
+    """Sources delivered nothing, or far less than last time: the build was not published.
+
+    ``sources`` names them; ``problems`` describes each (files, counts).
+    """
+
+    def __init__(
+        self, problems: Iterable[str], sources: Iterable[str], project: Path | str = "PROJECT"
+    ) -> None:
+        self.problems = list(problems)
+        self.sources = list(sources)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        accept = " ".join(f"--accept-partial {s}" for s in self.sources)
+        super().__init__(
+            f"publication stopped: {len(self.problems)} source(s) delivered nothing or far "
+            "less than the snapshot being served holds, so the new snapshot would silently "
+            f"lose their persons, tags and counts; the served snapshot stays current.\n{lines}"
+            "\nFix: correct or re-deliver the files named above and build again; if the "
+            f"delivery really is this small, publish it anyway with `popbase build {project} "
+            f"{accept}` (or `--accept-partial all`)."
+        )
+
+
 class SnapshotError(PopbaseError, FileNotFoundError):
     """No usable snapshot exists where one was expected."""
 
