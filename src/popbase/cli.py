@@ -33,6 +33,20 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+@app.callback()
+def _private_files() -> None:
+    """Files popbase writes (snapshots, users, audit trail) are their owner's alone.
+
+    The build, the server and the users commands all handle residents' identities or
+    password hashes: the umask 077 of the process makes every file they create ``0600``.
+    """
+    import os
+
+    from popbase.ops.snapshot import PRIVATE_UMASK
+
+    os.umask(PRIVATE_UMASK)
+
+
 def _fail(exc: BaseException) -> typer.Exit:
     notes = "".join(f" {n}" for n in getattr(exc, "__notes__", []))
     console.print(f"[bold red]error:[/] {escape(str(exc) + notes)}", soft_wrap=True)

@@ -36,6 +36,19 @@ class SourceFileError(PopbaseError, OSError):
         super().__init__(f"{self.path}: {problem}. Fix: {fix}")
 
 
+class EmptyFileError(SourceFileError):
+    """A source file holds nothing: no bytes, or only a byte-order mark and blank lines."""
+
+    def __init__(self, path: Path | str, size: int) -> None:
+        what = "0 bytes" if size == 0 else f"{size:,} bytes, all blank"
+        super().__init__(
+            path,
+            f"the file is empty ({what}: no header and no rows)",
+            "export the table again (with its header row) and replace this file, or remove "
+            "it from the source's folder",
+        )
+
+
 class MissingColumnError(PopbaseError, KeyError):
     """A column declared in the project file is absent from a source file, or ambiguous.
 

@@ -274,23 +274,25 @@ def run(
         (:class:`~popbase.errors.PartialDeliveryError`); ``current`` still points at the
         previous snapshot.
     """
-    folder = snapshot.start_build(project.output_dir)
-    try:
-        db = DuckDBBackend(snapshot.work_folder(folder) / snapshot.WORK_DB)
-    except BaseException:
-        snapshot.fail_build(folder)
-        raise
-    ctx = BuildContext(project, db, folder, progress, accept_partial=frozenset(accept_partial))
-    ctx.report["snapshot"] = folder.name.removesuffix(".building")
-    try:
-        run_stages(ctx, stages)
-    except BaseException:
+    # Working tables hold raw ID numbers, served ones every resident's whereabouts.
+    with snapshot.owner_only():
+        folder = snapshot.start_build(project.output_dir)
+        try:
+            db = DuckDBBackend(snapshot.work_folder(folder) / snapshot.WORK_DB)
+        except BaseException:
+            snapshot.fail_build(folder)
+            raise
+        ctx = BuildContext(project, db, folder, progress, accept_partial=frozenset(accept_partial))
+        ctx.report["snapshot"] = folder.name.removesuffix(snapshot.BUILDING)
+        try:
+            run_stages(ctx, stages)
+        except BaseException:
+            db.close()
+            snapshot.fail_build(folder)
+            raise
         db.close()
-        snapshot.fail_build(folder)
-        raise
-    db.close()
-    (folder / snapshot.REPORT).write_text(
-        json.dumps(ctx.report, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-    )
-    snap = snapshot.finish_build(folder, keep=project.config.output.keep_snapshots)
+        (folder / snapshot.REPORT).write_text(
+            json.dumps(ctx.report, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
+        snap = snapshot.finish_build(folder, keep=project.config.output.keep_snapshots)
     return BuildResult(snap, snap.report())

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from popbase.errors import SourceFileError
+from popbase.errors import EmptyFileError, SourceFileError
 from popbase.io.encoding import canonical_encoding, check_encoding, detect_encoding
 from popbase.io.headers import flatten_header
 
@@ -61,6 +61,25 @@ def _head_records(path: Path, encoding: str, delimiter: str, count: int) -> list
                 )
             return records[: count + _SAMPLE_ROWS]
         size *= 4
+
+
+def _no_header(path: Path, encoding: str, skip_rows: int, width: int) -> None:
+    """Raise why a file shows no header: it is empty, or every line is skipped.
+
+    Called when its first records are blank or absent; a file that only begins with blank
+    lines is read on.
+    """
+    data = path.read_bytes()
+    text = data.decode(encoding, "replace").lstrip("\ufeff")
+    if not text.strip():
+        raise EmptyFileError(path, len(data))
+    if width:
+        return
+    raise SourceFileError(
+        path,
+        f"has no header row: all its lines lie among the {skip_rows} rows skipped above it",
+        "lower `skip_rows:` for this source in popbase.yaml",
+    )
 
 
 def _sample_records(text: str, delimiter: str) -> tuple[list[list[str]], bool]:
@@ -289,8 +308,8 @@ def read_delimited(
     header = records[skip_rows : skip_rows + header_rows]
     width = _csv_width(header, records[skip_rows + header_rows :])
     skip = skip_rows + header_rows
-    if width == 0:
-        return DelimitedRead([], [], np.empty(0, np.int64), encoding, [])
+    if width == 0 or not any(v.strip() for r in records for v in r):
+        _no_header(path, encoding, skip_rows, width)
     table, bad, used = _read_arrow_csv(path, encoding, auto, delimiter, skip, width)
     if errors == "raise" and bad:
         number, text, fields = bad[0]
