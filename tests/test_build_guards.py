@@ -192,6 +192,16 @@ def test_an_empty_csv_says_it_is_empty(tmp_path: Path, content: bytes) -> None:
         read_table(path)
 
 
+def test_a_value_longer_than_a_read_block_is_read_not_the_whole_file_lost(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "pasted.csv"
+    path.write_text("编号,备注\n1,好\n2," + "长" * 10_000_000 + "\n3,好\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.frame["编号"].tolist() == ["1", "2", "3"]
+    assert table.frame["备注"].str.len().tolist() == [1, 10_000_000, 1]
+
+
 def test_a_file_with_text_after_blank_lines_is_not_empty(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
     path.write_bytes(BOM + b"\n" * 300 + "姓名,电话\n张三,1\n".encode())

@@ -35,6 +35,8 @@ from popbase.io.headers import flatten_header
 _HEAD_BYTES = 1 << 16
 _SAMPLE_ROWS = 200
 _BLOCK_BYTES = 1 << 23
+# The largest block tried for a record longer than a block (then: an unclosed quote).
+_MAX_BLOCK_BYTES = 1 << 29
 # A malformed row whose text spans more lines than this swallowed rows: an unclosed quote.
 _MAX_VALUE_LINES = 20
 
@@ -104,7 +106,25 @@ def _sample_records(text: str, delimiter: str) -> tuple[list[list[str]], bool]:
 def _arrow_csv(
     path: Path, encoding: str, delimiter: str, skip: int, width: int, threads: bool
 ) -> tuple[pa.Table, list[tuple[int | None, str, int]]]:
-    """Read data records as strings; malformed ones go to the returned list."""
+    """Read data records as strings; malformed ones go to the returned list.
+
+    A record longer than a block (a pasted document, a broken export) is read again with
+    larger blocks, up to ``_MAX_BLOCK_BYTES``: ingest then sets its row aside
+    (``value_too_long``) instead of losing the whole file.
+    """
+    block = _BLOCK_BYTES
+    while True:
+        try:
+            return _arrow_csv_blocks(path, encoding, delimiter, skip, width, threads, block)
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc) or block >= _MAX_BLOCK_BYTES:
+                raise
+            block *= 8
+
+
+def _arrow_csv_blocks(
+    path: Path, encoding: str, delimiter: str, skip: int, width: int, threads: bool, block: int
+) -> tuple[pa.Table, list[tuple[int | None, str, int]]]:
     bad: list[tuple[int | None, str, int]] = []
 
     def set_aside(row: pa_csv.InvalidRow) -> str:
@@ -117,7 +137,7 @@ def _arrow_csv(
         path,
         read_options=pa_csv.ReadOptions(
             use_threads=threads,
-            block_size=_BLOCK_BYTES,
+            block_size=block,
             skip_rows=skip,
             column_names=names,
             encoding=arrow_encoding,
