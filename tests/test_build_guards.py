@@ -272,6 +272,18 @@ def test_only_sources_still_configured_and_once_delivered_are_compared() -> None
         {"c": {"rows_in": 3, "quarantined_by_reason": {"row_malformed": 3}}}, {}, {}, 0.5
     )
     assert empty[0].problem == "none of its rows could be read"
+    # Empty now and in the served snapshot: nothing is lost.
+    assert shortfalls({"d": {"rows_in": 0}}, {}, {"d": 0}, 0.5) == []
+    assert [s.source for s in shortfalls({"d": {"rows_in": 0}}, {}, {"d": 7}, 0.5)] == ["d"]
+
+
+def test_accepting_a_source_the_project_lacks_is_an_error_before_building(
+    copy_city: Callable[..., Path],
+) -> None:
+    folder = copy_city()
+    result = invoke("build", folder, "--accept-partial", "heatlh")
+    assert_clean_failure(result, "names no source of the project: heatlh", "Fix:", "health")
+    assert sorted(p.name for p in (folder / snapshot.SNAPSHOTS).iterdir()) == [_current(folder)]
 
 
 _HOLD_A_BUILD = """

@@ -274,6 +274,7 @@ def run(
         (:class:`~popbase.errors.PartialDeliveryError`); ``current`` still points at the
         previous snapshot.
     """
+    delivery.check_accept_names(accept_partial, [s.name for s in project.config.sources])
     # Working tables hold raw ID numbers, served ones every resident's whereabouts.
     with snapshot.owner_only():
         folder = snapshot.start_build(project.output_dir)

@@ -8,7 +8,8 @@ street's residents fall, every disability tag vanishes). So before publishing, e
 configured source is compared with what it should have delivered:
 
 - *nothing delivered*: none of its rows could be read (every file unreadable or empty,
-  every row malformed or over-long);
+  every row malformed or over-long), unless the snapshot being served has none of its
+  rows either;
 - *far less than last time*: its usable rows (accepted or merged into a person,
   enterprise or room) are fewer than ``ingest.min_delivery_share`` (half, by default) of
   those of the same source in the snapshot being served.
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
 
 # ``--accept-partial all`` accepts every source.
 ACCEPT_ALL = "all"
+
+
+class DeliveryNameError(PopbaseError, ValueError):
+    """``--accept-partial`` names a source the project does not declare."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,10 @@ def shortfalls(
         usable, delivered = usable_rows(entry), delivered_rows(entry)
         before = previous.get(source)
         short = bool(before) and usable < min_share * (before or 0)
-        if delivered == 0 or short:
+        # Nothing read is a loss unless the served snapshot has nothing of it either (a
+        # delivery that is empty every time, once accepted, stops no further build).
+        nothing = delivered == 0 and before != 0
+        if nothing or short:
             found.append(
                 Shortfall(
                     source,
@@ -148,6 +156,25 @@ def shortfalls(
                 )
             )
     return found
+
+
+def check_accept_names(accept: Collection[str], sources: Collection[str]) -> None:
+    """Raise ValueError when ``accept`` names a source the project does not declare.
+
+    >>> check_accept_names(["health", "all"], ["health", "police"])
+    >>> try:
+    ...     check_accept_names(["heath"], ["health", "police"])
+    ... except ValueError as exc:
+    ...     print(str(exc).split(". Fix:")[0])
+    --accept-partial names no source of the project: heath
+    """
+    unknown = sorted(set(accept) - set(sources) - {ACCEPT_ALL})
+    if unknown:
+        raise DeliveryNameError(
+            f"--accept-partial names no source of the project: {', '.join(unknown)}. Fix: "
+            f"give source names as under `sources:` in popbase.yaml ({', '.join(sources)}), "
+            f"or `{ACCEPT_ALL}`"
+        )
 
 
 def accepted(found: list[Shortfall], accept: Collection[str]) -> list[Shortfall]:
