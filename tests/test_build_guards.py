@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -189,6 +190,13 @@ def test_an_empty_csv_says_it_is_empty(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "empty.csv"
     path.write_bytes(content)
     with pytest.raises(EmptyFileError, match=r"empty\.csv: the file is empty .*Fix: export"):
+        read_table(path)
+
+
+def test_an_empty_workbook_sheet_says_it_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "blank.xlsx"
+    openpyxl.Workbook().save(path)
+    with pytest.raises(EmptyFileError, match=r"its sheet has no filled cell.*set `sheet:`"):
         read_table(path)
 
 

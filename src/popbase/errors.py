@@ -37,15 +37,18 @@ class SourceFileError(PopbaseError, OSError):
 
 
 class EmptyFileError(SourceFileError):
-    """A source file holds nothing: no bytes, or only a byte-order mark and blank lines."""
+    """A source file holds nothing: no header and no rows.
 
-    def __init__(self, path: Path | str, size: int) -> None:
-        what = "0 bytes" if size == 0 else f"{size:,} bytes, all blank"
+    No bytes, a byte-order mark and blank lines only, or a sheet without a filled cell
+    (``what`` says which; ``fix`` adds to the fix).
+    """
+
+    def __init__(self, path: Path | str, what: str, fix: str = "") -> None:
         super().__init__(
             path,
             f"the file is empty ({what}: no header and no rows)",
             "export the table again (with its header row) and replace this file, or remove "
-            "it from the source's folder",
+            f"it from the source's folder{fix}",
         )
 
 

@@ -74,7 +74,7 @@ def _no_header(path: Path, encoding: str, skip_rows: int, width: int) -> None:
     data = path.read_bytes()
     text = data.decode(encoding, "replace").lstrip("\ufeff")
     if not text.strip():
-        raise EmptyFileError(path, len(data))
+        raise EmptyFileError(path, f"{len(data):,} bytes, all blank" if data else "0 bytes")
     if width:
         return
     raise SourceFileError(
