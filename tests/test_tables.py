@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from popbase import MissingColumnError, SourceFileError, UndecodableFileError
+from popbase.errors import EmptyFileError
 from popbase.io.tables import RawTable, read_table
 from popbase.io.xlsx import Sheet, write_xlsx
 
@@ -172,8 +173,9 @@ def test_header_only_and_empty_files(tmp_path: Path) -> None:
     table = read_table(write_csv(tmp_path, "a,b\n"))
     assert table.columns == ["a", "b"]
     assert len(table.frame) == 0
-    empty = read_table(write_csv(tmp_path, "", name="empty.csv"))
-    assert empty.columns == []
+    # Not a table without columns, whose every mapped column would be "missing".
+    with pytest.raises(EmptyFileError, match=r"the file is empty \(0 bytes"):
+        read_table(write_csv(tmp_path, "", name="empty.csv"))
 
 
 def test_missing_or_unknown_files(tmp_path: Path) -> None:

@@ -33,6 +33,20 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+@app.callback()
+def _private_files() -> None:
+    """Files popbase writes (snapshots, users, audit trail) are their owner's alone.
+
+    The build, the server and the users commands all handle residents' identities or
+    password hashes: the umask 077 of the process makes every file they create ``0600``.
+    """
+    import os
+
+    from popbase.ops.snapshot import PRIVATE_UMASK
+
+    os.umask(PRIVATE_UMASK)
+
+
 def _fail(exc: BaseException) -> typer.Exit:
     notes = "".join(f" {n}" for n in getattr(exc, "__notes__", []))
     console.print(f"[bold red]error:[/] {escape(str(exc) + notes)}", soft_wrap=True)
@@ -162,6 +176,15 @@ def init(
 @app.command()
 def build(
     project: Annotated[Path, typer.Argument(help="Project folder (with popbase.yaml)")],
+    accept_partial: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept-partial",
+            metavar="SOURCE",
+            help="Publish even though SOURCE delivered nothing or far less than the served "
+            "snapshot holds (repeat for more sources; `all` for every source)",
+        ),
+    ] = None,
 ) -> None:
     """Build a new snapshot of the base and switch `current` to it."""
     from popbase.config import load_project
@@ -177,12 +200,23 @@ def build(
                     tasks[stage] = bar.add_task(stage, total=total)
                 bar.update(tasks[stage], completed=done, total=total)
 
-            result = run(proj, progress=tick)
+            result = run(proj, progress=tick, accept_partial=accept_partial or ())
     except PopbaseError as exc:
         raise _fail(exc) from None
     _print_accounting(result.report["accounting"])
     _warn_unreadable(result.report)
+    _warn_partial(result.report)
     console.print(f"[green]snapshot[/] {result.snapshot.id} is now current")
+
+
+def _warn_partial(report: dict[str, Any]) -> None:
+    """One warning per source published by ``--accept-partial`` despite its shortfall."""
+    for s in report.get("deliveries", {}).get("accepted_partial", []):
+        console.print(
+            f"[yellow]warning:[/] source {escape(s['source'])!r} published as accepted "
+            f"(--accept-partial): {escape(s['problem'])}",
+            soft_wrap=True,
+        )
 
 
 def _warn_unreadable(report: dict[str, Any]) -> None:

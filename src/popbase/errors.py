@@ -36,6 +36,22 @@ class SourceFileError(PopbaseError, OSError):
         super().__init__(f"{self.path}: {problem}. Fix: {fix}")
 
 
+class EmptyFileError(SourceFileError):
+    """A source file holds nothing: no header and no rows.
+
+    No bytes, a byte-order mark and blank lines only, or a sheet without a filled cell
+    (``what`` says which; ``fix`` adds to the fix).
+    """
+
+    def __init__(self, path: Path | str, what: str, fix: str = "") -> None:
+        super().__init__(
+            path,
+            f"the file is empty ({what}: no header and no rows)",
+            "export the table again (with its header row) and replace this file, or remove "
+            f"it from the source's folder{fix}",
+        )
+
+
 class MissingColumnError(PopbaseError, KeyError):
     """A column declared in the project file is absent from a source file, or ambiguous.
 
@@ -122,6 +138,29 @@ class StageError(PopbaseError, RuntimeError):
     def __init__(self, stage: str, cause: BaseException) -> None:
         self.stage = stage
         super().__init__(f"stage {stage!r} failed: {cause}")
+
+
+class PartialDeliveryError(PopbaseError, RuntimeError):
+    """Sources delivered nothing, or far less than last time: the build was not published.
+
+    ``sources`` names them; ``problems`` describes each (files, counts).
+    """
+
+    def __init__(
+        self, problems: Iterable[str], sources: Iterable[str], project: Path | str = "PROJECT"
+    ) -> None:
+        self.problems = list(problems)
+        self.sources = list(sources)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        accept = " ".join(f"--accept-partial {s}" for s in self.sources)
+        super().__init__(
+            f"publication stopped: {len(self.problems)} source(s) delivered nothing or far "
+            "less than the snapshot being served holds, so the new snapshot would silently "
+            f"lose their persons, tags and counts; the served snapshot stays current.\n{lines}"
+            "\nFix: correct or re-deliver the files named above and build again; if the "
+            f"delivery really is this small, publish it anyway with `popbase build {project} "
+            f"{accept}` (or `--accept-partial all`)."
+        )
 
 
 class SnapshotError(PopbaseError, FileNotFoundError):

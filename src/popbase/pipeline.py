@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from popbase.backends import DuckDBBackend
 from popbase.backends.base import Backend
 from popbase.config import Project
 from popbase.errors import PopbaseError, StageError
-from popbase.ops import accounting, ingest, publish, quality, snapshot
+from popbase.ops import accounting, delivery, ingest, publish, quality, snapshot
 from popbase.population import fuse, link, residency, resolve, validate
 from popbase.portraits import tagging
 from popbase.schema import DeclaredTables, conform_tables
@@ -44,6 +44,9 @@ class BuildContext:
         The snapshot folder being written.
     report
         Per-stage figures, written to ``report.json``.
+    accept_partial
+        Sources to publish even if they delivered nothing or far less than last time
+        (``all`` for every source; see :mod:`popbase.ops.delivery`).
     """
 
     project: Project
@@ -51,6 +54,7 @@ class BuildContext:
     folder: Path
     progress: Progress | None = None
     report: dict[str, Any] = field(default_factory=dict)
+    accept_partial: frozenset[str] = frozenset()
     # Objects a stage builds that a later stage reuses (never required: a stage run
     # alone rebuilds what it needs).
     shared: dict[str, Any] = field(default_factory=dict)
@@ -199,6 +203,11 @@ STAGES: tuple[Stage, ...] = (
         quality.measure_quality,
         ("quality_sources", "quality_units"),
     ),
+    Stage(
+        "deliveries",
+        "stop before publishing if a source delivered nothing or far less than last time",
+        delivery.check_deliveries,
+    ),
     Stage("publish", "write the graph and the served tables", publish.publish_snapshot),
 )
 
@@ -234,7 +243,10 @@ def run_stages(ctx: BuildContext, stages: tuple[Stage, ...] = STAGES) -> None:
 
 
 def run(
-    project: Project, stages: tuple[Stage, ...] = STAGES, progress: Progress | None = None
+    project: Project,
+    stages: tuple[Stage, ...] = STAGES,
+    progress: Progress | None = None,
+    accept_partial: Collection[str] = (),
 ) -> BuildResult:
     """Build a new snapshot of ``project`` and make it current.
 
@@ -246,6 +258,9 @@ def run(
         The stages to run (all of them, in order, by default).
     progress
         Called with (stage, done, total) as stages advance.
+    accept_partial
+        Sources to publish even when they delivered nothing or far less than the served
+        snapshot holds (``"all"``: every source); others stop the build.
 
     Returns
     -------
@@ -255,25 +270,30 @@ def run(
     Raises
     ------
     PopbaseError
-        A stage failed; ``current`` still points at the previous snapshot.
+        A stage failed, or a source delivered nothing or far less than last time
+        (:class:`~popbase.errors.PartialDeliveryError`); ``current`` still points at the
+        previous snapshot.
     """
-    folder = snapshot.start_build(project.output_dir)
-    try:
-        db = DuckDBBackend(snapshot.work_folder(folder) / snapshot.WORK_DB)
-    except BaseException:
-        snapshot.fail_build(folder)
-        raise
-    ctx = BuildContext(project, db, folder, progress)
-    ctx.report["snapshot"] = folder.name.removesuffix(".building")
-    try:
-        run_stages(ctx, stages)
-    except BaseException:
+    delivery.check_accept_names(accept_partial, [s.name for s in project.config.sources])
+    # Working tables hold raw ID numbers, served ones every resident's whereabouts.
+    with snapshot.owner_only():
+        folder = snapshot.start_build(project.output_dir)
+        try:
+            db = DuckDBBackend(snapshot.work_folder(folder) / snapshot.WORK_DB)
+        except BaseException:
+            snapshot.fail_build(folder)
+            raise
+        ctx = BuildContext(project, db, folder, progress, accept_partial=frozenset(accept_partial))
+        ctx.report["snapshot"] = folder.name.removesuffix(snapshot.BUILDING)
+        try:
+            run_stages(ctx, stages)
+        except BaseException:
+            db.close()
+            snapshot.fail_build(folder)
+            raise
         db.close()
-        snapshot.fail_build(folder)
-        raise
-    db.close()
-    (folder / snapshot.REPORT).write_text(
-        json.dumps(ctx.report, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-    )
-    snap = snapshot.finish_build(folder, keep=project.config.output.keep_snapshots)
+        (folder / snapshot.REPORT).write_text(
+            json.dumps(ctx.report, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
+        snap = snapshot.finish_build(folder, keep=project.config.output.keep_snapshots)
     return BuildResult(snap, snap.report())

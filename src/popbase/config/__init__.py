@@ -20,6 +20,7 @@ from popbase.config.project import (
 )
 from popbase.config.settings import (
     AccessConfig,
+    IngestConfig,
     OutputConfig,
     PasswordHashConfig,
     PortraitConfig,
@@ -64,6 +65,7 @@ __all__ = [
     "EventColumn",
     "FacilityLayerConfig",
     "GridLayerConfig",
+    "IngestConfig",
     "LayerConfig",
     "OutputConfig",
     "PasswordHashConfig",

@@ -17,6 +17,7 @@ from pydantic import (
 from popbase.config._base import _Strict
 from popbase.config.settings import (
     AccessConfig,
+    IngestConfig,
     OutputConfig,
     PortraitConfig,
     ProjectInfo,
@@ -43,6 +44,7 @@ class ProjectConfig(_Strict):
     resolution: ResolutionConfig = ResolutionConfig()
     portraits: PortraitConfig = PortraitConfig()
     quality: QualityConfig = QualityConfig()
+    ingest: IngestConfig = IngestConfig()
     access: AccessConfig = AccessConfig()
     vocabulary: Path | None = Field(
         default=None,

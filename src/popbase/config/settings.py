@@ -98,6 +98,45 @@ class QualityConfig(_Strict):
     )
 
 
+class IngestConfig(_Strict):
+    """What a delivery must hold for its rows to be read and its build to be published.
+
+    ``max_length`` raises (or lowers) the characters a value of a field may have before
+    its row is quarantined as ``value_too_long`` (defaults and their reasons in
+    :mod:`popbase.ops.value_limits`; ``other`` for every field not listed there).
+    ``min_delivery_share``: a source whose usable rows (accepted or merged) fall below
+    this share of those of the snapshot being served stops publication, like one that
+    delivers none, unless the build is told to accept it (``--accept-partial``).
+    """
+
+    max_length: dict[str, int] = Field(
+        default_factory=dict,
+        description="Characters a value of a canonical field (or `other`) may have",
+    )
+    min_delivery_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A source delivering fewer usable rows than this share of its last "
+        "published delivery stops publication",
+    )
+
+    @field_validator("max_length")
+    @classmethod
+    def _known_fields(cls, v: dict[str, int]) -> dict[str, int]:
+        from popbase.config.sources import CANONICAL_FIELDS
+
+        known = {f for fields in CANONICAL_FIELDS.values() for f in fields} | {"other"}
+        problems = [f"unknown field {f!r}" for f in v if f not in known]
+        problems += [f"{f}: {n} is below 1" for f, n in v.items() if n < 1]
+        if problems:
+            raise ValueError(
+                "; ".join(problems) + "; give canonical field names (as under a source's "
+                "`columns:`) or `other`, each with a number of characters"
+            )
+        return v
+
+
 class PasswordHashConfig(_Strict):
     """Argon2id cost: RFC 9106's second recommended setting by default.
 

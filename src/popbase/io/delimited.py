@@ -28,13 +28,15 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from popbase.errors import SourceFileError
+from popbase.errors import EmptyFileError, SourceFileError
 from popbase.io.encoding import canonical_encoding, check_encoding, detect_encoding
 from popbase.io.headers import flatten_header
 
 _HEAD_BYTES = 1 << 16
 _SAMPLE_ROWS = 200
 _BLOCK_BYTES = 1 << 23
+# The largest block tried for a record longer than a block (then: an unclosed quote).
+_MAX_BLOCK_BYTES = 1 << 29
 # A malformed row whose text spans more lines than this swallowed rows: an unclosed quote.
 _MAX_VALUE_LINES = 20
 
@@ -49,16 +51,80 @@ def _head_records(path: Path, encoding: str, delimiter: str, count: int) -> list
         text = codecs.getincrementaldecoder(encoding)("replace").decode(head, final=at_end)
         if not at_end:
             text = text[: text.rfind("\n") + 1]  # the last line may be cut
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        if at_end or len(records) > count + _SAMPLE_ROWS:
+        records, cut = _sample_records(text, delimiter)
+        if at_end or cut or len(records) > count + _SAMPLE_ROWS:
+            if len(records) < count and cut:
+                raise SourceFileError(
+                    path,
+                    f"record {len(records) + 1}, above the data, has a field longer than "
+                    f"{csv.field_size_limit():,} characters",
+                    "check `skip_rows:`/`header_rows:` for this source in popbase.yaml, or "
+                    "re-export the file",
+                )
             return records[: count + _SAMPLE_ROWS]
         size *= 4
+
+
+def _no_header(path: Path, encoding: str, skip_rows: int, width: int) -> None:
+    """Raise why a file shows no header: it is empty, or every line is skipped.
+
+    Called when its first records are blank or absent; a file that only begins with blank
+    lines is read on.
+    """
+    data = path.read_bytes()
+    text = data.decode(encoding, "replace").lstrip("\ufeff")
+    if not text.strip():
+        raise EmptyFileError(path, f"{len(data):,} bytes, all blank" if data else "0 bytes")
+    if width:
+        return
+    raise SourceFileError(
+        path,
+        f"has no header row: all its lines lie among the {skip_rows} rows skipped above it",
+        "lower `skip_rows:` for this source in popbase.yaml",
+    )
+
+
+def _sample_records(text: str, delimiter: str) -> tuple[list[list[str]], bool]:
+    """Parse ``text`` into records, up to one with a field too long for the csv module.
+
+    Such a field (a pasted document, a broken export) is no header and needs no sample:
+    the records before it are returned, with True. pyarrow reads the whole file, long
+    fields included, and ingest sets their rows aside (``value_too_long``).
+    """
+    records: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            records.append(record)
+    except csv.Error as exc:
+        if "field larger than field limit" not in str(exc):
+            raise
+        return records, True
+    return records, False
 
 
 def _arrow_csv(
     path: Path, encoding: str, delimiter: str, skip: int, width: int, threads: bool
 ) -> tuple[pa.Table, list[tuple[int | None, str, int]]]:
-    """Read data records as strings; malformed ones go to the returned list."""
+    """Read data records as strings; malformed ones go to the returned list.
+
+    A record longer than a block (a pasted document, a broken export) is read again with
+    larger blocks, up to ``_MAX_BLOCK_BYTES``: ingest then sets its row aside
+    (``value_too_long``) instead of losing the whole file.
+    """
+    block = _BLOCK_BYTES
+    while True:
+        try:
+            return _arrow_csv_blocks(path, encoding, delimiter, skip, width, threads, block)
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc) or block >= _MAX_BLOCK_BYTES:
+                raise
+            block *= 8
+
+
+def _arrow_csv_blocks(
+    path: Path, encoding: str, delimiter: str, skip: int, width: int, threads: bool, block: int
+) -> tuple[pa.Table, list[tuple[int | None, str, int]]]:
     bad: list[tuple[int | None, str, int]] = []
 
     def set_aside(row: pa_csv.InvalidRow) -> str:
@@ -71,7 +137,7 @@ def _arrow_csv(
         path,
         read_options=pa_csv.ReadOptions(
             use_threads=threads,
-            block_size=_BLOCK_BYTES,
+            block_size=block,
             skip_rows=skip,
             column_names=names,
             encoding=arrow_encoding,
@@ -262,8 +328,8 @@ def read_delimited(
     header = records[skip_rows : skip_rows + header_rows]
     width = _csv_width(header, records[skip_rows + header_rows :])
     skip = skip_rows + header_rows
-    if width == 0:
-        return DelimitedRead([], [], np.empty(0, np.int64), encoding, [])
+    if width == 0 or not any(v.strip() for r in records for v in r):
+        _no_header(path, encoding, skip_rows, width)
     table, bad, used = _read_arrow_csv(path, encoding, auto, delimiter, skip, width)
     if errors == "raise" and bad:
         number, text, fields = bad[0]

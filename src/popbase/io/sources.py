@@ -20,7 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from popbase.config import Project, SourceConfig
-from popbase.errors import MissingColumnError, SourceFileError, UndecodableFileError
+from popbase.errors import (
+    EmptyFileError,
+    MissingColumnError,
+    SourceFileError,
+    UndecodableFileError,
+)
 from popbase.io.tables import ARROW_TEXT, RawTable, read_table
 
 META_COLUMNS = ("source", "file", "row_number", "record_id")
@@ -115,6 +120,8 @@ def _read_file(project: Project, source: SourceConfig, path: Path) -> RawTable |
         )
     except UndecodableFileError as exc:
         return FileProblem(_relative(project, path), "file_undecodable", str(exc))
+    except EmptyFileError as exc:
+        return FileProblem(_relative(project, path), "file_empty", str(exc))
     except SourceFileError as exc:
         return FileProblem(_relative(project, path), "file_unreadable", str(exc))
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from popbase.errors import SourceFileError
+from popbase.errors import EmptyFileError, SourceFileError
 from popbase.io.delimited import read_delimited
 from popbase.io.headers import resolve_column, unique_names
 from popbase.io.sheets import float_text, read_sheet
@@ -151,6 +151,12 @@ def _read_parquet(path: Path) -> RawTable:
 
 def _read_xlsx(path: Path, sheet: str | int | None, skip_rows: int, header_rows: int) -> RawTable:
     header, columns, numbers = read_sheet(path, sheet, skip_rows, header_rows)
+    if not any(header) and not any(any(c) for c in columns):
+        raise EmptyFileError(
+            path,
+            "its sheet has no filled cell",
+            ", or set `sheet:` for this source in popbase.yaml to the sheet with the table",
+        )
     arrays = [pa.array(c, type=pa.string()) for c in columns]
     return _assemble(path, header, arrays, numbers, None)
 

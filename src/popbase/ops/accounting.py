@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from popbase.ops.ingest import INGEST_REASONS
+
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
@@ -20,6 +22,9 @@ STAGE_ORDER = ("ingest", "validate", "match", "resolve", "link")
 def outcomes_sql() -> str:
     """One outcome row per input row (quarantine wins; the earliest stage's reason)."""
     order = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STAGE_ORDER))
+    # Rows set aside at ingest are in no records table: their kind says why.
+    kinds = " ".join(f"WHEN '{r}' THEN '{k}'" for r, k in INGEST_REASONS.items())
+    reasons = ", ".join(f"'{r}'" for r in INGEST_REASONS)
     return f"""
         CREATE OR REPLACE TABLE record_outcomes AS
         WITH q AS (
@@ -36,8 +41,8 @@ def outcomes_sql() -> str:
             UNION ALL
             SELECT source, record_id, file, row_number, 'signaling' FROM signaling_records
             UNION ALL
-            SELECT source, record_id, file, row_number, 'malformed' FROM quarantine
-            WHERE reason = 'row_malformed'
+            SELECT source, record_id, file, row_number, CASE reason {kinds} END FROM quarantine
+            WHERE stage = 'ingest' AND reason IN ({reasons})
         ),
         enterprise_rank AS (
             SELECT record_id, row_number() OVER (

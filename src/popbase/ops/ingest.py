@@ -4,9 +4,11 @@ Per kind, one table of canonical records (``person_records``, ``enterprise_recor
 ``room_records``, ``signaling_records``) with the source's department, priority and
 as-of date (and a source's constant ``event_type`` in each of its rows); per source, its
 original rows (a Parquet file in the working folder, read only by the quarantine export);
-rows that could not be parsed go to ``quarantine`` and files that could not be read to
-``source_files``. The cells of the columns a source's ``events:`` and ``tags:`` read
-become ``record_events``, and what no entry reads ``unreadable_event_values`` (see
+rows that could not be parsed, or that hold a value far longer than any real one of its
+field (``value_too_long``, see :mod:`popbase.ops.value_limits`), go to ``quarantine``
+before any later stage reads them, and files that could not be read to ``source_files``.
+The cells of the columns a source's ``events:`` and ``tags:`` read become
+``record_events``, and what no entry reads ``unreadable_event_values`` (see
 :mod:`popbase.portraits.column_events`).
 
 Each source's tables are written while the next source is read: DuckDB and Parquet
@@ -24,8 +26,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from popbase.config import CANONICAL_FIELDS
-from popbase.io.sources import META_COLUMNS, read_source
+from popbase.config import CANONICAL_FIELDS, SourceConfig
+from popbase.io.sources import META_COLUMNS, SourceRows, read_source
+from popbase.ops import value_limits
 from popbase.ops.snapshot import raw_rows_file, work_folder
 from popbase.portraits.column_events import (
     RECORD_EVENTS,
@@ -46,6 +49,8 @@ RECORD_TABLES = {
     "room": "room_records",
     "signaling": "signaling_records",
 }
+# Reasons of rows set aside at ingest, before they reach the kind's records table.
+INGEST_REASONS = {"row_malformed": "malformed", value_limits.REASON: "too_long"}
 
 
 def quarantine_rows(
@@ -64,6 +69,38 @@ def quarantine_rows(
         },
         columns=QUARANTINE_COLUMNS,
     )
+
+
+def set_aside_too_long(
+    source: SourceConfig, rows: SourceRows, overrides: dict[str, int]
+) -> pd.DataFrame:
+    """Take the rows holding an over-long value out of ``rows``; their quarantine entries.
+
+    The rows stay in ``rows.raw`` (the quarantine file shows them as delivered) but leave
+    ``rows.records`` and ``rows.cells``, so no later stage reads them.
+    """
+    records, cells = rows.records, rows.cells
+    values: dict[str, pd.Series] = {}
+    limits: dict[str, int] = {}
+    for field_name, column in source.columns.items():
+        name = f"{field_name} ({column})"
+        values[name] = records[field_name].reset_index(drop=True)
+        limits[name] = value_limits.value_limit(field_name, overrides, source.kind)
+    for column in source.reading_columns:
+        values[column] = cells[column].reset_index(drop=True)
+        limits[column] = value_limits.value_limit(value_limits.OTHER, overrides)
+    detail = value_limits.too_long_values(values, limits, len(records))
+    over = (detail != "").to_numpy()
+    if not over.any():
+        return quarantine_rows(records.iloc[:0], "ingest", value_limits.REASON)
+    fix = (
+        ". Fix: correct the value in the source file, or raise the field's limit under "
+        "`ingest: max_length:` in popbase.yaml if such values are real"
+    )
+    aside = quarantine_rows(records[over], "ingest", value_limits.REASON, detail[over] + fix)
+    rows.records = records[~over].reset_index(drop=True)
+    rows.cells = cells[~over].reset_index(drop=True)
+    return aside
 
 
 def _typed(records: pd.DataFrame, fields: tuple[str, ...]) -> pa.Table:
@@ -147,6 +184,7 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
     for i, source in enumerate(config.sources):
         ctx.tick("ingest", i, total)
         rows = read_source(ctx.project, source)
+        too_long = set_aside_too_long(source, rows, config.ingest.max_length)
         records = rows.records
         for canon in CANONICAL_FIELDS[source.kind]:
             if canon not in records:
@@ -184,6 +222,8 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
                     + bad["raw"].str[:200],
                 ),
             )
+        if len(too_long):
+            db.append("quarantine", too_long)
         for f in rows.files:
             problem = next((p for p in rows.problems if p.file == f), None)
             files.append(
@@ -195,7 +235,7 @@ def _ingest(ctx: BuildContext, db: _Writes) -> dict[str, Any]:
                     "message": problem.message if problem else "",
                 }
             )
-        counts[source.name] = len(records) + len(rows.malformed)
+        counts[source.name] = len(records) + len(rows.malformed) + len(too_long)
     for kind, table in RECORD_TABLES.items():
         if table not in created:
             columns = [

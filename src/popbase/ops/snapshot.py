@@ -12,16 +12,30 @@ Layout under the project's output folder::
     current -> snapshots/<id>  switched atomically when a build succeeds
     work/<id>/work.duckdb      the build's working tables (original rows with raw ID
                                numbers, quarantine): kept beside, never inside, what is served
+    work/<id>/build.lock       locked (``flock``) by the build while it runs
 
 A failed build never touches ``current``: the previous snapshot keeps serving.
+
+A build that was killed (power cut, out of memory, ``kill -9``) leaves its
+``<id>.building`` folder and its working folder, with raw ID numbers, behind. The next
+build removes them when it starts: a build's lock is released by the system when its
+process ends, so a ``.building`` folder whose lock nobody holds belongs to no running
+build. Builds of one project may run at once; each only removes what no live build holds.
+
+Everything a build writes is readable by its owner only: the ``snapshots`` and ``work``
+folders are ``0700`` and the build runs with the umask ``077`` (files ``0600``), since
+they hold every resident's identity (《个人信息保护法》 art. 51: access control).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +49,13 @@ WORK_DB = "work.duckdb"
 # Each source's rows as delivered, one Parquet file per source, beside the working database.
 RAW_ROWS = "raw"
 WORK = "work"
+BUILD_LOCK = "build.lock"
+# Held while a build starts: cleaning stale builds and creating a new one are one step.
+START_LOCK = ".start.lock"
+BUILDING = ".building"
+# Folders and files of builds: their owner's alone.
+PRIVATE_UMASK = 0o077
+PRIVATE_FOLDER = 0o700
 GRAPH_DB = "graph.lbug"
 REPORT = "report.json"
 MANIFEST = "manifest.json"
@@ -110,10 +131,109 @@ def new_snapshot_id(now: dt.datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S%fZ")
 
 
+@contextlib.contextmanager
+def owner_only() -> Iterator[None]:
+    """Create files readable and writable by their owner only (umask 077) inside."""
+    before = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
+def _private_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(PRIVATE_FOLDER)
+    return folder
+
+
+# Lock files held by the builds of this process, by their ``.building`` folder.
+_HELD: dict[Path, int] = {}
+
+
+def _try_lock(path: Path) -> int | None:
+    """An open descriptor of ``path`` locked exclusively, or None if another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _release(building: Path) -> None:
+    fd = _HELD.pop(building, None)
+    if fd is not None:
+        (building.parent.parent / WORK / building.name.removesuffix(BUILDING) / BUILD_LOCK).unlink(
+            missing_ok=True
+        )
+        os.close(fd)
+
+
+def _is_stale(lock: Path) -> bool:
+    """Whether no running build holds ``lock`` (a missing lock: a build that never took one)."""
+    if not lock.exists():
+        return True
+    fd = _try_lock(lock)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
+def clean_stale_builds(output_dir: Path) -> list[str]:
+    """Remove the ``.building`` and working folders of builds no running process holds.
+
+    Returns
+    -------
+    list of str
+        The ids of the builds removed.
+    """
+    snapshots, work = output_dir / SNAPSHOTS, output_dir / WORK
+    removed: list[str] = []
+    if snapshots.is_dir():
+        for folder in sorted(snapshots.glob(f"*{BUILDING}")):
+            build_id = folder.name.removesuffix(BUILDING)
+            if folder in _HELD or not _is_stale(work / build_id / BUILD_LOCK):
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(work / build_id, ignore_errors=True)
+            removed.append(build_id)
+    if work.is_dir():
+        known = {p.name.split(".")[0] for p in snapshots.iterdir()} if snapshots.is_dir() else set()
+        for folder in sorted(work.iterdir()):
+            # A working folder whose snapshot is gone: a build killed while it was renamed.
+            if not folder.is_dir() or folder.name in known:
+                continue
+            if _is_stale(folder / BUILD_LOCK):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+    return removed
+
+
 def start_build(output_dir: Path) -> Path:
-    """Create the folder of a build in progress and return it."""
-    folder = output_dir / SNAPSHOTS / f"{new_snapshot_id()}.building"
-    folder.mkdir(parents=True)
+    """Create the folder of a build in progress and return it.
+
+    Stale builds (killed, their lock free) are removed first; the new build's lock is held
+    until :func:`finish_build` or :func:`fail_build`, or until its process ends.
+    """
+    snapshots = _private_folder(output_dir / SNAPSHOTS)
+    work = _private_folder(output_dir / WORK)
+    start = os.open(work / START_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(start, fcntl.LOCK_EX)
+        clean_stale_builds(output_dir)
+        build_id = new_snapshot_id()
+        mine = _private_folder(work / build_id)
+        fd = _try_lock(mine / BUILD_LOCK)
+        if fd is None:  # pragma: no cover - ids are unique to the microsecond
+            raise SnapshotError(f"{mine}: another build holds this id; build again")
+        folder = snapshots / f"{build_id}{BUILDING}"
+        folder.mkdir(mode=PRIVATE_FOLDER)
+        _HELD[folder] = fd
+    finally:
+        os.close(start)
     return folder
 
 
@@ -145,8 +265,9 @@ def finish_build(building: Path, keep: int = 3) -> Snapshot:
     Snapshot
         The new current snapshot.
     """
-    final = building.with_name(building.name.removesuffix(".building"))
+    final = building.with_name(building.name.removesuffix(BUILDING))
     building.rename(final)
+    _release(building)
     output_dir = final.parent.parent
     link = output_dir / CURRENT
     tmp = output_dir / f".{CURRENT}.{os.getpid()}"
@@ -162,8 +283,9 @@ def finish_build(building: Path, keep: int = 3) -> Snapshot:
 
 def fail_build(building: Path) -> Path:
     """Mark a build as failed, keeping its folder for inspection."""
-    failed = building.with_name(building.name.removesuffix(".building") + ".failed")
+    failed = building.with_name(building.name.removesuffix(BUILDING) + ".failed")
     building.rename(failed)
+    _release(building)
     return failed
 
 
@@ -183,7 +305,8 @@ def _prune_work(output_dir: Path, snapshots: Path, keep: int) -> None:
         return
     alive = {p.name.split(".")[0] for p in snapshots.iterdir()}
     for folder in work.iterdir():
-        if folder.name not in alive:
+        # A build starting at this moment holds its lock before its snapshot folder exists.
+        if folder.is_dir() and folder.name not in alive and _is_stale(folder / BUILD_LOCK):
             shutil.rmtree(folder, ignore_errors=True)
 
 
