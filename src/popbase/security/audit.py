@@ -20,7 +20,7 @@ nothing.
 
 Entries, head and checkpoint are one step (:meth:`AuditLog.write`): the entries are
 appended and synced, then the checkpoint and the head are replaced (written to a temporary
-file, synced, renamed over). If any of it fails, the log is cut back to its length before
+file and renamed over). If any of it fails, the log is cut back to its length before
 the batch and the checkpoint restored, so no entry remains of a request that was refused.
 The writer takes its place in the chain from the log itself — its last entry whose MAC
 holds — and from the head and the checkpoint, whichever is furthest, so a sequence number
@@ -229,14 +229,16 @@ def _record(data: bytes | None) -> Any:
 
 
 def _replace_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` at once: a synced temporary file renamed over it."""
+    """Write ``data`` to ``path`` at once: a temporary file renamed over it.
+
+    Not synced: the log is, before any answer leaves. A head or checkpoint that a power
+    cut sets back names an earlier entry, which the log still holds.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
