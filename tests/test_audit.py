@@ -566,3 +566,27 @@ def test_the_key_checkpoint_of_each_log_is_its_own(tmp_path: Path) -> None:
     b.append({"user": "li"})
     assert a.checkpoint_path != b.checkpoint_path
     assert _verify(a).intact and _verify(b).intact
+
+
+def test_damaged_bytes_in_the_log_are_reported_not_a_crash(tmp_path: Path) -> None:
+    log = _log(tmp_path, 4)
+    data = log.path.read_bytes().splitlines(keepends=True)
+    data[1] = b"\xff\xfe\x00 not an entry\n"
+    log.path.write_bytes(b"".join(data))
+    problems = _problems(_verify(log))
+    assert "line 2: not a readable entry" in problems
+
+
+def test_verify_says_an_old_log_is_an_old_unkeyed_chain(tmp_path: Path) -> None:
+    log_path = tmp_path / "audit" / "audit.log"
+    _old_log(log_path, 3)
+    key_file = tmp_path / "keys" / "audit.key"
+    key_file.parent.mkdir()
+    key_file.write_text("the key")
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["audit", "verify", "--log", str(log_path), "--key-file", str(key_file)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{log_path}: 3 entries, old unkeyed chain intact" in result.output
+    assert "tamper" not in result.output and "written before the audit was keyed" in result.output

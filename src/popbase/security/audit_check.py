@@ -61,6 +61,8 @@ class _Walk:
     prev: str = GENESIS
     expected: int = 1
     bad_macs: list[Finding] = field(default_factory=list)
+    # The entries a head or checkpoint names: only their links are kept, not every one's.
+    wanted: set[int] = field(default_factory=set)
     links: dict[int, str] = field(default_factory=dict)
 
     def entry(self, number: int, line: str) -> None:
@@ -83,7 +85,8 @@ class _Walk:
             v.findings.append(
                 Finding(number, seq, "does not follow the entry before it (reordered or replaced)")
             )
-        self.links.setdefault(seq, link)
+        if seq in self.wanted:
+            self.links.setdefault(seq, link)
         self.prev, self.expected = link, seq + 1
 
     def _link(self, number: int, seq: int, entry: dict[str, Any]) -> str:
@@ -179,10 +182,19 @@ def verify_chain(path: Path, secret: bytes | None, checkpoint: Path | None = Non
         The log's checkpoint in the key's folder.
     """
     path = Path(path)
+    head_path = path.with_name(path.name + ".head")
+    head_exists, head = _load(head_path)
+    checkpoint_exists, record = _load(checkpoint) if checkpoint is not None else (False, None)
     walk = _Walk(Verdict(), secret)
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    for number, line in enumerate(lines, start=1):
-        walk.entry(number, line)
+    for named in (sealed(head, secret), sealed(record, secret)):
+        if named:
+            walk.wanted.add(named[0])
+    lines = 0
+    if path.exists():
+        # Line by line (a log may be large); bytes that are not UTF-8 make their entry fail.
+        with path.open(encoding="utf-8", errors="replace") as f:
+            for lines, line in enumerate(f, start=1):
+                walk.entry(lines, line.rstrip("\n"))
     v = walk.verdict
     if len(walk.bad_macs) == v.keyed > 1:
         v.findings.append(
@@ -199,22 +211,19 @@ def verify_chain(path: Path, secret: bytes | None, checkpoint: Path | None = Non
         v.findings.append(
             Finding(0, None, "keyed entries but no key to check them. Fix: give the key file.")
         )
-    head_path = path.with_name(path.name + ".head")
-    exists, head = _load(head_path)
     if isinstance(head, dict) and "sig" not in head and "hash" in head:
-        _old_head(walk, head, len(lines))
-    elif exists:
-        walk.named(f"the head {head_path.name}", head, len(lines))
+        _old_head(walk, head, lines)
+    elif head_exists:
+        walk.named(f"the head {head_path.name}", head, lines)
     elif lines:
-        v.findings.append(Finding(len(lines), None, f"{head_path.name} is missing (deleted)"))
+        v.findings.append(Finding(lines, None, f"{head_path.name} is missing (deleted)"))
     if checkpoint is not None:
-        exists, record = _load(checkpoint)
-        if exists:
-            walk.named(f"the checkpoint {checkpoint}", record, len(lines))
+        if checkpoint_exists:
+            walk.named(f"the checkpoint {checkpoint}", record, lines)
         elif v.keyed:
             v.findings.append(
                 Finding(
-                    len(lines),
+                    lines,
                     None,
                     f"no checkpoint at {checkpoint}, though the log is keyed. Fix: give the "
                     "checkpoint the server wrote (audit-checkpoints/ beside the key file).",
