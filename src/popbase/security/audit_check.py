@@ -32,6 +32,13 @@ class Finding:
     problem: str
 
     def __str__(self) -> str:
+        """``line 4 (entry 4): …``; a finding about no line (an empty log) is its problem.
+
+        >>> str(Finding(4, 4, "edited")), str(Finding(0, None, "the log is gone"))
+        ('line 4 (entry 4): edited', 'the log is gone')
+        """
+        if not self.line:
+            return self.problem
         at = f"line {self.line}" + (f" (entry {self.seq})" if self.seq is not None else "")
         return f"{at}: {self.problem}"
 
