@@ -511,7 +511,9 @@ def test_verify_needs_only_the_log_and_the_key_file(tmp_path: Path) -> None:
         ("340103.911015.528", "3401*******5528"),
         ("138-1234-5678", "138****5678"),
         ("+86 138 1234 5678", "+138****5678"),
+        ("340103-19911015-5286-1", "3401***********2861"),
         ("王小明 2024-05-01", "王小明 2024-05-01"),
+        ("3101120000001-101", "3101120000001-101"),
     ],
 )
 def test_id_and_phone_numbers_are_masked_however_they_are_written(
@@ -534,11 +536,21 @@ def test_the_logged_query_holds_no_whole_id_number(gate: Gate, tmp_path: Path) -
             "340103 19911015 5286",
         ):
             client.get("/api/persons", params={"q": q})
+        for path in ("persons/340103-19911015-5286", "persons/P01aa10ef6c1ec3dc"):
+            client.get(f"/api/{path}")
+        client.get("/api/units/310112001001001")
     text = gate.audit_path.read_text(encoding="utf-8")
-    assert not RAW_ID_IN_TEXT.search(text.replace("-", "").replace(" ", ""))
+    typed = "".join(text.splitlines(keepends=True)[:5])  # the last holds a 15-digit grid code
+    assert not RAW_ID_IN_TEXT.search(typed.replace("-", "").replace(" ", ""))
     assert "19911015" not in text and "１９９１" not in text
     entries = [json.loads(line) for line in text.splitlines()]
-    assert [e["params"]["q"] for e in entries] == ["3401**********5286"] * 3
+    assert [e["params"]["q"] for e in entries[:3]] == ["3401**********5286"] * 3
+    # Typed into the path too; served ids and grid codes stay whole.
+    assert [e["endpoint"] for e in entries[3:]] == [
+        "/api/persons/3401**********5286",
+        "/api/persons/P01aa10ef6c1ec3dc",
+        "/api/units/310112001001001",
+    ]
 
 
 def test_a_control_character_in_a_person_id_or_query_is_refused_and_logged_as_sent(

@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from popbase.api.gate import Gate
+from popbase.population.resident_id import check_digit
 from popbase.security.audit import AuditLog
 from popbase.security.masking import mask_id_number, mask_phone, mask_text
 
@@ -46,20 +47,30 @@ REFUSED = json.dumps({"detail": "the audit trail cannot be written; the request 
 # spaces, dashes, dots or slashes between them, and an ID number's check character X.
 _SEPARATORS = r"[\s\-\u2010-\u2015\u2212\uff0d.\uff0e_/]"
 NUMBER_IN_TEXT = re.compile(rf"\d(?:{_SEPARATORS}*[\dXx\uff38\uff58])+")
-# Fewest digits a run needs to be masked whole: the old 15-digit ID number.
-LONGEST_SHOWN = 14
+ID_LENGTH = 18
 
 
-def _mask_number(match: re.Match[str]) -> str:
-    written = match.group(0)
+def _holds_id_number(number: str) -> bool:
+    """Whether 18 characters in a row of a longer number are an ID number, check included.
+
+    As in ``340103-19911015-5286-1``, an ID number with a suffix.
+    """
+    return any(
+        number[i : i + ID_LENGTH - 1].isdigit()
+        and check_digit(number[i : i + ID_LENGTH - 1]) == number[i + ID_LENGTH - 1]
+        for i in range(len(number) - ID_LENGTH + 1)
+    )
+
+
+def _masked_number(written: str, old_ids: bool) -> str:
     number = re.sub(r"[^0-9X]", "", unicodedata.normalize("NFKC", written).upper())
-    if len(number) in (15, 18) and number[:-1].isdigit():
+    if number[:-1].isdigit() and (
+        len(number) == ID_LENGTH or (old_ids and len(number) == 15 and number.isdigit())
+    ):
         return mask_id_number(number) or "****"
-    if len(number) in (11, 13) and number.isdigit():
-        phone = mask_phone(number)
-        if phone:
-            return phone
-    if len(number) > LONGEST_SHOWN:
+    if len(number) in (11, 13) and number.isdigit() and (phone := mask_phone(number)):
+        return phone
+    if len(number) > ID_LENGTH and _holds_id_number(number):
         return number[:4] + "*" * (len(number) - 8) + number[-4:]
     return written
 
@@ -71,10 +82,33 @@ def mask_for_log(text: str) -> str:
     --------
     >>> mask_for_log("340103-19911015-5286"), mask_for_log("３４０１０３１９９１１０１５５２８６")
     ('3401**********5286', '3401**********5286')
-    >>> mask_for_log("王 138 1234 5678 room 1203-5")
-    '王 138****5678 room 1203-5'
+    >>> mask_for_log("王 138 1234 5678 room 3101120000001-101")
+    '王 138****5678 room 3101120000001-101'
     """
-    return mask_text(NUMBER_IN_TEXT.sub(_mask_number, text))
+    masked = NUMBER_IN_TEXT.sub(lambda m: _masked_number(m.group(0), old_ids=True), text)
+    return mask_text(masked)
+
+
+def mask_path(path: str) -> str:
+    """A request path with ID and mobile numbers masked in its all-digit segments.
+
+    A served id (``P…``, ``police_hukou:…``) is kept whole, and so is a 15-digit grid code,
+    which an old 15-digit ID number cannot be told from; an 18-character ID number (whose
+    check character holds or not) or a mobile number is masked.
+
+    Examples
+    --------
+    >>> mask_path("/api/units/310112001001001"), mask_path("/api/persons/340103199110155286")
+    ('/api/units/310112001001001', '/api/persons/3401**********5286')
+    >>> mask_path("/api/persons/P0123456789012345")
+    '/api/persons/P0123456789012345'
+    """
+    return "/".join(
+        part
+        if re.search("[A-Za-z]", part.replace("x", "").replace("X", ""))
+        else NUMBER_IN_TEXT.sub(lambda m: _masked_number(m.group(0), old_ids=False), part)
+        for part in path.split("/")
+    )
 
 
 def control_character(text: str) -> str | None:
@@ -250,7 +284,7 @@ class AuditMiddleware:
             "scope": principal.scope if principal else None,
             "client": client[0] if client else None,
             "method": scope["method"],
-            "endpoint": scope["path"],
+            "endpoint": mask_path(scope["path"]),
             "params": _params(scope, state.get("audit_params") or {}),
             "purpose": mask_for_log(purpose) if purpose else None,
             "outcome": status,
