@@ -602,3 +602,14 @@ def test_verify_says_an_old_log_is_an_old_unkeyed_chain(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"{log_path}: 3 entries, old unkeyed chain intact" in result.output
     assert "tamper" not in result.output and "written before the audit was keyed" in result.output
+
+
+def test_a_writer_under_another_key_numbers_on_and_the_break_is_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = _log(tmp_path, 3)
+    other = AuditLog(log.path, AuditKey(b"a key set by mistake", log.key.checkpoints))
+    other.append({"user": "li"})
+    assert "does not hold under the audit key" in caplog.text
+    assert [json.loads(line)["seq"] for line in _lines(log)] == [1, 2, 3, 4]
+    assert "line 4 (entry 4): does not follow the entry before it" in _problems(_verify(log))

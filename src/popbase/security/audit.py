@@ -330,6 +330,13 @@ class AuditLog:
                     known.append((seq, str(entry["mac"])))
                 elif "mac" not in entry and entry.get("hash") == entry_hash(entry):
                     known.append((seq, str(entry["hash"])))
+                else:  # said once: the next batch's last entry is this writer's own
+                    log.warning(
+                        "%s: the last entry (%d) does not hold under the audit key (edited, "
+                        "or the key changed); `popbase audit verify` will report it",
+                        self.path,
+                        seq,
+                    )
         if isinstance(head, dict) and "sig" not in head:  # an old head: its count only
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 floor = max(floor, int(head["seq"]))
