@@ -24,20 +24,15 @@ from popbase.api.gate import Gate
 from popbase.cli import app as cli
 from popbase.config import AccessConfig
 from popbase.security import audit
-from popbase.security.audit import (
+from popbase.security.audit import GENESIS, AuditLog, canonical, entry_hash, entry_mac, seal
+from popbase.security.audit_check import Verdict, verify_chain
+from popbase.security.audit_key import (
     CHECKPOINTS,
-    GENESIS,
     KEY_ENV,
     AuditKey,
     AuditKeyError,
-    AuditLog,
     audit_key_for,
-    canonical,
-    entry_hash,
-    entry_mac,
-    seal,
 )
-from popbase.security.audit_check import Verdict, verify_chain
 from popbase.security.masking import RAW_ID_IN_TEXT
 
 SECRET = b"the audit key of these tests, 32+ bytes long"

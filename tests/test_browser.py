@@ -33,8 +33,8 @@ from browser_fixtures import (
 )
 from popbase.config import load_project
 from popbase.ops.snapshot import current_snapshot
-from popbase.security.audit import audit_key_for
 from popbase.security.audit_check import Verdict, verify_chain
+from popbase.security.audit_key import audit_key_for
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["point_city_fixtures"]

@@ -704,7 +704,8 @@ def audit_verify(
     """
     import os
 
-    from popbase.security.audit import (
+    from popbase.security.audit_check import report, verify_chain
+    from popbase.security.audit_key import (
         CHECKPOINTS,
         KEY_ENV,
         KEY_FILE,
@@ -712,7 +713,6 @@ def audit_verify(
         checkpoint_file,
         read_key_file,
     )
-    from popbase.security.audit_check import report, verify_chain
 
     secret: bytes | None
     try:

@@ -19,7 +19,7 @@ from fastapi import HTTPException
 
 from popbase.config import AccessConfig, Project
 from popbase.security.access import Action, Role, Roles, decide, load_roles
-from popbase.security.audit import audit_key_for
+from popbase.security.audit_key import audit_key_for
 from popbase.security.masking import mask_birth_date
 from popbase.security.pseudonym import TOKEN_KEY_ENV, TOKEN_KEY_FILE, pseudonym_key, secret_key
 from popbase.security.sealing import seal_key, unseal
