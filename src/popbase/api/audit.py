@@ -126,17 +126,36 @@ def control_character(text: str) -> str | None:
 
 
 def refusal(scope: Scope) -> str | None:
-    """Why a request's path or query must be refused (a control character), or None."""
-    query = scope.get("query_string", b"").decode("latin-1")
-    for where, text in [("path", scope["path"]), *parse_qsl(query, keep_blank_values=True)]:
-        char = control_character(where) or control_character(text)
-        if char:
-            return (
-                f"the request's {'path' if where == 'path' else f'parameter {where!r}'} "
-                f"holds the control character {char}; it is refused rather than read "
-                "without it. Fix: send the value as written, without control characters."
-            )
-    return None
+    """Why a request's path or query must be refused (a control character), or None.
+
+    A query sent as raw UTF-8 bytes rather than percent-escaped is read as UTF-8: its
+    bytes read one by one as Latin-1 would look like control characters (U+0080–U+009F).
+
+    Examples
+    --------
+    >>> refusal({"path": "/api/persons", "query_string": "q=王".encode()}) is None
+    True
+    >>> refusal({"path": "/api/persons", "query_string": b"q=P01%00"})[:42]
+    "the request's parameter 'q' holds the cont"
+    """
+    raw = scope.get("query_string", b"")
+    try:
+        query = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        query = raw.decode("latin-1")
+    if char := control_character(scope["path"]):
+        where = "path"
+    else:
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if char := control_character(name) or control_character(value):
+                where = f"parameter {name!r}"
+                break
+        else:
+            return None
+    return (
+        f"the request's {where} holds the control character {char}; it is refused rather "
+        "than read without it. Fix: send the value as written, without control characters."
+    )
 
 
 def _headers(scope: Scope) -> dict[str, str]:
