@@ -271,7 +271,7 @@ def test_every_request_is_audited_masked_and_the_chain_verifies(
     assert last[0]["user"] == "audited" and last[0]["role"] == "community_worker"
     assert last[0]["params"]["q"] == "3101**********1234"
     assert last[2]["user"] is None
-    assert {"time", "client", "endpoint", "purpose", "records", "hash", "prev"} <= set(last[0])
+    assert {"time", "client", "endpoint", "purpose", "records", "mac", "prev"} <= set(last[0])
     text = log.read_text(encoding="utf-8")
     assert not RAW_ID_IN_TEXT.search(text) and not RAW_PHONE_IN_TEXT.search(text)
     runner = CliRunner()

@@ -433,7 +433,7 @@ def test_the_map_page_and_its_static_files(client: TestClient) -> None:
 def test_no_snapshot_is_503_with_the_fix(
     tmp_path: Path, signed_in_client: Callable[..., TestClient]
 ) -> None:
-    with signed_in_client(tmp_path, tmp_path) as c:
+    with signed_in_client(tmp_path, tmp_path / "access") as c:
         for path in ("/api/summary", "/api/units", "/api/units/31", "/api/report"):
             response = c.get(path)
             assert response.status_code == 503, path
@@ -454,7 +454,7 @@ def test_a_new_snapshot_is_served_without_a_new_app(
     tmp_path: Path, served_project: Path, signed_in_client: Callable[..., TestClient]
 ) -> None:
     scope = _units(served_project)["code"].min()[:4]
-    with signed_in_client(tmp_path, tmp_path, "admin", scope) as c:
+    with signed_in_client(tmp_path, tmp_path / "access", "admin", scope) as c:
         assert c.get("/api/summary").status_code == 503
         first = finish_build(_copy_current(served_project, tmp_path))
         before = c.get("/api/summary").json()

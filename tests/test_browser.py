@@ -33,7 +33,8 @@ from browser_fixtures import (
 )
 from popbase.config import load_project
 from popbase.ops.snapshot import current_snapshot
-from popbase.security.audit import verify_chain
+from popbase.security.audit_check import Verdict, verify_chain
+from popbase.security.audit_key import audit_key_for
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["point_city_fixtures"]
@@ -511,12 +512,19 @@ def test_a_street_officer_sees_only_its_street(browser: Any, live_server: str, c
     page.close()
 
 
+def _audit_of(city: Path) -> Verdict:
+    """The check of the city's audit log under the key its server made."""
+    project = load_project(city)
+    log = project.path(project.config.access.audit_log)
+    key = audit_key_for(project.output_dir, None, log)
+    return verify_chain(log, key.secret, key.checkpoint_of(log))
+
+
 def test_two_server_processes_answer_alike_and_keep_one_audit_chain(
     live_server: str, city: Path
 ) -> None:
-    log = load_project(city).path(load_project(city).config.access.audit_log)
-    before, findings = verify_chain(log)
-    assert findings == []
+    before = _audit_of(city)
+    assert before.findings == []
     bearer = token(live_server, "street")
 
     def summary(_: int) -> Any:
@@ -530,6 +538,6 @@ def test_two_server_processes_answer_alike_and_keep_one_audit_chain(
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(summary, range(200)))
     assert all(a == answers[0] for a in answers)
-    after, findings = verify_chain(log)
-    assert findings == []
-    assert after >= before + 201  # the sign-in and the 200 summaries
+    after = _audit_of(city)
+    assert after.findings == []
+    assert after.keyed >= before.keyed + 201  # the sign-in and the 200 summaries

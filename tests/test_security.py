@@ -1,21 +1,14 @@
-"""Masks, tokens, users, the decision table, small-cell suppression and the audit chain."""
+"""Masks, tokens, users, the decision table and small-cell suppression."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import multiprocessing
-import random
-import threading
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popbase.api.audit import GroupCommit
 from popbase.api.disclosed import protect
 from popbase.population.resident_id import generate_id_numbers
 from popbase.security.access import (
@@ -26,7 +19,6 @@ from popbase.security.access import (
     decision_table,
     load_roles,
 )
-from popbase.security.audit import GENESIS, AuditLog, entry_hash, verify_chain
 from popbase.security.disclosure import LARGEST_SUPPRESSED, suppress
 from popbase.security.masking import (
     MASKED_ID,
@@ -224,190 +216,6 @@ def test_no_suppressed_cell_can_be_derived_from_what_is_shown(
             assert safe(table.loc[idx, measure], hidden.loc[idx, measure]), (measure, idx)
     for label in table.index:
         assert safe(table.loc[label, measures], hidden.loc[label, measures]), label
-
-
-# ---- the audit chain ----
-
-
-def _chain(n: int) -> list[dict[str, object]]:
-    entries, prev = [], GENESIS
-    for seq in range(1, n + 1):
-        entry: dict[str, object] = {
-            "seq": seq,
-            "prev": prev,
-            "user": f"u{seq % 7}",
-            "endpoint": "/api/persons",
-            "outcome": 200,
-            "records": [f"P{seq:016x}"],
-        }
-        entry["hash"] = entry_hash(entry)
-        prev = str(entry["hash"])
-        entries.append(entry)
-    return entries
-
-
-def _write(path: Path, entries: list[dict[str, object]], head: dict[str, object]) -> None:
-    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
-    path.with_name(path.name + ".head").write_text(
-        json.dumps({"seq": head["seq"], "hash": head["hash"]})
-    )
-
-
-def test_the_log_written_by_the_api_verifies(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path / "audit.log")
-    for i in range(20):
-        log.append({"user": "wang", "endpoint": "/api/persons", "params": {"i": i}})
-    assert verify_chain(tmp_path / "audit.log") == (20, [])
-    # A new writer continues the chain.
-    AuditLog(tmp_path / "audit.log").append({"user": "li"})
-    assert verify_chain(tmp_path / "audit.log") == (21, [])
-
-
-def _append_from_threads(path: str, writer: str, threads: int, each: int) -> None:
-    log = AuditLog(Path(path))
-
-    def run(k: int) -> None:
-        for i in range(each):
-            log.append({"user": f"{writer}-{k}", "params": {"i": i}})
-
-    pool = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-
-
-def test_processes_and_threads_appending_at_once_leave_one_unbroken_chain(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "audit.log"
-    # Two processes with eight threads each, appending their entries at once.
-    ctx = multiprocessing.get_context("spawn")
-    writers = [
-        ctx.Process(target=_append_from_threads, args=(str(path), f"w{w}", 8, 50)) for w in range(2)
-    ]
-    for w in writers:
-        w.start()
-    for w in writers:
-        w.join(timeout=120)
-        assert w.exitcode == 0
-    assert verify_chain(path) == (800, [])
-    entries = [json.loads(line) for line in path.read_text().splitlines()]
-    assert {e["user"] for e in entries} == {f"w{w}-{k}" for w in range(2) for k in range(8)}
-
-
-def test_an_entry_that_cannot_be_written_fails_its_append(tmp_path: Path) -> None:
-    blocked = tmp_path / "blocked"
-    blocked.write_text("a file where the log's folder should be")
-    log = AuditLog(blocked / "audit.log")
-    with pytest.raises(OSError):
-        log.append({"user": "wang"})
-    # The writer survives the failure: a log that can be written takes entries again.
-    log.path = tmp_path / "audit.log"
-    log.head_path = tmp_path / "audit.log.head"
-    log.lock_path = tmp_path / "audit.log.lock"
-    log.append({"user": "li"})
-    assert verify_chain(tmp_path / "audit.log") == (1, [])
-
-
-class _CountedLog(AuditLog):
-    """A log that counts its batches and can be told to fail the next one."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.batches: list[int] = []
-        self.fail_next = False
-
-    def write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        self.batches.append(len(batch))
-        if self.fail_next:
-            self.fail_next = False
-            raise OSError(28, "No space left on device")
-        return super().write(batch)
-
-
-def test_entries_of_one_loop_turn_are_committed_as_one_batch(tmp_path: Path) -> None:
-    log = _CountedLog(tmp_path / "audit.log")
-    commit = GroupCommit(log)
-
-    async def requests(n: int) -> list[dict[str, Any]]:
-        return list(await asyncio.gather(*(_audited(commit, i) for i in range(n))))
-
-    entries = asyncio.run(requests(50))
-    # Every request reached its audit in the same turn: one batch, one sync.
-    assert log.batches == [50]
-    assert [e["seq"] for e in entries] == list(range(1, 51))
-    assert [e["params"]["i"] for e in entries] == list(range(50))
-    entries = asyncio.run(requests(3))
-    assert log.batches == [50, 3] and entries[-1]["seq"] == 53
-    assert verify_chain(tmp_path / "audit.log") == (53, [])
-
-
-async def _audited(commit: GroupCommit, i: int) -> dict[str, Any]:
-    await asyncio.sleep(0)  # as a request does some work before its audit
-    return await commit.submit({"user": "wang", "params": {"i": i}})
-
-
-def test_a_batch_that_cannot_be_written_fails_each_of_its_requests(tmp_path: Path) -> None:
-    log = _CountedLog(tmp_path / "audit.log")
-    commit = GroupCommit(log)
-    log.fail_next = True
-
-    async def requests() -> list[Any]:
-        return list(
-            await asyncio.gather(*(_audited(commit, i) for i in range(5)), return_exceptions=True)
-        )
-
-    failed = asyncio.run(requests())
-    assert all(isinstance(f, OSError) for f in failed)
-    # Nothing of the failed batch is on disk, and the next batch is written.
-    assert not (tmp_path / "audit.log").exists()
-    assert [e["seq"] for e in asyncio.run(requests())] == [1, 2, 3, 4, 5]
-    assert verify_chain(tmp_path / "audit.log") == (5, [])
-
-
-def test_each_of_100_random_tamperings_of_a_100000_entry_chain_is_found(tmp_path: Path) -> None:
-    entries = _chain(100_000)
-    path = tmp_path / "audit.log"
-    _write(path, entries, entries[-1])
-    assert verify_chain(path) == (100_000, [])
-    rng = random.Random(7)
-    # 100 places far apart, each tampered one way; every one must be reported near it.
-    places = sorted(rng.sample(range(10, 99_990, 20), 100))
-    kinds = [("edit", "delete", "swap")[i % 3] for i in range(100)]
-    rng.shuffle(kinds)
-    tampered = [dict(e) for e in entries]
-    expected_lines: list[int] = []
-    removed = 0
-    for at, kind in zip(places, kinds, strict=True):
-        i = at - removed
-        if kind == "edit":
-            tampered[i]["user"] = "someone else"
-            expected_lines.append(i + 1)
-        elif kind == "delete":
-            del tampered[i]
-            removed += 1
-            expected_lines.append(i + 1)  # the entry now on this line does not follow
-        else:
-            tampered[i], tampered[i + 1] = tampered[i + 1], tampered[i]
-            expected_lines.append(i + 1)
-    _write(path, tampered, entries[-1])
-    n, findings = verify_chain(path)
-    assert n == 100_000 - removed
-    lines = {f.line for f in findings}
-    missed = [line for line in expected_lines if line not in lines]
-    assert not missed, missed
-
-
-def test_cutting_entries_off_the_end_or_losing_the_head_is_found(tmp_path: Path) -> None:
-    entries = _chain(50)
-    path = tmp_path / "audit.log"
-    _write(path, entries[:45], entries[-1])
-    _, findings = verify_chain(path)
-    assert any("cut off the end" in f.problem for f in findings)
-    path.with_name("audit.log.head").unlink()
-    _, findings = verify_chain(path)
-    assert any("missing" in f.problem for f in findings)
 
 
 def test_unit_counts_are_controlled_only_below_the_floor() -> None:

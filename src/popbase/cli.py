@@ -714,26 +714,74 @@ def users_roles(
         sys.stdout.write(f"{role.id}\t{role.level}\t{','.join(role.actions)}\t{role.label}\n")
 
 
-audit_app = typer.Typer(help="The API's hash-chained audit trail.", no_args_is_help=True)
+audit_app = typer.Typer(help="The API's keyed, chained audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
-def audit_verify(project: Annotated[Path, typer.Argument(help="Project folder")]) -> None:
-    """Check the audit log's chain; exit 1 and say where if any entry was changed."""
-    from popbase.config import load_project
-    from popbase.security.audit import verify_chain
+def audit_verify(
+    project: Annotated[
+        Path | None, typer.Argument(help="Project folder (or give --log and --key-file)")
+    ] = None,
+    log: Annotated[Path | None, typer.Option(help="The audit log, without a project")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option(help="The audit key file (else POPBASE_AUDIT_KEY)")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="The log's checkpoint; by default found beside the key file"),
+    ] = None,
+) -> None:
+    """Check the audit log under its key; exit 1 and say where if any entry was changed.
 
+    With --log and --key-file it needs only the audit folder and the key's folder.
+    """
+    import os
+
+    from popbase.security.audit_check import report, verify_chain
+    from popbase.security.audit_key import (
+        CHECKPOINTS,
+        KEY_ENV,
+        KEY_FILE,
+        audit_key_for,
+        checkpoint_file,
+        read_key_file,
+    )
+
+    secret: bytes | None
     try:
-        proj = load_project(project)
+        if project is not None:
+            from popbase.config import load_project
+
+            proj = load_project(project)
+            access = proj.config.access
+            path = log or proj.path(access.audit_log)
+            configured = proj.path(access.audit_key) if access.audit_key else None
+            if key_file is not None:
+                configured = key_file
+            key_path = configured or proj.output_dir / KEY_FILE
+            if not key_path.exists() and not os.environ.get(KEY_ENV, "").strip():
+                secret = None  # a log written before the audit was keyed
+                folder = key_path.parent / CHECKPOINTS
+            else:
+                key = audit_key_for(proj.output_dir, configured, path)
+                secret, folder = key.secret, key.checkpoints
+        elif log is not None:
+            path = log
+            env = os.environ.get(KEY_ENV, "").strip()
+            if key_file is not None:
+                secret, folder = read_key_file(key_file), key_file.parent / CHECKPOINTS
+            elif env and checkpoint is not None:
+                secret, folder = env.encode(), checkpoint.parent
+            else:
+                raise typer.BadParameter(
+                    f"give --key-file (or {KEY_ENV} with --checkpoint)", param_hint="--key-file"
+                )
+        else:
+            raise typer.BadParameter("give a project folder, or --log and --key-file")
     except PopbaseError as exc:
         raise _fail(exc) from None
-    path = proj.path(proj.config.access.audit_log)
-    entries, findings = verify_chain(path)
-    if not findings:
-        sys.stdout.write(f"{path}: {entries} entries, chain intact\n")
-        return
-    sys.stdout.write(f"{path}: {entries} entries, {len(findings)} problem(s)\n")
-    for finding in findings:
-        sys.stdout.write(f"  {finding}\n")
-    raise typer.Exit(code=1)
+    verdict = verify_chain(path, secret, checkpoint or checkpoint_file(folder, path))
+    sys.stdout.write("".join(line + "\n" for line in report(path, verdict)))
+    if not verdict.intact:
+        raise typer.Exit(code=1)

@@ -240,7 +240,9 @@ def create_app(
     app.state.base = base
     app.state.gate = gate or Gate(Path(output_dir), AccessConfig(), Path(output_dir))
     app.add_middleware(
-        AuditMiddleware, gate=app.state.gate, audit=AuditLog(app.state.gate.audit_path)
+        AuditMiddleware,
+        gate=app.state.gate,
+        audit=AuditLog(app.state.gate.audit_path, app.state.gate.audit_key),
     )
     app.add_exception_handler(SnapshotError, _no_snapshot)
     app.include_router(router)

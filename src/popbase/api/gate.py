@@ -19,6 +19,7 @@ from fastapi import HTTPException
 
 from popbase.config import AccessConfig, Project
 from popbase.security.access import Action, Role, Roles, decide, load_roles
+from popbase.security.audit_key import audit_key_for
 from popbase.security.masking import mask_birth_date
 from popbase.security.pseudonym import TOKEN_KEY_ENV, TOKEN_KEY_FILE, pseudonym_key, secret_key
 from popbase.security.sealing import seal_key, unseal
@@ -89,6 +90,9 @@ class Gate:
             hasher_for(cost.time_cost, cost.memory_kib, cost.parallelism),
         )
         self.audit_path = at(access.audit_log)
+        self.audit_key = audit_key_for(
+            output_dir, at(access.audit_key) if access.audit_key else None, self.audit_path
+        )
         self._token_key = secret_key(output_dir, TOKEN_KEY_ENV, TOKEN_KEY_FILE)
         self._pseudonym_key = pseudonym_key(output_dir)
         self._seal_key = seal_key(self._pseudonym_key)

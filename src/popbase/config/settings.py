@@ -166,5 +166,12 @@ class AccessConfig(_Strict):
     )
     audit_log: Path = Field(
         default=Path("audit/audit.log"),
-        description="The hash-chained audit log of every API request",
+        description="The keyed, chained audit log of every API request",
+    )
+    audit_key: Path | None = Field(
+        default=None,
+        description=(
+            "The audit key file, outside the audit folder; `.popbase-keys/audit.key` in the "
+            "output folder when unset (POPBASE_AUDIT_KEY overrides the file)"
+        ),
     )
