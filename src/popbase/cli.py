@@ -622,7 +622,7 @@ def users_passwd(
         bool, typer.Option("--password-stdin", help="Read the password from standard input")
     ] = False,
 ) -> None:
-    """Give a user a new password (generated and shown once without --password-stdin)."""
+    """Give a user a new password (shown once if generated); older tokens stop working."""
     try:
         store = _user_store(project)
         password, generated = _new_password(password_stdin)
@@ -644,6 +644,19 @@ def users_remove(
     except PopbaseError as exc:
         raise _fail(exc) from None
     console.print(f"removed {name}")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    name: Annotated[str, typer.Argument(help="User name")],
+) -> None:
+    """End every token a user holds; they sign in again with the same password."""
+    try:
+        _user_store(project).revoke(name)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    console.print(f"revoked the tokens of {name}")
 
 
 @users_app.command("list")

@@ -10,6 +10,7 @@ answered exactly as a record that does not exist.
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,15 +112,14 @@ class Gate:
         if user is None:
             return None
         expires = int(time.time() + self.access.token_hours * 3600)
-        return issue_token(Claims(user.name, user.role, user.scope, expires), self._token_key), (
-            expires
-        )
+        claims = Claims(user.name, user.role, user.scope, expires, user.credential)
+        return issue_token(claims, self._token_key), expires
 
     def principal(self, authorization: str | None) -> Principal | None:
         """The caller of a request's ``Authorization: Bearer …`` header, or None.
 
         The token must be valid and unexpired, and its user must still exist with the
-        same role and scope.
+        same role, scope and credential (a new password or a revocation draws a new one).
         """
         if not authorization or not authorization.startswith("Bearer "):
             return None
@@ -127,7 +127,12 @@ class Gate:
         if claims is None:
             return None
         user = self.users.get(claims.user)
-        if user is None or user.role != claims.role or user.scope != claims.scope:
+        if (
+            user is None
+            or user.role != claims.role
+            or user.scope != claims.scope
+            or not hmac.compare_digest(user.credential, claims.credential)
+        ):
             return None
         role = self.roles.get(user.role)
         return Principal(user.name, role, user.scope) if role else None
