@@ -39,11 +39,15 @@ PERSON_ONLY = {"person_id", "tags"}
 
 @pytest.fixture(scope="module")
 def city(copy_city: Callable[..., Path]) -> Path:
-    """A copy of the built city whose password hashes take OWASP's floor cost (hundreds
-    of users are added and signed in below)."""
+    """A copy of the built city whose password hashes take OWASP's floor cost, and whose
+    limits on sign-ins and lookups let one test client through (hundreds of users are
+    added and signed in below, from one address, and look up thousands of ID numbers)."""
     folder = copy_city()
     with (folder / "popbase.yaml").open("a", encoding="utf-8") as f:
-        f.write("access:\n  password_hash: {memory_kib: 19456, time_cost: 2, parallelism: 1}\n")
+        f.write(
+            "access:\n  password_hash: {memory_kib: 19456, time_cost: 2, parallelism: 1}\n"
+            "  throttle: {address_burst: 100000, lookup_misses: 100000}\n"
+        )
     return folder
 
 

@@ -23,8 +23,9 @@ from popbase.security.access import Action, Role, Roles, decide, load_roles
 from popbase.security.masking import mask_birth_date
 from popbase.security.pseudonym import TOKEN_KEY_ENV, TOKEN_KEY_FILE, pseudonym_key, secret_key
 from popbase.security.sealing import seal_key, unseal
+from popbase.security.throttle import BoundedHashing, Throttle
 from popbase.security.tokens import Claims, issue_token, read_token
-from popbase.security.users import UserStore, hasher_for
+from popbase.security.users import User, UserStore, hasher_for
 
 # Output fields of a person per field class (tags are filtered by dimension apart).
 PERSON_FIELDS: dict[str, tuple[str, ...]] = {
@@ -90,6 +91,8 @@ class Gate:
             hasher_for(cost.time_cost, cost.memory_kib, cost.parallelism),
         )
         self.audit_path = at(access.audit_log)
+        self.throttle = Throttle(at(access.throttle.store), access.throttle)
+        self.hashing = BoundedHashing(access.throttle.hashing_queue)
         self._token_key = secret_key(output_dir, TOKEN_KEY_ENV, TOKEN_KEY_FILE)
         self._pseudonym_key = pseudonym_key(output_dir)
         self._seal_key = seal_key(self._pseudonym_key)
@@ -107,10 +110,15 @@ class Gate:
     # ---- who is calling ----
 
     def login(self, name: str, password: str) -> tuple[str, int] | None:
-        """A bearer token and its expiry for a valid name and password, else None."""
+        """A bearer token and its expiry for a valid name and password, else None.
+
+        No limit applies here; the sign-in endpoint applies :attr:`throttle` first.
+        """
         user = self.users.authenticate(name, password)
-        if user is None:
-            return None
+        return None if user is None else self.issue(user)
+
+    def issue(self, user: User) -> tuple[str, int]:
+        """A bearer token for an authenticated user, and its expiry."""
         expires = int(time.time() + self.access.token_hours * 3600)
         claims = Claims(user.name, user.role, user.scope, expires, user.credential)
         return issue_token(claims, self._token_key), expires

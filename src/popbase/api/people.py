@@ -22,6 +22,7 @@ from popbase.population.resident_id import validate_id_number
 from popbase.security.access import Action, decide
 from popbase.security.masking import mask_id_number
 from popbase.security.pseudonym import person_id_of
+from popbase.security.throttle import HasherBusyError, retry_after
 
 router = APIRouter(prefix="/api")
 MAX_PERSONS = 1000
@@ -50,16 +51,45 @@ class Token(BaseModel):
 
 
 @router.post(
-    "/token", response_model=Token, responses={401: {"description": "Wrong name or password"}}
+    "/token",
+    response_model=Token,
+    responses={
+        401: {"description": "Wrong name or password"},
+        429: {"description": "Too many sign-ins: the user is locked, or the address waits"},
+        503: {"description": "Too many sign-ins wait for the password check"},
+    },
 )
-def token(credentials: Credentials, gate: GateDep, request: Request) -> Token:
-    """Sign in: a bearer token for a user name and password."""
-    request.state.audit_params = {"username": credentials.username}
-    issued = gate.login(credentials.username, credentials.password)
-    if issued is None:
+async def token(credentials: Credentials, gate: GateDep, request: Request) -> Token:
+    """Sign in: a bearer token for a user name and password.
+
+    Wrong passwords lock the name for a time that doubles with each one, and each client
+    address may try only so many sign-ins a minute (429 with ``Retry-After``); password
+    checks run one at a time per process, so guessers cannot hold the threads that
+    serve signed-in requests.
+    """
+    name = credentials.username
+    request.state.audit_params = {"username": name}
+    address = request.client.host if request.client else "unknown"
+    wait = await run_in_threadpool(gate.throttle.sign_in_wait, name, address)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            "too many sign-in attempts for this user or from this address; try again in "
+            f"{retry_after(wait)} s",
+            headers={"Retry-After": retry_after(wait)},
+        )
+    try:
+        user = await gate.hashing.run(gate.users.authenticate, name, credentials.password)
+    except HasherBusyError:
+        raise HTTPException(
+            503, "too many sign-ins at once; try again shortly", headers={"Retry-After": "1"}
+        ) from None
+    if user is None:
+        await run_in_threadpool(gate.throttle.sign_in_failed, name)
         raise HTTPException(401, "wrong user name or password")
-    user = gate.users.users()[credentials.username]
-    return Token(access_token=issued[0], expires=issued[1], role=user.role, scope=user.scope)
+    await run_in_threadpool(gate.throttle.sign_in_succeeded, name)
+    access_token, expires = gate.issue(user)
+    return Token(access_token=access_token, expires=expires, role=user.role, scope=user.scope)
 
 
 def _tags_of(served: ServedSnapshot, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
