@@ -10,9 +10,12 @@ answered exactly as a record that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
+import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,13 @@ from fastapi import HTTPException
 
 from popbase.config import AccessConfig, Project
 from popbase.security.access import Action, Role, Roles, decide, load_roles
+from popbase.security.candidates import (
+    ID_MASKS,
+    PHONE_MASKS,
+    MaskPlan,
+    mask_shape,
+    plan_masks,
+)
 from popbase.security.masking import mask_birth_date
 from popbase.security.pseudonym import TOKEN_KEY_ENV, TOKEN_KEY_FILE, pseudonym_key, secret_key
 from popbase.security.sealing import seal_key, unseal
@@ -49,6 +59,21 @@ NOT_FOUND = "not found, or outside your jurisdiction"
 NOT_FOUND_RESPONSE: dict[int | str, dict[str, Any]] = {
     404: {"description": "Not found, or outside your jurisdiction"}
 }
+
+
+@lru_cache(maxsize=64)
+def _plan(role_json: str, minimum: int, as_of: dt.date) -> MaskPlan:
+    # Keyed by the role's whole definition: a changed roles file gets its own masks.
+    return plan_masks(Role.model_validate_json(role_json), minimum, as_of)
+
+
+def _masked_name(row: dict[str, Any], plan: MaskPlan) -> str | None:
+    """The served name mask (surname and last character), or the surname alone."""
+    if plan.name_keeps_last:
+        masked: str | None = row["name_masked"]
+        return masked
+    name = (row["name"] or "").strip()
+    return name[:1] + "*" * (len(name) - 1) if name else None
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,7 @@ class Gate:
         self.audit_path = at(access.audit_log)
         self.throttle = Throttle(at(access.throttle.store), access.throttle)
         self.hashing = BoundedHashing(access.throttle.hashing_queue)
+        self._plans: dict[str, MaskPlan] = {}
         self._token_key = secret_key(output_dir, TOKEN_KEY_ENV, TOKEN_KEY_FILE)
         self._pseudonym_key = pseudonym_key(output_dir)
         self._seal_key = seal_key(self._pseudonym_key)
@@ -200,24 +226,38 @@ class Gate:
         """SQL condition and parameters: units inside the jurisdiction."""
         return f"starts_with({column}, ?)", [principal.scope]
 
+    def mask_plan(self, role: Role) -> MaskPlan:
+        """The masks of ``role``: what else it sees leaves ``access.mask_candidates``."""
+        plan = self._plans.get(role.id)
+        if plan is None:
+            plan = _plan(role.model_dump_json(), self.access.mask_candidates, dt.date.today())
+            self._plans[role.id] = plan
+        return plan
+
     def shape_person(
         self, principal: Principal, action: Action, row: dict[str, Any], tags: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """A person as ``principal`` may see it in ``action``: fields whole, masked or left out."""
         role = principal.role
         out: dict[str, Any] = {"person_id": row["person_id"]}
+        plan = self.mask_plan(role)
         name = decide(role, "name", action)
         if name != "deny":
-            out["name"] = row["name"] if name == "allow" else row["name_masked"]
-        for field, masked, sealed in (
-            ("id_number", "id_masked", "id_sealed"),
-            ("phone", "phone_masked", "phone_sealed"),
+            out["name"] = row["name"] if name == "allow" else _masked_name(row, plan)
+        for field, masked, sealed, shown, served in (
+            ("id_number", "id_masked", "id_sealed", plan.id_shown, ID_MASKS[0]),
+            ("phone", "phone_masked", "phone_sealed", plan.phone_shown, PHONE_MASKS[0]),
         ):
             decision = decide(role, field, action)
             if decision == "allow":
                 out[field] = unseal(row[sealed], self._seal_key)
+            elif decision == "mask" and shown == served:
+                out[field] = row[masked]  # the base's own mask is the role's
             elif decision == "mask":
-                out[field] = row[masked]
+                # A mask hiding more (popbase.security.candidates), from the whole value.
+                whole = unseal(row[sealed], self._seal_key)
+                digits = re.sub(r"\D", "", whole)[-11:] if whole and field == "phone" else whole
+                out[field] = mask_shape(digits, shown) if digits else None
         birth = decide(role, "birth_date", action)
         if birth != "deny":
             out["birth_date"] = (
