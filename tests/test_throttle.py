@@ -130,7 +130,9 @@ def gate(served_project: Path, tmp_path: Path) -> Gate:
         users=tmp_path / "users.json",
         audit_log=tmp_path / "audit.log",
         password_hash=CHEAP,
-        throttle=ThrottleConfig(sign_in_failures=3, lock_seconds=60, address_burst=8),
+        throttle=ThrottleConfig(
+            sign_in_failures=3, lock_seconds=60, address_burst=8, address_refill_seconds=3600
+        ),
     )
     gate = Gate(served_project, access, tmp_path)
     gate.users.add("wang", "street_officer", "310112001", PASSWORD)
@@ -165,3 +167,35 @@ def test_an_address_that_keeps_trying_is_made_to_wait(served_project: Path, gate
         assert codes[:8] == [401] * 8 and codes[8:] == [429, 429]
         status, after = sign_in(client, PASSWORD)
         assert status == 429 and after is not None and int(after) >= 1
+
+
+def test_the_processes_of_a_server_check_one_password_at_a_time(tmp_path: Path) -> None:
+    """Two pools (two server processes) sharing a lock file never check at once."""
+    lock = tmp_path / "throttle.sqlite.hashing.lock"
+    running: list[int] = []
+    peak: list[int] = []
+    guard = threading.Lock()
+
+    def check(n: int) -> int:
+        with guard:
+            running.append(n)
+            peak.append(len(running))
+        time.sleep(0.03)
+        with guard:
+            running.remove(n)
+        return n
+
+    def process(first: int) -> None:
+        pool = BoundedHashing(queue=5, lock_path=lock)
+
+        async def main() -> None:
+            await asyncio.gather(*(pool.run(check, first + n) for n in range(5)))
+
+        asyncio.run(main())
+
+    workers = [threading.Thread(target=process, args=(k * 10,)) for k in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert len(peak) == 10 and max(peak) == 1

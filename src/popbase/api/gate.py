@@ -116,8 +116,11 @@ class Gate:
             hasher_for(cost.time_cost, cost.memory_kib, cost.parallelism),
         )
         self.audit_path = at(access.audit_log)
-        self.throttle = Throttle(at(access.throttle.store), access.throttle)
-        self.hashing = BoundedHashing(access.throttle.hashing_queue)
+        store = at(access.throttle.store)
+        self.throttle = Throttle(store, access.throttle)
+        self.hashing = BoundedHashing(
+            access.throttle.hashing_queue, store.with_name(store.name + ".hashing.lock")
+        )
         self._plans: dict[str, MaskPlan] = {}
         self._token_key = secret_key(output_dir, TOKEN_KEY_ENV, TOKEN_KEY_FILE)
         self._pseudonym_key = pseudonym_key(output_dir)

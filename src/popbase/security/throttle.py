@@ -24,6 +24,7 @@ Every change is one ``BEGIN IMMEDIATE`` transaction, so the processes never lose
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import math
 import sqlite3
 import threading
@@ -221,25 +222,42 @@ class HasherBusyError(Exception):
 
 
 class BoundedHashing:
-    """Password checks one at a time per process, with a short queue; beyond it, refuse.
+    """Password checks one at a time, with a short queue; beyond it, refuse at once.
 
     Argon2id takes tens of milliseconds and 64 MiB per check, on as many threads as its
     parallelism: unbounded, a few anonymous guessers hold every worker thread and core,
-    and signed-in requests wait behind them. Here one check runs at a time; up to
-    ``queue`` more wait on the event loop (holding no thread), and the next is refused
-    at once (:class:`HasherBusyError`, answered 503 with ``Retry-After``).
+    and signed-in requests wait behind them. Here one check runs at a time in each
+    process, and — under an exclusive lock on ``lock_path``, when given — one at a time
+    across the server's processes, so the other cores stay with signed-in requests. Up
+    to ``queue`` more checks wait on the event loop (holding no thread); the next is
+    refused at once (:class:`HasherBusyError`, answered 503 with ``Retry-After``).
 
     Parameters
     ----------
     queue
-        Checks that may wait.
+        Checks that may wait in this process.
+    lock_path
+        A file the processes of one server lock around each check; None: no lock.
     """
 
-    def __init__(self, queue: int) -> None:
+    def __init__(self, queue: int, lock_path: Path | None = None) -> None:
         self.queue = queue
+        self.lock_path = lock_path
         self._waiting = 0
         # A semaphore per event loop: a test client or server each runs its own loop.
         self._slots: dict[int, asyncio.Semaphore] = {}
+
+    def _locked(self, check: Callable[..., T], *args: Any) -> T:
+        if self.lock_path is None:
+            return check(*args)
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock_path.open("a") as lock:
+            # One thread of this process waits here at most: the semaphore lets one by.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return check(*args)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     async def run(self, check: Callable[..., T], *args: Any) -> T:
         """Run ``check(*args)`` on a worker thread when its turn comes."""
@@ -253,6 +271,6 @@ class BoundedHashing:
         finally:
             self._waiting -= 1
         try:
-            return await run_in_threadpool(check, *args)
+            return await run_in_threadpool(self._locked, check, *args)
         finally:
             slot.release()
