@@ -50,6 +50,15 @@ class Token(BaseModel):
     scope: str
 
 
+def client_address(request: Request, trusted_proxies: list[str]) -> str:
+    """The client's address: the peer's, or, from a trusted proxy, the one it forwards."""
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
+    if peer in trusted_proxies and forwarded:
+        return forwarded.split(",")[-1].strip() or peer
+    return peer
+
+
 @router.post(
     "/token",
     response_model=Token,
@@ -69,7 +78,7 @@ async def token(credentials: Credentials, gate: GateDep, request: Request) -> To
     """
     name = credentials.username
     request.state.audit_params = {"username": name}
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request, gate.access.throttle.trusted_proxies)
     wait = await run_in_threadpool(gate.throttle.sign_in_wait, name, address)
     if wait > 0:
         raise HTTPException(
@@ -85,7 +94,7 @@ async def token(credentials: Credentials, gate: GateDep, request: Request) -> To
             503, "too many sign-ins at once; try again shortly", headers={"Retry-After": "1"}
         ) from None
     if user is None:
-        await run_in_threadpool(gate.throttle.sign_in_failed, name)
+        await run_in_threadpool(gate.throttle.sign_in_failed, name, address)
         raise HTTPException(401, "wrong user name or password")
     await run_in_threadpool(gate.throttle.sign_in_succeeded, name)
     access_token, expires = gate.issue(user)

@@ -128,10 +128,14 @@ class ThrottleConfig(_Strict):
         default=3600.0, gt=0, description="A user's failures are forgotten after this long"
     )
     address_burst: int = Field(
-        default=10, ge=1, description="Sign-ins an address may try at once (token bucket)"
+        default=10, ge=1, description="Wrong passwords an address may send at once (bucket)"
     )
     address_refill_seconds: float = Field(
         default=6.0, gt=0, description="Seconds for an address to earn one more sign-in"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies whose X-Forwarded-For names the client address",
     )
     hashing_queue: int = Field(
         default=4,

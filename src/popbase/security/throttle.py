@@ -8,9 +8,12 @@ counts once:
   for ``lock_seconds``, doubled with each further failure up to ``max_lock_seconds``;
   a success, or ``failure_memory_seconds`` without a failure, forgets them. Unknown
   names count alike, so a lock says nothing about whether a name exists.
-- sign-ins per client address: a token bucket of ``address_burst`` attempts, refilled
-  one per ``address_refill_seconds``, so ten clients guessing cannot try more than a
-  sustained few a minute each.
+- wrong passwords per client address: a token bucket of ``address_burst``, refilled one
+  per ``address_refill_seconds``; an address whose bucket is empty may not try until
+  it refills, so guessers over many names still get a few tries a minute, while right
+  passwords take nothing (a street office behind one address signs in freely). Behind
+  a reverse proxy, the address is the last one of ``X-Forwarded-For`` when the proxy is
+  listed in ``trusted_proxies``.
 - exact lookups that find no one (by ID number: a miss, or a person outside the
   caller's jurisdiction, which is answered as a miss), per user: after
   ``lookup_misses`` in ``lookup_window_seconds`` the user's exact lookups are refused
@@ -124,41 +127,27 @@ class Throttle:
     def sign_in_wait(self, name: str, address: str, now: float | None = None) -> float:
         """Seconds before ``name`` may try a password from ``address`` (0: try now).
 
-        A try that is let through takes one token of the address's bucket.
+        Only reads: a wrong password takes a token of the address's bucket
+        (:meth:`sign_in_failed`), so a morning's burst of right ones never waits.
         """
         now = time.time() if now is None else now
-        con = self._transaction()
-        try:
-            row = con.execute("SELECT locked_until FROM failures WHERE name = ?", [name]).fetchone()
-            if row is not None and row[0] > now:
-                con.execute("COMMIT")
-                return float(row[0] - now)
-            got = con.execute(
-                "SELECT tokens, updated FROM buckets WHERE address = ?", [address]
-            ).fetchone()
-            tokens = (
-                float(self.settings.address_burst)
-                if got is None
-                else refilled(got[0], now - got[1], self.settings)
-            )
-            wait = 0.0
-            if tokens >= 1.0:
-                tokens -= 1.0
-            else:
-                wait = (1.0 - tokens) * self.settings.address_refill_seconds
-            con.execute(
-                "INSERT INTO buckets VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE "
-                "SET tokens = excluded.tokens, updated = excluded.updated",
-                [address, tokens, now],
-            )
-            con.execute("COMMIT")
-            return wait
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        con = self._db()
+        row = con.execute("SELECT locked_until FROM failures WHERE name = ?", [name]).fetchone()
+        if row is not None and row[0] > now:
+            return float(row[0] - now)
+        got = con.execute(
+            "SELECT tokens, updated FROM buckets WHERE address = ?", [address]
+        ).fetchone()
+        tokens = self._tokens(got, now)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) * self.settings.address_refill_seconds
 
-    def sign_in_failed(self, name: str, now: float | None = None) -> float:
-        """Count a wrong password for ``name``; the lock it now has, in seconds (0: none)."""
+    def _tokens(self, got: tuple[float, float] | None, now: float) -> float:
+        if got is None:
+            return float(self.settings.address_burst)
+        return refilled(got[0], now - got[1], self.settings)
+
+    def sign_in_failed(self, name: str, address: str, now: float | None = None) -> float:
+        """Count a wrong password for ``name`` from ``address``; the name's lock now (s)."""
         now = time.time() if now is None else now
         con = self._transaction()
         try:
@@ -171,6 +160,14 @@ class Throttle:
                 "SET count = excluded.count, last = excluded.last, "
                 "locked_until = excluded.locked_until",
                 [name, count, now, now + lock],
+            )
+            got = con.execute(
+                "SELECT tokens, updated FROM buckets WHERE address = ?", [address]
+            ).fetchone()
+            con.execute(
+                "INSERT INTO buckets VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE "
+                "SET tokens = excluded.tokens, updated = excluded.updated",
+                [address, max(0.0, self._tokens(got, now) - 1.0), now],
             )
             con.execute("COMMIT")
             return lock
