@@ -249,3 +249,22 @@ def test_the_project_sets_the_minimum(built_city: Path) -> None:
     access = load_project(built_city).config.access
     assert access.mask_candidates == MINIMUM
     assert access.throttle.lookup_misses == 10
+
+
+def test_no_answers_of_the_verification_count_as_misses(
+    client_of: Callable[[str], TestClient], truth: pd.DataFrame
+) -> None:
+    person = truth.iloc[0]
+    community = str(person["community_code"])
+    strangers = _numbers(np.random.default_rng(5), 12)
+    with client_of("verifier") as verifier:
+
+        def ask(number: str) -> Any:
+            body = {"id_number": number, "community": community}
+            return verifier.post("/api/verify-resident", json=body)
+
+        answers = [ask(n) for n in strangers[:10]]
+        assert all(a.json() == {"resident": False} for a in answers)
+        assert ask(strangers[10]).status_code == 429
+        # The person's own number is refused too until the window passes: no oracle.
+        assert ask(str(person["id_number"])).status_code == 429

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from popbase.api.gate import Gate
+from popbase.cli import app as cli
+from popbase.config import load_project
 from popbase.config.settings import AccessConfig, PasswordHashConfig
 from popbase.security.tokens import Claims, issue_token, read_token
 
@@ -72,3 +76,20 @@ def test_a_token_without_a_credential_is_refused_once_the_user_has_one(gate: Gat
     assert user is not None
     legacy = issue_token(Claims("wang", user.role, user.scope, 4102444800), gate._token_key)
     assert gate.principal(f"Bearer {legacy}") is None
+
+
+def test_users_revoke_from_the_command_line(copy_city: Callable[..., Path]) -> None:
+    folder = copy_city()
+    runner = CliRunner()
+    add = ["users", "add", str(folder), "wang", "--role", "street_officer"]
+    added = runner.invoke(cli, [*add, "--scope", "310112001", "--password-stdin"], input=PASSWORD)
+    assert added.exit_code == 0, added.output
+    gate = Gate.for_project(load_project(folder))
+    old = bearer(gate)
+    assert gate.principal(old) is not None
+    revoked = runner.invoke(cli, ["users", "revoke", str(folder), "wang"])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    assert gate.principal(old) is None
+    assert gate.principal(bearer(gate)) is not None
+    unknown = runner.invoke(cli, ["users", "revoke", str(folder), "nobody"])
+    assert unknown.exit_code != 0 and "no user 'nobody'" in unknown.output
