@@ -94,9 +94,9 @@ async def token(credentials: Credentials, gate: GateDep, request: Request) -> To
             503, "too many sign-ins at once; try again shortly", headers={"Retry-After": "1"}
         ) from None
     if user is None:
-        await run_in_threadpool(gate.throttle.sign_in_failed, name, address)
+        await run_in_threadpool(gate.throttle.sign_in_failed, name)
         raise HTTPException(401, "wrong user name or password")
-    await run_in_threadpool(gate.throttle.sign_in_succeeded, name)
+    await run_in_threadpool(gate.throttle.sign_in_succeeded, name, address)
     access_token, expires = gate.issue(user)
     return Token(access_token=access_token, expires=expires, role=user.role, scope=user.scope)
 

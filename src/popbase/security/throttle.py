@@ -8,10 +8,10 @@ counts once:
   for ``lock_seconds``, doubled with each further failure up to ``max_lock_seconds``;
   a success, or ``failure_memory_seconds`` without a failure, forgets them. Unknown
   names count alike, so a lock says nothing about whether a name exists.
-- wrong passwords per client address: a token bucket of ``address_burst``, refilled one
-  per ``address_refill_seconds``; an address whose bucket is empty may not try until
-  it refills, so guessers over many names still get a few tries a minute, while right
-  passwords take nothing (a street office behind one address signs in freely). Behind
+- sign-ins per client address: a token bucket of ``address_burst``, refilled one per
+  ``address_refill_seconds``; each try takes a token and a right password gives it
+  back, so guessers over many names get a few tries a minute, while a street office
+  behind one address signs in freely. Behind
   a reverse proxy, the address is the last one of ``X-Forwarded-For`` when the proxy is
   listed in ``trusted_proxies``.
 - exact lookups that find no one (by ID number: a miss, or a person outside the
@@ -73,10 +73,12 @@ def refilled(tokens: float, elapsed: float, settings: ThrottleConfig) -> float:
     """A bucket's tokens after ``elapsed`` seconds, at most ``address_burst``.
 
     >>> s = ThrottleConfig(address_burst=10, address_refill_seconds=6)
-    >>> refilled(0.0, 12.0, s), refilled(9.5, 60.0, s)
-    (2.0, 10.0)
+    >>> refilled(0.0, 12.0, s), refilled(9.5, 60.0, s), refilled(3.0, -5.0, s)
+    (2.0, 10.0, 3.0)
     """
-    return min(float(settings.address_burst), tokens + elapsed / settings.address_refill_seconds)
+    # A clock set back (or another process's clock) must not take tokens away.
+    earned = max(0.0, elapsed) / settings.address_refill_seconds
+    return min(float(settings.address_burst), tokens + earned)
 
 
 def retry_after(seconds: float) -> str:
@@ -127,27 +129,48 @@ class Throttle:
     def sign_in_wait(self, name: str, address: str, now: float | None = None) -> float:
         """Seconds before ``name`` may try a password from ``address`` (0: try now).
 
-        Only reads: a wrong password takes a token of the address's bucket
-        (:meth:`sign_in_failed`), so a morning's burst of right ones never waits.
+        A try let through takes a token of the address's bucket, given back if the
+        password is right (:meth:`sign_in_succeeded`): guessers at once cannot pass
+        more tries than the bucket holds, and a morning's burst of right ones never waits.
         """
         now = time.time() if now is None else now
-        con = self._db()
-        row = con.execute("SELECT locked_until FROM failures WHERE name = ?", [name]).fetchone()
-        if row is not None and row[0] > now:
-            return float(row[0] - now)
+        con = self._transaction()
+        try:
+            row = con.execute("SELECT locked_until FROM failures WHERE name = ?", [name]).fetchone()
+            if row is not None and row[0] > now:
+                con.execute("COMMIT")
+                return float(row[0] - now)
+            tokens = self._tokens(con, address, now)
+            wait = 0.0
+            if tokens >= 1.0:
+                tokens -= 1.0
+            else:
+                wait = (1.0 - tokens) * self.settings.address_refill_seconds
+            self._set_tokens(con, address, tokens, now)
+            con.execute("COMMIT")
+            return wait
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _tokens(self, con: sqlite3.Connection, address: str, now: float) -> float:
         got = con.execute(
             "SELECT tokens, updated FROM buckets WHERE address = ?", [address]
         ).fetchone()
-        tokens = self._tokens(got, now)
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) * self.settings.address_refill_seconds
-
-    def _tokens(self, got: tuple[float, float] | None, now: float) -> float:
         if got is None:
             return float(self.settings.address_burst)
         return refilled(got[0], now - got[1], self.settings)
 
-    def sign_in_failed(self, name: str, address: str, now: float | None = None) -> float:
-        """Count a wrong password for ``name`` from ``address``; the name's lock now (s)."""
+    @staticmethod
+    def _set_tokens(con: sqlite3.Connection, address: str, tokens: float, now: float) -> None:
+        con.execute(
+            "INSERT INTO buckets VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE "
+            "SET tokens = excluded.tokens, updated = excluded.updated",
+            [address, tokens, now],
+        )
+
+    def sign_in_failed(self, name: str, now: float | None = None) -> float:
+        """Count a wrong password for ``name``; the lock it now has, in seconds (0: none)."""
         now = time.time() if now is None else now
         con = self._transaction()
         try:
@@ -161,23 +184,24 @@ class Throttle:
                 "locked_until = excluded.locked_until",
                 [name, count, now, now + lock],
             )
-            got = con.execute(
-                "SELECT tokens, updated FROM buckets WHERE address = ?", [address]
-            ).fetchone()
-            con.execute(
-                "INSERT INTO buckets VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE "
-                "SET tokens = excluded.tokens, updated = excluded.updated",
-                [address, max(0.0, self._tokens(got, now) - 1.0), now],
-            )
             con.execute("COMMIT")
             return lock
         except BaseException:
             con.execute("ROLLBACK")
             raise
 
-    def sign_in_succeeded(self, name: str) -> None:
-        """Forget the failures of ``name``."""
-        self._db().execute("DELETE FROM failures WHERE name = ?", [name])
+    def sign_in_succeeded(self, name: str, address: str, now: float | None = None) -> None:
+        """Forget the failures of ``name``; give ``address`` back the token its try took."""
+        now = time.time() if now is None else now
+        con = self._transaction()
+        try:
+            con.execute("DELETE FROM failures WHERE name = ?", [name])
+            tokens = min(float(self.settings.address_burst), self._tokens(con, address, now) + 1)
+            self._set_tokens(con, address, tokens, now)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     # ---- exact lookups ----
 
