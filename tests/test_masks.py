@@ -83,7 +83,7 @@ def test_the_count_of_candidates_is_exact(shown: tuple[int, int], known: Knowled
 
 
 def test_the_old_mask_left_education_one_to_three_candidates() -> None:
-    """The probe's finding: ``3101**********8157`` and the birth date leave 1-3 numbers."""
+    """``3101**********8157`` with the birth date and the sex left 1-3 numbers."""
     education = ROLES.get("education")
     assert education is not None
     known = knowledge_of(education)
@@ -216,7 +216,7 @@ def test_an_id_number_written_with_dashes_or_spaces_is_found_and_logged_masked(
 def test_confirming_candidates_of_a_masked_id_is_throttled_and_flagged(
     client_of: Callable[[str], TestClient], truth: pd.DataFrame, tmp_path: Path
 ) -> None:
-    """The probe's attack, again: an education user sees a person's masked ID number,
+    """The attack on a masked ID number: an education user sees a person's masked ID number,
     birth date and sex, lists the numbers they leave, and looks each up."""
     person = truth.iloc[0]
     number = str(person["id_number"])
