@@ -268,3 +268,16 @@ def test_no_answers_of_the_verification_count_as_misses(
         assert ask(strangers[10]).status_code == 429
         # The person's own number is refused too until the window passes: no oracle.
         assert ask(str(person["id_number"])).status_code == 429
+
+
+def test_the_roles_masks_are_listed_from_the_command_line(built_city: Path) -> None:
+    from typer.testing import CliRunner
+
+    from popbase.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["users", "roles", str(built_city), "--masks"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split(",")[0]: line.split(",") for line in result.output.splitlines()[1:]}
+    assert rows["education"][1:4] == ["3101**************", "500", "yes"]
+    hr = rows["human_resources"]
+    assert hr[1] == "3101*************4" and int(hr[2]) >= MINIMUM and hr[3] == "no"
