@@ -656,7 +656,7 @@ def users_passwd(
         bool, typer.Option("--password-stdin", help="Read the password from standard input")
     ] = False,
 ) -> None:
-    """Give a user a new password (generated and shown once without --password-stdin)."""
+    """Give a user a new password (shown once if generated); older tokens stop working."""
     try:
         store = _user_store(project)
         password, generated = _new_password(password_stdin)
@@ -680,6 +680,19 @@ def users_remove(
     console.print(f"removed {name}")
 
 
+@users_app.command("revoke")
+def users_revoke(
+    project: Annotated[Path, typer.Argument(help="Project folder")],
+    name: Annotated[str, typer.Argument(help="User name")],
+) -> None:
+    """End every token a user holds; they sign in again with the same password."""
+    try:
+        _user_store(project).revoke(name)
+    except PopbaseError as exc:
+        raise _fail(exc) from None
+    console.print(f"revoked the tokens of {name}")
+
+
 @users_app.command("list")
 def users_list(project: Annotated[Path, typer.Argument(help="Project folder")]) -> None:
     """List users with their role and scope (never their password hashes)."""
@@ -697,18 +710,37 @@ def users_roles(
     table: Annotated[
         bool, typer.Option(help="Print the whole decision table (role × field class × action)")
     ] = False,
+    masks: Annotated[
+        bool,
+        typer.Option(help="Print each role's masks and the candidates they leave, as CSV"),
+    ] = False,
 ) -> None:
-    """List the roles, or print the decision table as CSV."""
+    """List the roles, print the decision table, or each role's masks, as CSV."""
+    from popbase.config import load_project
     from popbase.security.access import decision_table
+    from popbase.security.candidates import mask_shape, plan_masks
 
     try:
         roles = _user_store(project).roles
+        minimum = load_project(project).config.access.mask_candidates
     except PopbaseError as exc:
         raise _fail(exc) from None
     if table:
         sys.stdout.write("role,field_class,action,decision,audit\n")
         for cell in decision_table(roles):
             sys.stdout.write(",".join(cell.values()) + "\n")
+        return
+    if masks:
+        # What a masked value leaves given all else the role sees (popbase.security.candidates).
+        sys.stdout.write("role,id_mask,id_candidates,below_minimum,phone_mask,name_mask\n")
+        for role in roles.roles:
+            plan = plan_masks(role, minimum)
+            name = "王*明" if plan.name_keeps_last else "王**"
+            sys.stdout.write(
+                f"{role.id},{mask_shape('310112199001011234', plan.id_shown)},"
+                f"{plan.id_candidates},{'yes' if plan.id_floor else 'no'},"
+                f"{mask_shape('13812345678', plan.phone_shown)},{name}\n"
+            )
         return
     for role in roles.roles:
         sys.stdout.write(f"{role.id}\t{role.level}\t{','.join(role.actions)}\t{role.label}\n")

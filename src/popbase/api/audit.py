@@ -308,6 +308,8 @@ class AuditMiddleware:
             "purpose": mask_for_log(purpose) if purpose else None,
             "outcome": status,
             "records": list(state.get("audit_records") or []),
+            # Exact lookups past the limit of misses (popbase.security.throttle).
+            **({"probing": True} if state.get("audit_probing") else {}),
         }
         try:
             await self.commit.submit(entry)

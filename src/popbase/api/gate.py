@@ -10,8 +10,12 @@ answered exactly as a record that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
+import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +24,19 @@ from fastapi import HTTPException
 from popbase.config import AccessConfig, Project
 from popbase.security.access import Action, Role, Roles, decide, load_roles
 from popbase.security.audit_key import audit_key_for
+from popbase.security.candidates import (
+    ID_MASKS,
+    PHONE_MASKS,
+    MaskPlan,
+    mask_shape,
+    plan_masks,
+)
 from popbase.security.masking import mask_birth_date
 from popbase.security.pseudonym import TOKEN_KEY_ENV, TOKEN_KEY_FILE, pseudonym_key, secret_key
 from popbase.security.sealing import seal_key, unseal
+from popbase.security.throttle import BoundedHashing, Throttle
 from popbase.security.tokens import Claims, issue_token, read_token
-from popbase.security.users import UserStore, hasher_for
+from popbase.security.users import User, UserStore, hasher_for
 
 # Output fields of a person per field class (tags are filtered by dimension apart).
 PERSON_FIELDS: dict[str, tuple[str, ...]] = {
@@ -48,6 +60,21 @@ NOT_FOUND = "not found, or outside your jurisdiction"
 NOT_FOUND_RESPONSE: dict[int | str, dict[str, Any]] = {
     404: {"description": "Not found, or outside your jurisdiction"}
 }
+
+
+@lru_cache(maxsize=64)
+def _plan(role_json: str, minimum: int, as_of: dt.date) -> MaskPlan:
+    # Keyed by the role's whole definition: a changed roles file gets its own masks.
+    return plan_masks(Role.model_validate_json(role_json), minimum, as_of)
+
+
+def _masked_name(row: dict[str, Any], plan: MaskPlan) -> str | None:
+    """The served name mask (surname and last character), or the surname alone."""
+    if plan.name_keeps_last:
+        masked: str | None = row["name_masked"]
+        return masked
+    name = (row["name"] or "").strip()
+    return name[:1] + "*" * (len(name) - 1) if name else None
 
 
 @dataclass(frozen=True)
@@ -93,6 +120,12 @@ class Gate:
         self.audit_key = audit_key_for(
             output_dir, at(access.audit_key) if access.audit_key else None, self.audit_path
         )
+        store = at(access.throttle.store)
+        self.throttle = Throttle(store, access.throttle)
+        self.hashing = BoundedHashing(
+            access.throttle.hashing_queue, store.with_name(store.name + ".hashing.lock")
+        )
+        self._plans: dict[str, MaskPlan] = {}
         self._token_key = secret_key(output_dir, TOKEN_KEY_ENV, TOKEN_KEY_FILE)
         self._pseudonym_key = pseudonym_key(output_dir)
         self._seal_key = seal_key(self._pseudonym_key)
@@ -110,20 +143,24 @@ class Gate:
     # ---- who is calling ----
 
     def login(self, name: str, password: str) -> tuple[str, int] | None:
-        """A bearer token and its expiry for a valid name and password, else None."""
+        """A bearer token and its expiry for a valid name and password, else None.
+
+        No limit applies here; the sign-in endpoint applies :attr:`throttle` first.
+        """
         user = self.users.authenticate(name, password)
-        if user is None:
-            return None
+        return None if user is None else self.issue(user)
+
+    def issue(self, user: User) -> tuple[str, int]:
+        """A bearer token for an authenticated user, and its expiry."""
         expires = int(time.time() + self.access.token_hours * 3600)
-        return issue_token(Claims(user.name, user.role, user.scope, expires), self._token_key), (
-            expires
-        )
+        claims = Claims(user.name, user.role, user.scope, expires, user.credential)
+        return issue_token(claims, self._token_key), expires
 
     def principal(self, authorization: str | None) -> Principal | None:
         """The caller of a request's ``Authorization: Bearer …`` header, or None.
 
         The token must be valid and unexpired, and its user must still exist with the
-        same role and scope.
+        same role, scope and credential (a new password or a revocation draws a new one).
         """
         if not authorization or not authorization.startswith("Bearer "):
             return None
@@ -131,7 +168,12 @@ class Gate:
         if claims is None:
             return None
         user = self.users.get(claims.user)
-        if user is None or user.role != claims.role or user.scope != claims.scope:
+        if (
+            user is None
+            or user.role != claims.role
+            or user.scope != claims.scope
+            or not hmac.compare_digest(user.credential, claims.credential)
+        ):
             return None
         role = self.roles.get(user.role)
         return Principal(user.name, role, user.scope) if role else None
@@ -191,24 +233,38 @@ class Gate:
         """SQL condition and parameters: units inside the jurisdiction."""
         return f"starts_with({column}, ?)", [principal.scope]
 
+    def mask_plan(self, role: Role) -> MaskPlan:
+        """The masks of ``role``: what else it sees leaves ``access.mask_candidates``."""
+        plan = self._plans.get(role.id)
+        if plan is None:
+            plan = _plan(role.model_dump_json(), self.access.mask_candidates, dt.date.today())
+            self._plans[role.id] = plan
+        return plan
+
     def shape_person(
         self, principal: Principal, action: Action, row: dict[str, Any], tags: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """A person as ``principal`` may see it in ``action``: fields whole, masked or left out."""
         role = principal.role
         out: dict[str, Any] = {"person_id": row["person_id"]}
+        plan = self.mask_plan(role)
         name = decide(role, "name", action)
         if name != "deny":
-            out["name"] = row["name"] if name == "allow" else row["name_masked"]
-        for field, masked, sealed in (
-            ("id_number", "id_masked", "id_sealed"),
-            ("phone", "phone_masked", "phone_sealed"),
+            out["name"] = row["name"] if name == "allow" else _masked_name(row, plan)
+        for field, masked, sealed, shown, served in (
+            ("id_number", "id_masked", "id_sealed", plan.id_shown, ID_MASKS[0]),
+            ("phone", "phone_masked", "phone_sealed", plan.phone_shown, PHONE_MASKS[0]),
         ):
             decision = decide(role, field, action)
             if decision == "allow":
                 out[field] = unseal(row[sealed], self._seal_key)
+            elif decision == "mask" and shown == served:
+                out[field] = row[masked]  # the base's own mask is the role's
             elif decision == "mask":
-                out[field] = row[masked]
+                # A mask hiding more (popbase.security.candidates), from the whole value.
+                whole = unseal(row[sealed], self._seal_key)
+                digits = re.sub(r"\D", "", whole)[-11:] if whole and field == "phone" else whole
+                out[field] = mask_shape(digits, shown) if digits else None
         birth = decide(role, "birth_date", action)
         if birth != "deny":
             out["birth_date"] = (

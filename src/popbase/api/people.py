@@ -22,6 +22,7 @@ from popbase.population.resident_id import validate_id_number
 from popbase.security.access import Action, decide
 from popbase.security.masking import mask_id_number
 from popbase.security.pseudonym import person_id_of
+from popbase.security.throttle import HasherBusyError, retry_after
 
 router = APIRouter(prefix="/api")
 MAX_PERSONS = 1000
@@ -49,17 +50,55 @@ class Token(BaseModel):
     scope: str
 
 
+def client_address(request: Request, trusted_proxies: list[str]) -> str:
+    """The client's address: the peer's, or, from a trusted proxy, the one it forwards."""
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
+    if peer in trusted_proxies and forwarded:
+        return forwarded.split(",")[-1].strip() or peer
+    return peer
+
+
 @router.post(
-    "/token", response_model=Token, responses={401: {"description": "Wrong name or password"}}
+    "/token",
+    response_model=Token,
+    responses={
+        401: {"description": "Wrong name or password"},
+        429: {"description": "Too many sign-ins: the user is locked, or the address waits"},
+        503: {"description": "Too many sign-ins wait for the password check"},
+    },
 )
-def token(credentials: Credentials, gate: GateDep, request: Request) -> Token:
-    """Sign in: a bearer token for a user name and password."""
-    request.state.audit_params = {"username": credentials.username}
-    issued = gate.login(credentials.username, credentials.password)
-    if issued is None:
+async def token(credentials: Credentials, gate: GateDep, request: Request) -> Token:
+    """Sign in: a bearer token for a user name and password.
+
+    Wrong passwords lock the name for a time that doubles with each one, and each client
+    address may try only so many sign-ins a minute (429 with ``Retry-After``); password
+    checks run one at a time per process, so guessers cannot hold the threads that
+    serve signed-in requests.
+    """
+    name = credentials.username
+    request.state.audit_params = {"username": name}
+    address = client_address(request, gate.access.throttle.trusted_proxies)
+    wait = await run_in_threadpool(gate.throttle.sign_in_wait, name, address)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            "too many sign-in attempts for this user or from this address; try again in "
+            f"{retry_after(wait)} s",
+            headers={"Retry-After": retry_after(wait)},
+        )
+    try:
+        user = await gate.hashing.run(gate.users.authenticate, name, credentials.password)
+    except HasherBusyError:
+        raise HTTPException(
+            503, "too many sign-ins at once; try again shortly", headers={"Retry-After": "1"}
+        ) from None
+    if user is None:
+        await run_in_threadpool(gate.throttle.sign_in_failed, name)
         raise HTTPException(401, "wrong user name or password")
-    user = gate.users.users()[credentials.username]
-    return Token(access_token=issued[0], expires=issued[1], role=user.role, scope=user.scope)
+    await run_in_threadpool(gate.throttle.sign_in_succeeded, name, address)
+    access_token, expires = gate.issue(user)
+    return Token(access_token=access_token, expires=expires, role=user.role, scope=user.scope)
 
 
 def _tags_of(served: ServedSnapshot, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -177,40 +216,110 @@ def tag_conditions(
     return conditions, list(tags)
 
 
+def exact_lookup_allowed(request: Request, gate: Gate, who: Principal) -> None:
+    """Refuse (429) an exact lookup by ID number while the caller is throttled for misses.
+
+    The refusal is audited as probing (see :func:`lookup_found`).
+    """
+    wait = gate.throttle.lookup_wait(who.user)
+    if wait > 0:
+        request.state.audit_probing = True
+        raise HTTPException(
+            429,
+            "too many lookups by ID number found no one; try again in "
+            f"{retry_after(wait)} s. Lookups that miss are counted per user (a run of them "
+            "is how a masked ID number would be confirmed digit by digit) and audited.",
+            headers={"Retry-After": retry_after(wait)},
+        )
+
+
+def lookup_found(request: Request, gate: Gate, who: Principal, found: bool) -> None:
+    """Count an exact lookup that found no one in scope; flag the audit entry past the limit."""
+    if found:
+        return
+    if gate.throttle.missed(who.user) >= gate.access.throttle.lookup_misses:
+        request.state.audit_probing = True
+
+
+def id_query(q: str) -> str | None:
+    """The normalised ID number ``q`` is, None if it is no ID number (a name, then).
+
+    Spaces, dashes and full-width forms are cleaned (``340103-19911015-5286``).
+
+    Raises
+    ------
+    HTTPException
+        422 when ``q`` has the form of an ID number but not a valid one (check digit or
+        date): searched as a name, it would find no one and say nothing.
+    """
+    checked = validate_id_number(q.strip())
+    if checked.valid and checked.normalized:
+        return checked.normalized
+    if checked.reason in ("id_missing", "id_bad_length", "id_bad_chars"):
+        return None
+    raise HTTPException(
+        422,
+        f"q has the form of an ID number but is not a valid one ({checked.reason}); check "
+        "the digits against the card",
+    )
+
+
 @router.get("/persons")
 def persons(
     request: Request,
     served: Served,
     gate: GateDep,
     principal: Caller,
-    q: Annotated[str | None, Query(description="A name (or its beginning) or an ID number")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            description="A whole ID number, or a name (or its beginning) if your role sees names"
+        ),
+    ] = None,
     unit: Annotated[str | None, Query(description="Only persons living in this unit")] = None,
     tags: Annotated[str | None, Query(description="Comma-separated tags, all required")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PERSONS)] = 100,
 ) -> dict[str, Any]:
-    """Search persons in your jurisdiction by name, ID number, unit and tags."""
+    """Search persons in your jurisdiction by ID number, name, unit and tags.
+
+    A whole ID number finds its person (lookups that find no one are counted, and a
+    user with too many in a window is refused for a while, 429). A name, or its
+    beginning, is searched only by roles that see names whole: a prefix search over
+    masked names would reveal the hidden characters one by one.
+    """
     who = gate.require(principal, "list")
     conditions, params = ["true"], []
-    by_id = False
-    if q:
-        checked = validate_id_number(q.strip())
-        if checked.normalized and checked.valid:
-            by_id = True
-            conditions.append("p.person_id = ?")
-            params.append(person_id_of(checked.normalized, gate.pseudonym_key))
-        else:
-            if decide(who.role, "name", "list") == "deny":
-                raise HTTPException(403, f"role {who.role.id!r} may not search by name")
-            conditions.append("starts_with(p.name, ?)")
-            params.append(q.strip())
+    number = id_query(q) if q else None
+    if number is not None:
+        # Logged masked, whatever spaces or dashes the number was written with.
+        request.state.audit_params = {"q": mask_id_number(number) or "****"}
+        exact_lookup_allowed(request, gate, who)
+        conditions.append("p.person_id = ?")
+        params.append(person_id_of(number, gate.pseudonym_key))
+    elif q:
+        name = decide(who.role, "name", "list")
+        if name != "allow":
+            raise HTTPException(
+                403,
+                f"role {who.role.id!r} sees names "
+                f"{'only masked' if name == 'mask' else 'not at all'}, so it may not search "
+                "by name: a search by a name's beginning would reveal what the mask hides. "
+                "Search by the whole ID number, or list by unit and tags.",
+            )
+        conditions.append("starts_with(p.name, ?)")
+        params.append(q.strip())
     if unit:
+        if decide(who.role, "residence", "list") != "allow":
+            raise HTTPException(403, f"role {who.role.id!r} may not search by where persons live")
         conditions.append("starts_with(p.division_code, ?)")
         params.append(unit)
     tag_sql, tag_params = tag_conditions(who, [t for t in (tags or "").split(",") if t], served)
     conditions.append(tag_sql)
     params.extend(tag_params)
     where = " AND ".join(conditions)
-    found = shaped_persons(served, gate, who, where, params, limit, "list", by_id)
+    found = shaped_persons(served, gate, who, where, params, limit, "list", number is not None)
+    if number is not None:
+        lookup_found(request, gate, who, bool(found))
     returned(request, [p["person_id"] for p in found])
     return {"persons": found, "count": len(found), "limit": limit}
 
@@ -308,11 +417,15 @@ def verify_resident(
     checked = validate_id_number(check.id_number.strip())
     if not (checked.valid and checked.normalized):
         return {"resident": False}
+    request.state.audit_params["id_number"] = mask_id_number(checked.normalized) or "****"
+    # A "no" is a miss: asking about candidates of a number is probing, as in a search.
+    exact_lookup_allowed(request, gate, who)
     pid = person_id_of(checked.normalized, gate.pseudonym_key)
     rows = served.query(
         "SELECT 1 FROM persons WHERE person_id = ? AND starts_with(division_code, ?) "
         "AND residency_status IN ('present_registered', 'present_resident', 'present_floating')",
         [pid, check.community],
     )
+    lookup_found(request, gate, who, bool(rows))
     returned(request, [])
     return {"resident": bool(rows)}

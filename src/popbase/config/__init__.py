@@ -27,6 +27,7 @@ from popbase.config.settings import (
     ProjectInfo,
     QualityConfig,
     ResolutionConfig,
+    ThrottleConfig,
 )
 from popbase.config.sources import (
     CANONICAL_FIELDS,
@@ -80,6 +81,7 @@ __all__ = [
     "SourceKind",
     "SpaceConfig",
     "TagColumn",
+    "ThrottleConfig",
     "dump_project",
     "load_project",
     "space_example",

@@ -149,6 +149,46 @@ class PasswordHashConfig(_Strict):
     parallelism: int = Field(default=4, ge=1, le=16)
 
 
+class ThrottleConfig(_Strict):
+    """Limits on sign-in and on exact lookups, shared by the server's worker processes."""
+
+    store: Path = Field(
+        default=Path("throttle.sqlite"),
+        description="The SQLite file of the counters, shared by every server process",
+    )
+    sign_in_failures: int = Field(
+        default=5, ge=1, description="Wrong passwords of a user before it is locked"
+    )
+    lock_seconds: float = Field(
+        default=30.0, gt=0, description="The first lock; each further failure doubles it"
+    )
+    max_lock_seconds: float = Field(default=3600.0, gt=0, description="The longest lock")
+    failure_memory_seconds: float = Field(
+        default=3600.0, gt=0, description="A user's failures are forgotten after this long"
+    )
+    address_burst: int = Field(
+        default=10, ge=1, description="Wrong passwords an address may send at once (bucket)"
+    )
+    address_refill_seconds: float = Field(
+        default=6.0, gt=0, description="Seconds for an address to earn one more sign-in"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies whose X-Forwarded-For names the client address",
+    )
+    hashing_queue: int = Field(
+        default=4,
+        ge=0,
+        description="Sign-ins that may wait for the password hasher per process; more: 503",
+    )
+    lookup_misses: int = Field(
+        default=10, ge=1, description="Exact lookups finding no one a user may make per window"
+    )
+    lookup_window_seconds: float = Field(
+        default=900.0, gt=0, description="The window of lookup_misses"
+    )
+
+
 class AccessConfig(_Strict):
     """Who may use the API: users, roles, tokens and the audit trail."""
 
@@ -174,4 +214,13 @@ class AccessConfig(_Strict):
             "The audit key file, outside the audit folder; `.popbase-keys/audit.key` in the "
             "output folder when unset (POPBASE_AUDIT_KEY overrides the file)"
         ),
+    )
+    mask_candidates: int = Field(
+        default=1000,
+        ge=1,
+        description="Values a mask must leave possible, given all else the role sees",
+    )
+    throttle: ThrottleConfig = Field(
+        default_factory=lambda: ThrottleConfig(),
+        description="Sign-in lockout and limits, and the limit on lookups that miss",
     )

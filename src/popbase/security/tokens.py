@@ -1,10 +1,12 @@
-"""Bearer tokens: a user's name, role, scope and expiry, signed with HMAC-SHA256.
+"""Bearer tokens: a user's name, role, scope, credential and expiry, signed with HMAC-SHA256.
 
 A token is ``<payload>.<signature>``, both base64url: the payload is JSON, the signature
 HMAC-SHA256 over the payload with the token key (``POPBASE_TOKEN_KEY``, or a key file
 beside the snapshots). Nothing is stored per token; the API checks on each request that
-the token's user still exists with the same role and scope, so removing a user revokes
-their tokens.
+the token's user still exists with the same role, scope and credential. The credential is
+a random value the users file keeps per user and draws anew with each password (and
+each ``popbase users revoke``), so a new password, or removing a user and adding one of
+the same name, role and scope, ends every token issued before.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Claims:
     role: str
     scope: str
     expires: int  # seconds since the epoch
+    credential: str = ""  # the user's credential when the token was issued
 
 
 def _b64(data: bytes) -> str:
@@ -37,13 +40,20 @@ def _unb64(text: str) -> bytes:
 def issue_token(claims: Claims, key: str) -> str:
     """Sign ``claims`` into a bearer token.
 
-    >>> t = issue_token(Claims("li", "grid_worker", "310112001001001", 4102444800), "k")
-    >>> read_token(t, "k", now=0)
-    Claims(user='li', role='grid_worker', scope='310112001001001', expires=4102444800)
+    >>> t = issue_token(Claims("li", "grid_worker", "310112001001001", 4102444800, "c1"), "k")
+    >>> c = read_token(t, "k", now=0)
+    >>> c.user, c.scope, c.expires, c.credential
+    ('li', '310112001001001', 4102444800, 'c1')
     """
     payload = _b64(
         json.dumps(
-            {"u": claims.user, "r": claims.role, "s": claims.scope, "e": claims.expires},
+            {
+                "u": claims.user,
+                "r": claims.role,
+                "s": claims.scope,
+                "e": claims.expires,
+                "c": claims.credential,
+            },
             separators=(",", ":"),
             ensure_ascii=False,
         ).encode()
@@ -67,7 +77,9 @@ def read_token(token: str, key: str, now: float | None = None) -> Claims | None:
         if not hmac.compare_digest(expected, _unb64(signature)):
             return None
         data = json.loads(_unb64(payload))
-        claims = Claims(str(data["u"]), str(data["r"]), str(data["s"]), int(data["e"]))
+        claims = Claims(
+            str(data["u"]), str(data["r"]), str(data["s"]), int(data["e"]), str(data.get("c", ""))
+        )
     except (ValueError, KeyError, TypeError):
         return None
     if claims.expires <= (time.time() if now is None else now):

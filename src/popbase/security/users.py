@@ -1,17 +1,23 @@
-"""API users: a name, a role, a scope, and an Argon2id password hash, kept in JSON.
+"""API users: a name, a role, a scope, an Argon2id password hash and a credential, in JSON.
 
-``popbase users add|list|remove|passwd PROJECT …`` manage the file (``access.users`` in
+``popbase users add|list|remove|passwd|revoke PROJECT …`` manage the file (``access.users`` in
 the project file; ``users.json`` beside it by default). Passwords are never stored, only
 their Argon2id hashes (argon2-cffi's defaults: RFC 9106's second recommended setting).
 The API re-reads the file when it changes, so removing a user or changing a role takes
-effect on their next request, whatever tokens they hold.
+effect on their next request, whatever tokens they hold. The credential is a random
+value drawn when a user is added, given a new password or revoked; every token carries
+the credential it was issued under (:mod:`popbase.security.tokens`), so each of these
+ends the tokens issued before, and a user removed and added again does not get the old
+tokens back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
+import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +51,8 @@ class User:
     scope: str
     password_hash: str
     created: str
+    # Random, drawn anew by add, passwd and revoke; a file written before it had none.
+    credential: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The user as written to the users file."""
@@ -54,7 +62,13 @@ class User:
             "scope": self.scope,
             "password_hash": self.password_hash,
             "created": self.created,
+            "credential": self.credential,
         }
+
+
+def new_credential() -> str:
+    """A fresh random credential (128 bits, hexadecimal)."""
+    return secrets.token_hex(16)
 
 
 def check_password(password: str) -> None:
@@ -155,6 +169,7 @@ class UserStore:
             scope=scope,
             password_hash=self.hasher.hash(password),
             created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            credential=new_credential(),
         )
         users[name] = user
         self._write(users)
@@ -174,8 +189,17 @@ class UserStore:
         if name not in users:
             raise UserError(f"no user {name!r}")
         check_password(password)
-        old = users[name]
-        users[name] = User(old.name, old.role, old.scope, self.hasher.hash(password), old.created)
+        users[name] = dataclasses.replace(
+            users[name], password_hash=self.hasher.hash(password), credential=new_credential()
+        )
+        self._write(users)
+
+    def revoke(self, name: str) -> None:
+        """End every token of a user at once; the password stays."""
+        users = self.users()
+        if name not in users:
+            raise UserError(f"no user {name!r}")
+        users[name] = dataclasses.replace(users[name], credential=new_credential())
         self._write(users)
 
     def authenticate(self, name: str, password: str) -> User | None:
