@@ -24,7 +24,7 @@ from popbase.api.audit import AuditMiddleware
 from popbase.api.deps import Caller, GateDep, Served
 from popbase.api.disclosed import (
     below,
-    building_residents,
+    building_counts,
     floor_of,
     plain,
     scoped_units,
@@ -168,7 +168,12 @@ def buildings(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     # A building's residents are counted below street level: controlled for departments.
-    residents = building_residents(served) if below(floor_of(who), "grid") else None
+    floor = floor_of(who)
+    residents = (
+        building_counts(served, floor, "resident")
+        if floor is not None and below(floor, "building")
+        else None
+    )
     selection = served.buildings().select(box, limit, who.scope, residents)
     return Response(selection.text, media_type=GEOJSON)
 
