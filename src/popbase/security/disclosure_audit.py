@@ -174,6 +174,59 @@ def _solve(system: _System, objective: np.ndarray, bounds: np.ndarray) -> np.nda
     return res.x if res.status == 0 else None
 
 
+def _settle(
+    system: _System,
+    pending: set[int],
+    free: np.ndarray,
+    reach: np.ndarray,
+    upwards: bool,
+    result: AuditResult,
+) -> set[int]:
+    """Settle ``pending`` cells one way (up to ``reach``, or down to 0); return those exposed.
+
+    A program over all pending cells at once (capped at ``reach`` when going up, so that
+    a joint maximum spreads over many) settles every cell it reaches; once it reaches
+    none, cells are bounded one by one, exactly, each solution settling whatever else
+    it reaches.
+    """
+    n = len(system.cells)
+    sign = -1.0 if upwards else 1.0
+
+    def reached(x: np.ndarray | None, cells: set[int]) -> set[int]:
+        if x is None:
+            return set()
+        if upwards:
+            return {j for j in cells if x[j] >= reach[j] - TOLERANCE}
+        return {j for j in cells if x[j] <= TOLERANCE}
+
+    exposed: set[int] = set()
+    jointly = True
+    while pending:
+        if jointly:
+            chosen = sorted(pending)
+            bounds = free.copy()
+            if upwards:
+                bounds[chosen, 1] = np.maximum(reach[chosen], TOLERANCE)
+            objective = np.zeros(n)
+            objective[chosen] = sign
+            got = reached(_solve(system, objective, bounds), pending)
+            result.programs += 1
+            if got:
+                pending -= got
+                continue
+            jointly = False
+        j = min(pending)
+        one = np.zeros(n)
+        one[j] = sign
+        got = reached(_solve(system, one, free), pending)
+        result.programs += 1
+        if j not in got:
+            exposed.add(j)
+        pending -= got | {j}
+        jointly = len(got) > 1  # a solution that settles several may settle more jointly
+    return exposed
+
+
 def _audit_system(
     system: _System, targets: np.ndarray, reach: np.ndarray, result: AuditResult, interval: bool
 ) -> None:
@@ -181,49 +234,10 @@ def _audit_system(
     n = len(system.cells)
     reach = reach[system.cells]
     free = np.column_stack([np.zeros(n), np.full(n, CAP)])
-    up = set(np.flatnonzero(targets).tolist())
-    down = set(up)
-    result.checked += len(up)
-    exposed: set[int] = set()
-    while up:
-        capped = free.copy()
-        chosen = sorted(up)
-        # Capping the targets where they must reach spreads a joint maximum over many.
-        capped[chosen, 1] = np.maximum(reach[chosen], TOLERANCE)
-        objective = np.zeros(n)
-        objective[chosen] = -1.0
-        x = _solve(system, objective, capped)
-        result.programs += 1
-        reached = {j for j in chosen if x is not None and x[j] >= reach[j] - TOLERANCE}
-        if reached:
-            up -= reached
-            continue
-        j = chosen[0]
-        up.discard(j)
-        one = np.zeros(n)
-        one[j] = -1.0
-        x = _solve(system, one, free)
-        result.programs += 1
-        if x is None or x[j] < reach[j] - TOLERANCE:
-            exposed.add(j)
-    while down:
-        chosen = sorted(down)
-        objective = np.zeros(n)
-        objective[chosen] = 1.0
-        x = _solve(system, objective, free)
-        result.programs += 1
-        reached = {j for j in chosen if x is not None and x[j] <= TOLERANCE}
-        if reached:
-            down -= reached
-            continue
-        j = chosen[0]
-        down.discard(j)
-        one = np.zeros(n)
-        one[j] = 1.0
-        x = _solve(system, one, free)
-        result.programs += 1
-        if x is None or x[j] > TOLERANCE:
-            exposed.add(j)
+    wanted = set(np.flatnonzero(targets).tolist())
+    result.checked += len(wanted)
+    exposed = _settle(system, set(wanted), free, reach, True, result)
+    exposed |= _settle(system, set(wanted), free, reach, False, result)
     for j in sorted(exposed):
         if not interval:
             result.exposures.append(Exposure(int(system.cells[j]), float("nan"), float("nan")))
