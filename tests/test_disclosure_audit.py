@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,6 +24,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from popbase.api.people import MAX_TAGS
+from popbase.config import load_project
+from popbase.ops.snapshot import current_snapshot
 from popbase.security.access import load_roles
 from popbase.security.disclosure import LARGEST_SUPPRESSED, Cells, Relation
 from popbase.security.disclosure_audit import audit
@@ -237,3 +240,40 @@ def test_too_many_tags_are_refused_with_a_clear_message(
             assert f"more than the {MAX_TAGS}" in r.json()["detail"]
         enough = ",".join(["elderly"] * MAX_TAGS)
         assert client.get("/api/persons", params={"tags": enough}).status_code == 200
+
+
+def test_the_api_reads_the_suppression_the_snapshot_published(
+    copy_city: Callable[..., Path],
+    signed_in_client: Callable[..., TestClient],
+    tmp_path: Path,
+) -> None:
+    output = load_project(copy_city()).output_dir
+    db = current_snapshot(output).base_db
+    with duckdb.connect(str(db)) as con:
+        figures = con.execute(
+            "SELECT count(*) FILTER (WHERE hidden), count(*) FROM disclosure_cells "
+            "WHERE floor = 'street'"
+        ).fetchone()
+        assert figures is not None and 0 < figures[0] < figures[1]
+        # A committee the decision shows: hide it in the published decision.
+        [(code, value)] = con.execute(
+            "SELECT code, value FROM disclosure_cells WHERE floor = 'street' AND kind = 'unit' "
+            "AND measure = 'resident' AND NOT hidden AND length(code) = 12 ORDER BY code LIMIT 1"
+        ).fetchall()
+        con.execute(
+            "UPDATE disclosure_cells SET hidden = true WHERE floor = 'street' AND code = ? "
+            "AND measure = 'resident'",
+            [code],
+        )
+    with signed_in_client(output, tmp_path, "health", "3101") as client:
+        layer = client.get("/api/units", params={"level": "community"}).json()
+        shown = {f["properties"]["code"]: f["properties"]["resident"] for f in layer["features"]}
+        assert value > 0 and shown[code] is None
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE disclosure_cells")
+    # Without a published decision nothing below the floor is shown; streets still are.
+    with signed_in_client(output, tmp_path / "again", "health", "3101") as client:
+        for level, whole in (("community", False), ("grid", False), ("street", True)):
+            layer = client.get("/api/units", params={"level": level}).json()
+            values = [f["properties"]["resident"] for f in layer["features"]]
+            assert values and all((v is not None) == whole for v in values), level
