@@ -26,6 +26,7 @@ from popbase.api.disclosed import (
     below,
     building_counts,
     floor_of,
+    hidden_cells,
     plain,
     scoped_units,
     unit_counts,
@@ -230,9 +231,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Map the person lookup files before the first request rather than during it.
+        # Map the person lookup files, and read which counts the snapshot suppresses,
+        # before the first request rather than during it.
         with suppress(SnapshotError):
-            base.current().person_index()
+            current = base.current()
+            current.person_index()
+            for floor in {r.suppress_below for r in app.state.gate.roles.roles}:
+                if floor is not None:
+                    hidden_cells(current, floor)
         yield
         base.close()
 
