@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -145,3 +146,70 @@ def test_a_person_is_placed_no_finer_than_the_floor() -> None:
         "hukou_division_code": "310112001",
     }
     assert coarsened(person, "community")["division_code"] == "310112001001"
+
+
+def _district(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A district of 2 streets × 3 committees × 2 grids, with buildings and one tag."""
+    rng = np.random.default_rng(seed)
+    rows, buildings, tags = [], [], []
+    grids: dict[str, np.ndarray] = {}
+    for s in range(2):
+        for c in range(3):
+            for g in range(2):
+                code = f"310112{s:03d}{c:03d}{g:03d}"
+                usual = rng.integers(0, 4, size=3) * rng.integers(0, 6, size=3)
+                floating = rng.integers(0, 3, size=3)
+                grids[code] = np.stack([usual, floating])
+                for b in range(3):
+                    resident = int(usual[b] + floating[b])
+                    buildings.append(
+                        (f"{code}-{b}", code[:12], code, resident, min(resident, 1 + b))
+                    )
+    codes = ["310112", *sorted({g[:9] for g in grids}), *sorted({g[:12] for g in grids})]
+    for code in [*codes, *sorted(grids)]:
+        inside = [v for g, v in grids.items() if g.startswith(code)]
+        usual, floating = (int(sum(v[i].sum() for v in inside)) for i in (0, 1))
+        level = {6: "district", 9: "street", 12: "community", 15: "grid"}[len(code)]
+        parent = None if level == "district" else code[: {9: 6, 12: 9, 15: 12}[len(code)]]
+        households = sum(b[4] for b in buildings if b[2].startswith(code))
+        rows.append((code, level, parent, usual + floating, usual, floating, households))
+        tags.append((code, "elderly", usual // 3))
+    units = pd.DataFrame(
+        rows,
+        columns=[
+            "code",
+            "level",
+            "parent_code",
+            "resident",
+            "usual_resident",
+            "floating",
+            "households",
+        ],
+    )
+    units["registered"], units["absent"] = units["usual_resident"], 0
+    frame = pd.DataFrame(
+        buildings, columns=["building_id", "community_code", "grid_code", "resident", "households"]
+    )
+    return units, frame, pd.DataFrame(tags, columns=["code", "tag", "persons"])
+
+
+@pytest.mark.parametrize("floor", ["district", "street", "community"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_floor_hides_its_small_cells_and_leaves_none_narrowed(floor: str, seed: int) -> None:
+    units, buildings, tags = _district(seed)
+    cells, labels = cells_of(units, buildings, tags, floor)  # type: ignore[arg-type]
+    table, figures = suppression_table(units, buildings, tags, floor)  # type: ignore[arg-type]
+    assert figures["cells"] == len(table) == int(cells.controlled.sum())
+    small = (table["value"] >= 1) & (table["value"] <= LARGEST_SUPPRESSED)
+    assert small.any() and table.loc[small, "hidden"].all()
+    assert set(table["kind"]) == {"unit", "building"}
+    hidden = np.zeros(len(cells.values), dtype=bool)
+    hidden[cells.controlled] = table["hidden"].to_numpy()
+    exposed = {e.cell for e in audit(cells, hidden).exposures}
+    assert exposed <= {e.cell for e in audit(cells, cells.controlled.copy()).exposures}
+    assert (
+        not labels[~cells.controlled]["code"]
+        .str.len()
+        .gt({"district": 6, "street": 9, "community": 12}[floor])
+        .any()
+    )
