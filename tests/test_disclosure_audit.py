@@ -76,6 +76,8 @@ def collect(client: TestClient, units: pd.DataFrame) -> dict[Key, int | None]:
         assert all(r["resident"] is None and r["households"] is None for r in rooms["rooms"])
     for row in client.get("/api/quality").json()["units"]:
         _see(seen, ("unit", row["code"], "resident"), row["resident"])
+        # A share times the residents would be a count no suppression decided on.
+        assert row["rebuilt_share"] is None and row["household_known"] is None, row
     return seen
 
 

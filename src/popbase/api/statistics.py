@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import (
     UNIT_MEASURES,
+    below,
     floor_of,
     protect_tag_counts,
     scoped_units,
@@ -175,6 +176,11 @@ def quality(request: Request, served: Served, gate: GateDep, principal: Caller) 
         if isinstance(s.get("fields"), str):
             s["fields"] = json.loads(s["fields"])
     units = scoped_units(served, who)
+    floor = floor_of(who)
+
+    def controlled(level: str) -> bool:
+        return floor is not None and below(floor, str(level))
+
     rows = served.query("SELECT * FROM quality_units ORDER BY code")
     committees = []
     for row in rows:
@@ -182,7 +188,9 @@ def quality(request: Request, served: Served, gate: GateDep, principal: Caller) 
             continue
         resident = units.loc[row["code"], "resident"]
         shown = {**row, "resident": None if pd.isna(resident) else int(resident)}
-        if shown["resident"] is None:
+        # A share of a controlled committee times its residents is a count (persons in
+        # rebuilt rooms, say) that no suppression decided on: not shown below the floor.
+        if shown["resident"] is None or controlled(units.loc[row["code"], "level"]):
             shown.update(dict.fromkeys(QUALITY_SHARES))
         committees.append(shown)
     returned(request, [])
