@@ -67,15 +67,11 @@ def hidden_cells(served: ServedSnapshot, floor: Level) -> frozenset[Cell] | None
     """
 
     def read() -> frozenset[Cell] | None:
-        known = served.query(
-            "SELECT count(*) AS n FROM information_schema.tables "
-            "WHERE table_name = 'disclosure_cells'"
+        published = served.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'disclosure_cells'"
         )
-        decided = (
-            known[0]["n"]
-            and served.query("SELECT count(*) AS n FROM disclosure_cells WHERE floor = ?", [floor])[
-                0
-            ]["n"]
+        decided = published and served.query(
+            "SELECT 1 FROM disclosure_cells WHERE floor = ? LIMIT 1", [floor]
         )
         if not decided:
             log.warning(

@@ -23,7 +23,7 @@ short (:func:`protect`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -222,18 +222,6 @@ def _nearest_open(cells: Cells, hidden: np.ndarray, cell: int, depth: int) -> in
         seen.update(reached)
         frontier = reached
     return zero
-
-
-def sums_hold(total: int, parts: Sequence[int]) -> bool:
-    """Whether a parent's count is exactly the sum of its children's.
-
-    A relation is only given to the reader where it holds in the data: residents of a
-    committee without a room are counted in it but in no building, for instance.
-
-    >>> sums_hold(10, [4, 6]), sums_hold(10, [4, 5])
-    (True, False)
-    """
-    return int(total) == int(sum(parts))
 
 
 # Digits of a division code down to each level: a person's residence is shown to these.
