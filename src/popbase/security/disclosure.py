@@ -18,7 +18,9 @@ it (τ-Argus, sdcMicro), over all the published tables of a snapshot at once:
 
 The rule is local; :mod:`popbase.security.disclosure_audit` then bounds each primary cell
 by linear programming over everything shown and adds cover where the local rule fell
-short (:func:`protect`).
+short (:func:`popbase.security.disclosure_audit.protect`, with :func:`widen`). A person
+record a role sees is placed no finer than its floor (:func:`coarsened`), so that a list
+cannot be counted into a hidden cell.
 """
 
 from __future__ import annotations
