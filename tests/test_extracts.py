@@ -29,6 +29,7 @@ from popbase.api.gate import PERSON_FIELDS, Gate
 from popbase.config import AccessConfig, PasswordHashConfig
 from popbase.security.access import FIELD_CLASSES, TAG_DIMENSIONS, Roles, decide, load_roles
 from popbase.security.candidates import mask_shape, plan_masks
+from popbase.security.disclosure import coarsened
 from popbase.security.masking import MASKED_ID, MASKED_PHONE, mask_birth_date
 
 KEY = "a test key for extracts, never stored"
@@ -214,10 +215,11 @@ def test_tags_are_checked_as_for_person_lists(
     client_of: Callable[..., TestClient], community: str
 ) -> None:
     education = client_of("education")
-    unknown = extract(education, community, tags="minor,nonsense")
+    street = community[:9]  # a department's extracts stop at its floor
+    unknown = extract(education, street, tags="minor,nonsense")
     assert unknown.status_code == 422 and "/api/tags" in unknown.json()["detail"]
-    assert extract(education, community, tags="hypertension").status_code == 403
-    assert extract(education, community, tags="school_age").status_code == 200
+    assert extract(education, street, tags="hypertension").status_code == 403
+    assert extract(education, street, tags="school_age").status_code == 200
 
 
 def test_without_the_export_key_the_answer_is_503_naming_it(
@@ -262,7 +264,11 @@ def test_the_rows_are_the_persons_a_list_gives_the_same_caller(
     client_of: Callable[..., TestClient], community: str, role: str, scope_digits: int, tags: str
 ) -> None:
     client = client_of(role, community[:scope_digits])
-    for unit in (community, community[:9]):
+    floor = {r.id: r.suppress_below for r in ALL_ROLES}[role]
+    if floor is not None:  # a department gets no list nor extract below its floor
+        assert client.get("/api/persons", params={"unit": community}).status_code == 403
+        assert extract(client, community).status_code == 403
+    for unit in (community, community[:9]) if floor is None else (community[:9],):
         params = {"unit": unit, "limit": "1000", **({"tags": tags} if tags else {})}
         listed = client.get("/api/persons", params=params)
         assert listed.status_code == 200, listed.text
@@ -298,8 +304,11 @@ def _check_cell(
         if decision == "deny":
             assert not columns & set(names), (role_id, field_class)
             return decision
+        floor = roles[role_id].suppress_below
         for name, field in zip(names, PERSON_FIELDS[field_class], strict=True):
             expected = served[field].tolist()
+            if floor is not None:  # residence given only down to the role's floor
+                expected = [coarsened({field: v}, floor)[field] for v in expected]
             if field == "household_id":
                 expected = [
                     pseudonym("household", h) if isinstance(h, str) else None for h in expected
@@ -352,7 +361,9 @@ def test_every_export_cell_of_the_decision_table_through_the_endpoint(
     checked: dict[str, int] = {}
     for role in ALL_ROLES:
         scope = community[: levels[role.level]] if role.level != "grid" else community + "001"
-        r = extract(client_of(role.id, scope), community)
+        # A department's extracts stop at its floor.
+        unit = community if role.suppress_below is None else community[:9]
+        r = extract(client_of(role.id, scope), unit)
         if "export" not in role.actions:
             assert r.status_code == 403, role.id
             assert all(decide(role, c, "export") == "deny" for c in FIELD_CLASSES)
@@ -406,7 +417,11 @@ def test_the_audit_entry_holds_the_purpose_and_the_exported_ids_and_no_raw_ident
     id_number = sorted(v for v in raw_identifiers if len(v) == 18)[0]
     r = officer.get(
         "/api/extracts",
-        params={"unit": community, "tags": "elderly", "purpose": f"visits, case of {id_number}"},
+        params={
+            "unit": community[:9],
+            "tags": "elderly",
+            "purpose": f"visits, case of {id_number}",
+        },
     )
     assert r.status_code == 200
     rows = read_csv(r.content)
@@ -428,7 +443,7 @@ def test_a_purpose_stated_in_chinese_in_the_header_is_audited_as_written(
     # The client sends the header's UTF-8 bytes; ASGI hands them over as bytes.
     r = officer.get(
         "/api/extracts",
-        params={"unit": community, "tags": "elderly"},
+        params={"unit": community[:9], "tags": "elderly"},
         headers={"X-Purpose": "2026年养老走访".encode()},
     )
     assert r.status_code == 200

@@ -1,4 +1,4 @@
-"""Masks, tokens, users, the decision table and small-cell suppression."""
+"""Masks, tokens, users and the decision table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from popbase.api.disclosed import protect
 from popbase.population.resident_id import generate_id_numbers
 from popbase.security.access import (
     ACTIONS,
@@ -19,7 +18,6 @@ from popbase.security.access import (
     decision_table,
     load_roles,
 )
-from popbase.security.disclosure import LARGEST_SUPPRESSED, suppress
 from popbase.security.masking import (
     MASKED_ID,
     MASKED_PHONE,
@@ -168,74 +166,3 @@ def test_decide_is_allow_only() -> None:
     assert decide(role, "employment", "read") == "deny"  # listed as deny
     assert decide(role, "tags.health", "read") == "deny"  # not listed
     assert decide(role, "name", "export") == "deny"  # an action it lacks
-
-
-# ---- small-cell suppression ----
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 3), st.integers(0, 60), st.integers(0, 20)),
-        min_size=1,
-        max_size=30,
-    )
-)
-def test_no_suppressed_cell_can_be_derived_from_what_is_shown(
-    cells: list[tuple[int, int, int]],
-) -> None:
-    table = pd.DataFrame(
-        {
-            "parent": [f"s{g}" for g, _, _ in cells],
-            "usual_resident": [u for _, u, _ in cells],
-            "floating": [f for _, _, f in cells],
-        }
-    )
-    table["resident"] = table["usual_resident"] + table["floating"]
-    measures = ["resident", "usual_resident", "floating"]
-    out = suppress(table, "parent", measures, [("resident", ["usual_resident", "floating"])])
-    hidden = out[measures].isna()
-    # Every count of 1-10 is hidden; zeros and shown counts are exact.
-    small = (table[measures] >= 1) & (table[measures] <= LARGEST_SUPPRESSED)
-    assert not (small & ~hidden).to_numpy().any()
-    shown = out[measures].where(~hidden)
-    assert ((shown == table[measures]) | hidden).to_numpy().all()
-
-    def safe(values: pd.Series, mask: pd.Series) -> bool:
-        # Either nothing hidden, or 2+ hidden cells that hold more than 10 persons, or
-        # every nonzero cell hidden.
-        n = int(mask.sum())
-        if n == 0:
-            return True
-        if n >= 2 and values[mask].sum() > LARGEST_SUPPRESSED:
-            return True
-        return bool(((values > 0) <= mask).all())
-
-    for measure in measures:
-        for _, idx in table.groupby("parent").groups.items():
-            assert safe(table.loc[idx, measure], hidden.loc[idx, measure]), (measure, idx)
-    for label in table.index:
-        assert safe(table.loc[label, measures], hidden.loc[label, measures]), label
-
-
-def test_unit_counts_are_controlled_only_below_the_floor() -> None:
-    units = pd.DataFrame(
-        {
-            "code": ["s1", "c1", "c2", "c3", "g1", "g2"],
-            "level": ["street", "community", "community", "community", "grid", "grid"],
-            "parent_code": ["d", "s1", "s1", "s1", "c1", "c1"],
-            "resident": [5, 4, 40, 60, 30, 14],
-            "usual_resident": [5, 4, 30, 50, 27, 13],
-            "floating": [0, 0, 10, 10, 3, 1],
-        }
-    ).set_index("code", drop=False)
-    out = protect(units, "street", ["resident", "usual_resident", "floating"])
-    # The street is not controlled, even with a small count.
-    assert out.loc["s1", "resident"] == 5
-    # c1's 4 is hidden, and one sibling with it so that it cannot be derived.
-    assert pd.isna(out.loc["c1", "resident"]) and pd.isna(out.loc["c2", "resident"])
-    # g2's floating 1 is hidden; resident = usual + floating hides a second cell of the
-    # row, and g1's floating its sibling.
-    assert pd.isna(out.loc["g2", "floating"]) and pd.isna(out.loc["g1", "floating"])
-    assert out.loc[["g2"], ["resident", "usual_resident"]].isna().any(axis=None)
-    assert protect(units, None, ["resident"])["resident"].tolist() == units["resident"].tolist()

@@ -24,8 +24,9 @@ from popbase.api.audit import AuditMiddleware
 from popbase.api.deps import Caller, GateDep, Served
 from popbase.api.disclosed import (
     below,
-    building_residents,
+    building_counts,
     floor_of,
+    hidden_cells,
     plain,
     scoped_units,
     unit_counts,
@@ -168,7 +169,12 @@ def buildings(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     # A building's residents are counted below street level: controlled for departments.
-    residents = building_residents(served) if below(floor_of(who), "grid") else None
+    floor = floor_of(who)
+    residents = (
+        building_counts(served, floor, "resident")
+        if floor is not None and below(floor, "building")
+        else None
+    )
     selection = served.buildings().select(box, limit, who.scope, residents)
     return Response(selection.text, media_type=GEOJSON)
 
@@ -225,9 +231,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Map the person lookup files before the first request rather than during it.
+        # Map the person lookup files, and read which counts the snapshot suppresses,
+        # before the first request rather than during it.
         with suppress(SnapshotError):
-            base.current().person_index()
+            current = base.current()
+            current.person_index()
+            for floor in {r.suppress_below for r in app.state.gate.roles.roles}:
+                if floor is not None:
+                    hidden_cells(current, floor)
         yield
         base.close()
 

@@ -1,33 +1,40 @@
 """Counts of units, buildings and rooms as a caller may see them.
 
 Roles with disclosure control (``suppress_below``) see the counts of units below that
-level with small cells suppressed (:mod:`popbase.security.disclosure`). Suppression is
-worked out once per snapshot over every group of siblings — not per request over what
-one request happens to show — so every endpoint (the map layers, a unit's detail, its
-residency statistics) hides the same cells, and no two answers together reveal one.
-Buildings' counts are suppressed likewise among the buildings of a committee; rooms'
-counts are not shown at all under a floor (:func:`protect_rooms`).
+level with small cells suppressed. Which cells are hidden was decided when the snapshot
+was published, over every table such a role can read at once
+(:mod:`popbase.ops.suppression`), and is only read here: every endpoint (the map layers,
+a unit's detail, its residency statistics, tag counts, buildings) hides the same cells,
+and no request waits while suppression is worked out. A snapshot without a decision for
+a floor (published before it, or the roles file changed since) shows no count below it.
+Rooms' counts are not shown at all under a floor (:func:`protect_rooms`); lists of
+persons stop at the floor (:func:`refuse_list_below_floor`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
+from fastapi import HTTPException
 
 from popbase.analysis.rollup import MEASURES
 from popbase.api.gate import Principal, not_found
 from popbase.api.served import ServedSnapshot
+from popbase.ops.suppression import TAG_PREFIX
 from popbase.security.access import LEVELS, Level
-from popbase.security.disclosure import suppress
+from popbase.security.disclosure import FLOOR_DIGITS, finer_than
 
-# Counts of a unit; resident = usual_resident + floating, a row relation to protect.
+log = logging.getLogger(__name__)
+
+# Counts of a unit; resident = usual_resident + floating.
 UNIT_MEASURES: tuple[str, ...] = (*MEASURES, "households")
-RELATIONS = [("resident", ["usual_resident", "floating"])]
-BUILDING_MEASURES: tuple[str, ...] = ("resident",)
 ROOM_MEASURES: tuple[str, ...] = ("resident", "households")
 # Below every unit level: a building's counts, and a room's.
 SITE_LEVELS: tuple[str, ...] = ("building", "room")
+# A cell: kind ('unit' or 'building'), code, measure.
+Cell = tuple[str, str, str]
 
 
 def below(floor: Level | None, level: str) -> bool:
@@ -53,19 +60,62 @@ def floor_of(principal: Principal) -> Level | None:
     return principal.role.suppress_below
 
 
-def protect(rows: pd.DataFrame, floor: Level | None, measures: list[str]) -> pd.DataFrame:
-    """Rows of units with the counts of units below ``floor`` suppressed (None).
+def hidden_cells(served: ServedSnapshot, floor: Level) -> frozenset[Cell] | None:
+    """The cells the snapshot hides under ``floor``; None if it decided nothing for it.
+
+    Read once per snapshot and floor from ``disclosure_cells``.
+    """
+
+    def read() -> frozenset[Cell] | None:
+        published = served.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'disclosure_cells'"
+        )
+        decided = published and served.query(
+            "SELECT 1 FROM disclosure_cells WHERE floor = ? LIMIT 1", [floor]
+        )
+        if not decided:
+            log.warning(
+                "snapshot %s has no suppression decided for floor %s: every count below "
+                "it is hidden; build again to publish one",
+                served.id,
+                floor,
+            )
+            return None
+        rows = served.query(
+            "SELECT kind, code, measure FROM disclosure_cells WHERE floor = ? AND hidden",
+            [floor],
+        )
+        return frozenset((r["kind"], r["code"], r["measure"]) for r in rows)
+
+    return served.derived(("hidden_cells", floor), read)
+
+
+def is_hidden(hidden: frozenset[Cell] | None, cell: Cell) -> bool:
+    """Whether a controlled cell is hidden (every one is, without a decision).
+
+    >>> is_hidden(frozenset({("unit", "c1", "resident")}), ("unit", "c1", "resident"))
+    True
+    >>> is_hidden(None, ("unit", "c2", "floating")), is_hidden(frozenset(), ("unit", "c2", "x"))
+    (True, False)
+    """
+    return hidden is None or cell in hidden
+
+
+def protect(
+    served: ServedSnapshot, rows: pd.DataFrame, floor: Level | None, measures: list[str]
+) -> pd.DataFrame:
+    """Rows of units with the counts the snapshot hides under ``floor`` set to None.
 
     Parameters
     ----------
+    served
+        The snapshot, whose published decision is read.
     rows
-        Units with ``level``, ``parent_code`` (siblings share it) and ``measures``; the
-        index must be unique.
+        Units with ``code``, ``level`` and ``measures``; the index must be unique.
     floor
         Counts of units below this level are controlled; None controls nothing.
     measures
-        The count columns; the row relations of :data:`RELATIONS` among them are kept
-        underivable too.
+        Count columns, named as the decision names them (``resident``, ``tag:elderly``…).
 
     Returns
     -------
@@ -75,28 +125,66 @@ def protect(rows: pd.DataFrame, floor: Level | None, measures: list[str]) -> pd.
     out = rows.copy()
     for m in measures:
         out[m] = out[m].astype("Int64")
-    if out.empty:
+    if out.empty or floor is None:
         return out
     controlled = out["level"].map(lambda lv: below(floor, str(lv))).to_numpy(dtype=bool)
     if not controlled.any():
         return out
-    relations = [(t, p) for t, p in RELATIONS if t in measures and set(p) <= set(measures)]
-    done = suppress(out[controlled], "parent_code", measures, relations)
+    hidden = hidden_cells(served, floor)
+    codes = out["code"].astype(str).to_numpy()
     for m in measures:
-        out.loc[controlled, m] = done[m].to_numpy()
+        mask = [
+            c and is_hidden(hidden, ("unit", code, m))
+            for c, code in zip(controlled, codes, strict=True)
+        ]
+        out[m] = out[m].mask(pd.Series(mask, index=out.index, dtype=bool))
     return out
 
 
-def protect_buildings(
-    buildings: pd.DataFrame, measures: tuple[str, ...] = BUILDING_MEASURES
-) -> pd.DataFrame:
-    """Buildings' counts with small cells suppressed among the buildings of a committee.
+def refuse_list_below_floor(principal: Principal, unit: str | None, what: str) -> None:
+    """403 if a role with a floor asks for ``what`` (a list) of a place below its floor.
 
-    ``buildings`` has ``community_code`` and ``measures``; the result is indexed like it.
+    Its counts there are suppressed; a list of the same persons would count them.
     """
-    table = buildings.copy()
-    table["community_code"] = table["community_code"].fillna("")
-    return suppress(table, "community_code", list(measures))
+    floor = floor_of(principal)
+    if floor is None or not unit or not finer_than(unit, floor):
+        return
+    raise HTTPException(
+        403,
+        f"role {principal.role.id!r} sees counts below {floor} level suppressed, so it "
+        f"gets no {what} of a smaller place than a {floor} ({unit!r} has "
+        f"{len(unit)} digits, a {floor} code {FLOOR_DIGITS[floor]}); "
+        f"ask for a {floor} or a larger unit",
+    )
+
+
+def tag_measure(tags: list[str]) -> str | None:
+    """The measure a crossing of ``tags`` is decided under; None for several tags.
+
+    Only single tags' counts are published below the floor: crossings of several tags
+    are too many to protect together, so below the floor they are all hidden.
+
+    >>> tag_measure(["elderly"]), tag_measure(["elderly", "disabled"])
+    ('tag:elderly', None)
+    """
+    return TAG_PREFIX + tags[0] if len(tags) == 1 else None
+
+
+def protect_tag_counts(
+    served: ServedSnapshot, rows: pd.DataFrame, floor: Level | None, tags: list[str]
+) -> pd.DataFrame:
+    """Tag crossing rows (``code, level, persons``) as a caller under ``floor`` sees them."""
+    measure = tag_measure(tags)
+    if measure is not None:
+        return protect(served, rows.rename(columns={"persons": measure}), floor, [measure]).rename(
+            columns={measure: "persons"}
+        )
+    out = rows.copy()
+    out["persons"] = out["persons"].astype("Int64")
+    if floor is not None and not out.empty:
+        controlled = out["level"].map(lambda lv: below(floor, str(lv))).to_numpy(dtype=bool)
+        out["persons"] = out["persons"].mask(pd.Series(controlled, index=out.index))
+    return out
 
 
 def protect_rooms(rooms: pd.DataFrame, floor: Level | None) -> pd.DataFrame:
@@ -138,7 +226,7 @@ def unit_table(served: ServedSnapshot, floor: Level | None) -> pd.DataFrame:
                 f"SELECT code, name, level, parent_code, {cols}, area_km2 FROM units ORDER BY code"
             )
         )
-        table = protect(units.set_index("code", drop=False), floor, list(UNIT_MEASURES))
+        table = protect(served, units.set_index("code", drop=False), floor, list(UNIT_MEASURES))
         table.index.name = None  # the code stays a column too; an unnamed index is unambiguous
         return table
 
@@ -178,42 +266,27 @@ def unit_counts(served: ServedSnapshot, floor: Level) -> dict[str, dict[str, Any
     return served.derived(("unit_counts", floor), build)
 
 
-def building_residents(served: ServedSnapshot) -> list[int | None]:
-    """Residents of each building of the index, small cells suppressed (index order)."""
-    index = served.buildings()
+def building_counts(served: ServedSnapshot, floor: Level, measure: str) -> list[int | None]:
+    """One count of each building of the index as a caller under ``floor`` sees it.
 
-    def build() -> list[int | None]:
-        table = pd.DataFrame(
-            {"community_code": index.community_codes, "resident": index.properties["resident"]}
-        )
-        table["resident"] = table["resident"].fillna(0)
-        return [plain(v) for v in protect_buildings(table)["resident"].tolist()]
-
-    return served.derived("building_residents", build)
-
-
-def building_households(served: ServedSnapshot) -> list[int | None]:
-    """Households of each building of the index, small cells suppressed (index order).
-
-    Suppressed among the buildings of a committee as :func:`building_residents` does it.
+    In the order of the snapshot's building index; None where suppressed.
     """
     index = served.buildings()
 
     def build() -> list[int | None]:
         counts = {
-            r["building_id"]: r["households"]
-            for r in served.query("SELECT building_id, households FROM buildings")
+            r["building_id"]: r[measure]
+            for r in served.query(f"SELECT building_id, {measure} FROM buildings")
         }
-        table = pd.DataFrame(
-            {
-                "community_code": index.community_codes,
-                "households": [counts.get(b) or 0 for b in index.properties["building_id"]],
-            }
-        )
-        done = protect_buildings(table, ("households",))
-        return [plain(v) for v in done["households"].tolist()]
+        if not below(floor, "building"):
+            return [plain(counts.get(b) or 0) for b in index.properties["building_id"]]
+        hidden = hidden_cells(served, floor)
+        return [
+            None if is_hidden(hidden, ("building", b, measure)) else plain(counts.get(b) or 0)
+            for b in index.properties["building_id"]
+        ]
 
-    return served.derived("building_households", build)
+    return served.derived(("building_counts", floor, measure), build)
 
 
 def plain(value: Any) -> Any:

@@ -24,7 +24,7 @@ from fastapi.responses import Response
 
 from popbase.api.audit import stated_purpose
 from popbase.api.deps import Caller, GateDep, Served, returned
-from popbase.api.disclosed import unit_of
+from popbase.api.disclosed import refuse_list_below_floor, unit_of
 from popbase.api.gate import NOT_FOUND_RESPONSE, PERSON_FIELDS
 from popbase.api.people import shaped_persons, tag_conditions
 from popbase.io.xlsx import Cell, Sheet, xlsx_bytes
@@ -220,6 +220,7 @@ def extract(
         raise HTTPException(503, NO_KEY)
     tag_sql, tag_params = tag_conditions(who, [t for t in (tags or "").split(",") if t], served)
     unit_of(served, who, unit)
+    refuse_list_below_floor(who, unit, "extract")
     where = f"starts_with(p.division_code, ?) AND {tag_sql}"
     params = [unit, *tag_params]
     scope, scope_params = gate.person_scope(who)

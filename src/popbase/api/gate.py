@@ -31,6 +31,7 @@ from popbase.security.candidates import (
     mask_shape,
     plan_masks,
 )
+from popbase.security.disclosure import coarsened
 from popbase.security.masking import mask_birth_date
 from popbase.security.pseudonym import TOKEN_KEY_ENV, TOKEN_KEY_FILE, pseudonym_key, secret_key
 from popbase.security.sealing import seal_key, unseal
@@ -274,4 +275,5 @@ class Gate:
             if decide(role, field_class, action) == "allow":
                 out.update({f: row[f] for f in fields})
         out["tags"] = [t for t in tags if decide(role, f"tags.{t['dimension']}", action) == "allow"]
-        return out
+        # A role whose counts are suppressed below a level sees residences only down to it.
+        return out if role.suppress_below is None else coarsened(out, role.suppress_below)

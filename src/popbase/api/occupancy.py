@@ -18,8 +18,7 @@ from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import (
     ROOM_MEASURES,
     below,
-    building_households,
-    building_residents,
+    building_counts,
     floor_of,
     plain,
     protect_rooms,
@@ -74,15 +73,12 @@ def _totals(
     served: ServedSnapshot, building: dict[str, Any], floor: Level | None
 ) -> dict[str, int | None]:
     """The building's residents and households as the caller sees them (as on the map)."""
-    if not below(floor, "building"):
+    if floor is None or not below(floor, "building"):
         return {m: plain(building[m] or 0) for m in ROOM_MEASURES}
     at = _position(served, building["building_id"])
     if at is None:
         return dict.fromkeys(ROOM_MEASURES)
-    return {
-        "resident": building_residents(served)[at],
-        "households": building_households(served)[at],
-    }
+    return {m: building_counts(served, floor, m)[at] for m in ROOM_MEASURES}
 
 
 @router.get(

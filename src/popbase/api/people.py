@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from popbase.api.deps import Caller, GateDep, Served, returned
+from popbase.api.disclosed import refuse_list_below_floor
 from popbase.api.gate import NOT_FOUND_RESPONSE, PERSON_SELECT, Gate, Principal, not_found
 from popbase.api.lookup import PersonIndex
 from popbase.api.served import ServedSnapshot
@@ -26,6 +27,9 @@ from popbase.security.throttle import HasherBusyError, retry_after
 
 router = APIRouter(prefix="/api")
 MAX_PERSONS = 1000
+# Tags one request may name: each is a condition of the query, and a real question
+# (residents having every one of them) never needs more.
+MAX_TAGS = 50
 # Digits of a division code up to which a unit is at street level or above.
 STREET_DIGITS = 9
 PRESENT = ("present_registered", "present_resident", "present_floating")
@@ -193,7 +197,13 @@ def shaped_persons(
 
 
 def checked_tags(principal: Principal, tags: list[str], served: ServedSnapshot) -> None:
-    """Refuse unknown tags (422) and tags of dimensions the role may not count (403)."""
+    """Refuse too many tags or unknown ones (422), and tags the role may not count (403)."""
+    if len(tags) > MAX_TAGS:
+        raise HTTPException(
+            422,
+            f"{len(tags)} tags named, more than the {MAX_TAGS} one request may combine; "
+            "name fewer tags (the tags are listed at /api/tags)",
+        )
     known = {r["tag"]: r["dimension"] for r in served.query("SELECT tag, dimension FROM tags")}
     for tag in tags:
         if tag not in known:
@@ -209,6 +219,7 @@ def tag_conditions(
     if not tags:
         return "true", []
     checked_tags(principal, tags, served)
+    tags = list(dict.fromkeys(tags))  # a repeated tag adds no condition
     conditions = " AND ".join(
         "EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.person_id AND t.tag = ?)"
         for _ in tags
@@ -311,6 +322,7 @@ def persons(
     if unit:
         if decide(who.role, "residence", "list") != "allow":
             raise HTTPException(403, f"role {who.role.id!r} may not search by where persons live")
+        refuse_list_below_floor(who, unit, "list of persons")
         conditions.append("starts_with(p.division_code, ?)")
         params.append(unit)
     tag_sql, tag_params = tag_conditions(who, [t for t in (tags or "").split(",") if t], served)

@@ -2,8 +2,9 @@
 
 Counts are read only for units inside the caller's jurisdiction. For roles with
 disclosure control (``suppress_below``), counts of units below that level are
-suppressed when they count 1–10 persons, with complementary suppression among siblings
-and across the measures of a row (:mod:`popbase.security.disclosure`).
+suppressed as the snapshot decided when it was published (:mod:`popbase.api.disclosed`):
+cells of 1–10 persons, with complementary suppression across levels, measures,
+buildings and single tags; crossings of several tags are not shown below the floor.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from popbase.api.deps import Caller, GateDep, Served, returned
-from popbase.api.disclosed import UNIT_MEASURES, floor_of, protect, scoped_units, unit_of
+from popbase.api.disclosed import (
+    UNIT_MEASURES,
+    below,
+    floor_of,
+    protect_tag_counts,
+    scoped_units,
+    unit_of,
+)
 from popbase.api.gate import NOT_FOUND_RESPONSE, Principal, not_found
 from popbase.api.people import checked_tags
 from popbase.api.served import ServedSnapshot
@@ -147,9 +155,9 @@ def tags_cross(
         )
         return pd.DataFrame(rows, columns=["code", "name", "level", "parent_code", "persons"])
 
-    # The unit is counted among its siblings, so its suppression agrees with theirs.
-    siblings = protect(counted(the_unit["parent_code"]), floor_of(who), ["persons"])
-    children = protect(counted(unit), floor_of(who), ["persons"])
+    # The unit is counted among its siblings, as its parent's crossing shows it.
+    siblings = protect_tag_counts(served, counted(the_unit["parent_code"]), floor_of(who), distinct)
+    children = protect_tag_counts(served, counted(unit), floor_of(who), distinct)
     own = siblings[siblings["code"] == unit]
     returned(request, [])
     return {"unit": _records(own)[0], "tags": wanted, "children": _records(children)}
@@ -168,6 +176,11 @@ def quality(request: Request, served: Served, gate: GateDep, principal: Caller) 
         if isinstance(s.get("fields"), str):
             s["fields"] = json.loads(s["fields"])
     units = scoped_units(served, who)
+    floor = floor_of(who)
+
+    def controlled(level: str) -> bool:
+        return floor is not None and below(floor, str(level))
+
     rows = served.query("SELECT * FROM quality_units ORDER BY code")
     committees = []
     for row in rows:
@@ -175,7 +188,9 @@ def quality(request: Request, served: Served, gate: GateDep, principal: Caller) 
             continue
         resident = units.loc[row["code"], "resident"]
         shown = {**row, "resident": None if pd.isna(resident) else int(resident)}
-        if shown["resident"] is None:
+        # A share of a controlled committee times its residents is a count (persons in
+        # rebuilt rooms, say) that no suppression decided on: not shown below the floor.
+        if shown["resident"] is None or controlled(units.loc[row["code"], "level"]):
             shown.update(dict.fromkeys(QUALITY_SHARES))
         committees.append(shown)
     returned(request, [])

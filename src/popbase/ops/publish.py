@@ -25,7 +25,9 @@ from popbase.ops.snapshot import (
     PERSON_CARDS_FILE,
     PERSON_TAGS_FILE,
 )
+from popbase.ops.suppression import publish_suppression
 from popbase.population.probabilistic import phone_sql
+from popbase.security.access import Level, load_roles
 from popbase.security.masking import mask_id_number, mask_name, mask_phone
 from popbase.security.pseudonym import pseudonym_key
 from popbase.security.sealing import seal, seal_key
@@ -238,8 +240,19 @@ def _write_graph(ctx: BuildContext, folder: Path) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges, "seconds": round(time.perf_counter() - start, 2)}
 
 
+def disclosure_floors(ctx: BuildContext) -> list[Level]:
+    """The floors below which the project's roles see counts suppressed (its roles file)."""
+    access = ctx.project.config.access
+    roles = load_roles(ctx.project.path(access.roles) if access.roles else None)
+    return sorted({r.suppress_below for r in roles.roles if r.suppress_below is not None})
+
+
 def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:
-    """Write ``base.duckdb``, ``graph.lbug``, ``report.json`` and ``manifest.json``."""
+    """Write ``base.duckdb``, ``graph.lbug``, ``report.json`` and ``manifest.json``.
+
+    Which counts department roles see suppressed is decided here, once per snapshot
+    (:mod:`popbase.ops.suppression`), and stored with the served tables.
+    """
     db = ctx.db
     folder = ctx.folder
     db.execute(f"ATTACH '{folder / BASE_DB}' AS served")
@@ -250,6 +263,7 @@ def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:
         db.execute("INSERT INTO served.units SELECT * FROM served.grid_units")
         db.execute("DROP TABLE served.grid_units")
         _write_person_cards(ctx)
+        disclosure = publish_suppression(db, disclosure_floors(ctx))
         _write_person_lookup(ctx, folder)
         graph = _write_graph(ctx, folder)
         totals = db.query_df(
@@ -272,4 +286,4 @@ def publish_snapshot(ctx: BuildContext) -> dict[str, Any]:
     (folder / MANIFEST).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    return {"graph": graph}
+    return {"graph": graph, "disclosure": disclosure}

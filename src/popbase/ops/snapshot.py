@@ -78,6 +78,8 @@ TABLES = {
     "person_tags": "person_id, tag, source, record_id, valid_from, valid_to",
     "unit_tags": "code, tag, persons",
     "unit_pyramids": "code, sex, age_band, persons",
+    "disclosure_cells": "floor, kind ('unit'|'building'), code, measure (a count, or "
+    "'tag:<tag>'), value, hidden: the counts below each role's floor, suppressed or not",
     "quality_sources": "source, rows_in, validation_rate, link_rate, as_of, age_days, "
     "ids_unrecognised_area, consistency, completeness, fields (JSON)",
     "quality_units": "code, resident, residence_consistency, ethnicity_known, household_known, "
