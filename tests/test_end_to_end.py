@@ -38,7 +38,7 @@ def test_sample_build_eval_and_serve(
     residents = scores["community_residents"]
 
     output = load_project(folder).output_dir
-    with signed_in_client(output, tmp_path, "city_officer", "3101") as client:
+    with signed_in_client(output, tmp_path / "access", "city_officer", "3101") as client:
         summary = client.get("/api/summary").json()
         levels = {
             level: client.get("/api/units", params={"level": level}).json()["features"]
