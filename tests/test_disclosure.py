@@ -116,6 +116,7 @@ def test_no_hidden_cell_can_be_narrowed_in_a_street(
     hidden[cells.controlled] = table["hidden"].to_numpy()
     exposed = {e.cell for e in audit(cells, hidden).exposures}
     assert figures["unprotectable"] == len(exposed)
+    assert len(figures["exposed"]) == min(len(exposed), 20)
     inherent = {e.cell for e in audit(cells, cells.controlled.copy()).exposures}
     assert exposed <= inherent
 
@@ -213,3 +214,15 @@ def test_every_floor_hides_its_small_cells_and_leaves_none_narrowed(floor: str, 
         .gt({"district": 6, "street": 9, "community": 12}[floor])
         .any()
     )
+
+
+def test_the_build_names_the_cells_it_could_not_protect() -> None:
+    from popbase import cli
+
+    exposed = {"unprotectable": 1, "exposed": ["unit 310112006039001 resident: 0–9"]}
+    with cli.console.capture() as told:
+        cli._warn_unprotectable({"publish": {"disclosure": {"street": exposed}}})
+    assert "310112006039001" in told.get() and "'street'" in told.get()
+    with cli.console.capture() as told:
+        cli._warn_unprotectable({"publish": {"disclosure": {"street": {"unprotectable": 0}}}})
+    assert told.get() == ""

@@ -206,6 +206,7 @@ def build(
     _print_accounting(result.report["accounting"])
     _warn_unreadable(result.report)
     _warn_partial(result.report)
+    _warn_unprotectable(result.report)
     console.print(f"[green]snapshot[/] {result.snapshot.id} is now current")
 
 
@@ -217,6 +218,20 @@ def _warn_partial(report: dict[str, Any]) -> None:
             f"(--accept-partial): {escape(s['problem'])}",
             soft_wrap=True,
         )
+
+
+def _warn_unprotectable(report: dict[str, Any]) -> None:
+    """One warning per disclosure floor with hidden cells a reader could narrow."""
+    for floor, figures in report.get("publish", {}).get("disclosure", {}).items():
+        if figures.get("unprotectable"):
+            named = "; ".join(figures.get("exposed", []))
+            console.print(
+                f"[yellow]warning:[/] {figures['unprotectable']} hidden count(s) under the "
+                f"disclosure floor {floor!r} can be narrowed below 0–11 persons by a reader "
+                f"of what is shown ({escape(named)}). Fix: none needed to serve; check the "
+                "units named before handing department roles their counts.",
+                soft_wrap=True,
+            )
 
 
 def _warn_unreadable(report: dict[str, Any]) -> None:

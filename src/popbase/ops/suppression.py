@@ -37,6 +37,7 @@ BUILDING_MEASURES: tuple[str, ...] = ("resident", "households")
 # A tag's residents are a cell of measure "tag:<tag>".
 TAG_PREFIX = "tag:"
 CELL_COLUMNS = ("floor", "kind", "code", "measure", "value", "hidden")
+MAX_EXPOSED_NAMED = 20  # cells named in the build report; all are counted
 
 
 def tag_counts_sql() -> str:
@@ -240,17 +241,11 @@ def suppression_table(
     start = time.perf_counter()
     cells, labels = cells_of(units, buildings, tags, floor)
     hidden, audit = protect(cells)
+    exposed: list[str] = []
     for e in audit.exposures:
         kind, code, measure = labels.iloc[e.cell]
-        log.warning(
-            "disclosure: %s %s %s can be narrowed to %s–%s by a reader under floor %s",
-            kind,
-            code,
-            measure,
-            e.low,
-            e.high,
-            floor,
-        )
+        exposed.append(f"{kind} {code} {measure}: {e.low + 0.0:g}–{e.high:g}")  # no "-0"
+        log.warning("disclosure: %s can be narrowed by a reader under floor %s", exposed[-1], floor)
     table = labels.assign(floor=floor, value=cells.values, hidden=hidden)[cells.controlled]
     figures = {
         "cells": int(cells.controlled.sum()),
@@ -258,6 +253,8 @@ def suppression_table(
         "hidden": int(hidden.sum()),
         "programs": audit.programs,
         "unprotectable": len(audit.exposures),
+        # Named in the report so the build can say which (a handful at most in practice).
+        "exposed": exposed[:MAX_EXPOSED_NAMED],
         "seconds": round(time.perf_counter() - start, 2),
     }
     return table[list(CELL_COLUMNS)].reset_index(drop=True), figures
