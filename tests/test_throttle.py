@@ -18,7 +18,7 @@ with warnings.catch_warnings():
 from popbase.api import create_app
 from popbase.api.gate import Gate
 from popbase.config.settings import AccessConfig, PasswordHashConfig, ThrottleConfig
-from popbase.security.throttle import BoundedHashing, HasherBusyError, Throttle
+from popbase.security.throttle import DAY_SECONDS, BoundedHashing, HasherBusyError, Throttle
 
 PASSWORD = "a long enough password"
 CHEAP = PasswordHashConfig(time_cost=2, memory_kib=19456, parallelism=1)
@@ -79,6 +79,23 @@ def test_misses_in_a_window_throttle_exact_lookups_until_the_oldest_leaves(
     assert t.lookup_wait("li", 30) == 0
     assert t.lookup_wait("wang", 101) == 0  # the miss at 0 has left the window
     assert t.missed("wang", 101) == 3  # 10, 20 and 101
+
+
+def test_a_day_caps_misses_that_the_short_window_would_let_through(tmp_path: Path) -> None:
+    """Ten misses every quarter of an hour would try every candidate a masked ID leaves
+    (500, given a birth date and a sex) in a day; the daily limit stops the run."""
+    t = throttle(tmp_path, lookup_misses=10, lookup_window_seconds=900, lookup_misses_per_day=50)
+    tried, now = 0, 0.0
+    while now < DAY_SECONDS:
+        wait = t.lookup_wait("wang", now)
+        if wait > 0:
+            now += wait
+            continue
+        t.missed("wang", now)
+        tried += 1
+    assert tried == 50  # ten a quarter hour for an hour, then nothing until a day has passed
+    assert t.lookup_wait("wang", DAY_SECONDS) == 0
+    assert t.lookup_wait("li", now) == 0
 
 
 def _miss_many(path: str, user: str, times: int) -> None:

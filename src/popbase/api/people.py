@@ -248,7 +248,8 @@ def lookup_found(request: Request, gate: Gate, who: Principal, found: bool) -> N
     """Count an exact lookup that found no one in scope; flag the audit entry past the limit."""
     if found:
         return
-    if gate.throttle.missed(who.user) >= gate.access.throttle.lookup_misses:
+    gate.throttle.missed(who.user)
+    if gate.throttle.lookup_wait(who.user) > 0:  # this miss reached a limit
         request.state.audit_probing = True
 
 

@@ -187,6 +187,15 @@ class ThrottleConfig(_Strict):
     lookup_window_seconds: float = Field(
         default=900.0, gt=0, description="The window of lookup_misses"
     )
+    lookup_misses_per_day: int = Field(
+        default=50,
+        ge=1,
+        description=(
+            "Exact lookups finding no one a user may make in 24 hours: the short window "
+            "alone would let a patient user try ~1,000 numbers a day, all the candidates "
+            "a masked ID leaves given a birth date and a sex"
+        ),
+    )
 
 
 class AccessConfig(_Strict):

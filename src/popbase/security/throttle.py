@@ -17,8 +17,9 @@ counts once:
 - exact lookups that find no one (by ID number: a miss, or a person outside the
   caller's jurisdiction, which is answered as a miss), per user: after
   ``lookup_misses`` in ``lookup_window_seconds`` the user's exact lookups are refused
-  until the oldest miss leaves the window. Confirming candidates of a masked ID number
-  one by one is such a run of misses.
+  until the oldest miss leaves the window, and after ``lookup_misses_per_day`` in 24
+  hours until the oldest of those is a day old. Confirming candidates of a masked ID
+  number one by one is such a run of misses.
 
 Each answer is the number of seconds to wait (0: go ahead), for a 429 ``Retry-After``.
 Every change is one ``BEGIN IMMEDIATE`` transaction, so the processes never lose a count.
@@ -40,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 
 from popbase.config.settings import ThrottleConfig
 
+DAY_SECONDS = 86_400.0
 T = TypeVar("T")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS failures (
@@ -208,29 +210,39 @@ class Throttle:
     def lookup_wait(self, user: str, now: float | None = None) -> float:
         """Seconds before ``user`` may look a person up exactly again (0: now)."""
         now = time.time() if now is None else now
-        window = self.settings.lookup_window_seconds
-        rows = (
-            self._db()
-            .execute(
-                "SELECT at FROM misses WHERE user = ? AND at > ? ORDER BY at DESC LIMIT ?",
-                [user, now - window, self.settings.lookup_misses],
+        wait = 0.0
+        for limit, window in self._lookup_windows():
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT at FROM misses WHERE user = ? AND at > ? ORDER BY at DESC LIMIT ?",
+                    [user, now - window, limit],
+                )
+                .fetchall()
             )
-            .fetchall()
-        )
-        if len(rows) < self.settings.lookup_misses:
-            return 0.0
-        # The oldest of the last `lookup_misses` misses must leave the window first.
-        return float(rows[-1][0] + window - now)
+            if len(rows) >= limit:
+                # The oldest of the last `limit` misses must leave the window first.
+                wait = max(wait, float(rows[-1][0] + window - now))
+        return wait
+
+    def _lookup_windows(self) -> list[tuple[int, float]]:
+        return [
+            (self.settings.lookup_misses, self.settings.lookup_window_seconds),
+            (self.settings.lookup_misses_per_day, DAY_SECONDS),
+        ]
 
     def missed(self, user: str, now: float | None = None) -> int:
         """Count an exact lookup of ``user`` that found no one; the misses in the window."""
         now = time.time() if now is None else now
         window = self.settings.lookup_window_seconds
+        kept = max(w for _, w in self._lookup_windows())
         con = self._transaction()
         try:
-            con.execute("DELETE FROM misses WHERE at <= ?", [now - window])
+            con.execute("DELETE FROM misses WHERE at <= ?", [now - kept])
             con.execute("INSERT INTO misses VALUES (?, ?)", [user, now])
-            (count,) = con.execute("SELECT count(*) FROM misses WHERE user = ?", [user]).fetchone()
+            (count,) = con.execute(
+                "SELECT count(*) FROM misses WHERE user = ? AND at > ?", [user, now - window]
+            ).fetchone()
             con.execute("COMMIT")
             return int(count)
         except BaseException:
