@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from popbase.api.app import create_app
 from popbase.api.audit import GroupCommit, mask_for_log
 from popbase.api.gate import Gate
+from popbase.api.people import Verification
 from popbase.cli import app as cli
 from popbase.config import AccessConfig
 from popbase.security import audit
@@ -608,3 +610,13 @@ def test_a_writer_under_another_key_numbers_on_and_the_break_is_reported(
     assert "does not hold under the audit key" in caplog.text
     assert [json.loads(line)["seq"] for line in _lines(log)] == [1, 2, 3, 4]
     assert "line 4 (entry 4): does not follow the entry before it" in _problems(_verify(log))
+
+
+def test_a_control_character_in_a_verification_body_is_refused() -> None:
+    """A body is checked like a path or query: stripping ``\\x1c`` would check, and log,
+    another value than the one sent."""
+    with pytest.raises(ValidationError, match="U\\+001C"):
+        Verification(id_number="\x1c340103199110155286", community="310112001001")
+    with pytest.raises(ValidationError, match="U\\+0000"):
+        Verification(id_number="340103199110155286", community="310112001001\x00")
+    assert Verification(id_number=" 340103199110155286 ", community="310112001001")

@@ -11,9 +11,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from popbase.api.audit import control_character
 from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import refuse_list_below_floor
 from popbase.api.gate import NOT_FOUND_RESPONSE, PERSON_SELECT, Gate, Principal, not_found
@@ -405,6 +406,15 @@ class Verification(BaseModel):
 
     id_number: str = Field(description="The person's resident ID number")
     community: str = Field(description="The committee's 12-digit division code")
+
+    @field_validator("id_number", "community")
+    @classmethod
+    def _no_control_characters(cls, value: str) -> str:
+        # Stripping would read "\x1c3101…" as the number and log it altered; refuse instead,
+        # as a control character in a path or query is refused.
+        if char := control_character(value):
+            raise ValueError(f"holds the control character {char}; send the value without it")
+        return value
 
 
 @router.post(
