@@ -155,3 +155,29 @@ def test_the_one_step_fold_reads_as_the_character_by_character_one(text: str) ->
     if n.starts is None:
         # Positions line up one to one, as the slow path's spans say.
         assert starts == list(range(len(norm))) and ends == list(range(1, len(norm) + 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "components"),
+    [
+        # A lane's building and room written with a dash, in numerals either side.
+        ("秀山路7弄六-403", "秀山路7弄6-403", {"houseno": "6", "roomno": "403"}),
+        ("秀山路7弄六－四零三", "秀山路7弄6-403", {"houseno": "6", "roomno": "403"}),
+        ("秀山路7弄6-四零三", "秀山路7弄6-403", {"houseno": "6", "roomno": "403"}),
+        ("三门路十二号-三零一", "三门路12号-301", {"roadno": "12号", "roomno": "301"}),
+        # Numerals before every unit word.
+        ("秀山路7弄十二幢三单元二十一楼", "秀山路7弄12幢3单元21楼", {"floorno": "21楼"}),
+    ],
+)
+def test_chinese_numerals_in_every_position(
+    text: str, norm: str, components: dict[str, str]
+) -> None:
+    assert normalize(text).norm == norm
+    parsed = parser().parse(text).components
+    assert {k: parsed.get(k) for k in components} == components
+
+
+@pytest.mark.parametrize("text", ["秀山路7弄六403", "十六铺码头", "五角场镇"])
+def test_numerals_that_are_no_number_or_run_into_one_stay(text: str) -> None:
+    """Without a dash, 六403 could be building 6 room 403 or 6,403: left as written."""
+    assert normalize(text).norm == text

@@ -54,9 +54,13 @@ UNIT_WORDS = (
 )  # fmt: skip
 _NUMERAL_CHARS = "零〇一二两三四五六七八九十百千"
 _UNITS_ALT = "|".join(UNIT_WORDS)
-# Before a unit word, or ending the address after one (莲申路567号三零四: the room).
+# Before a unit word; ending the address after one (莲申路567号三零四: the room); before a
+# dash and a number after a lane or a numbered part (秀山路7弄六-403 as 7弄6-403 is
+# written, 裙楼五-五层: floors 5 to 5); or ending the address after such a dash.
 _NUMERAL_RUN = re.compile(
     f"[{_NUMERAL_CHARS}]+(?=(?:{_UNITS_ALT}))|(?<=[号弄幢栋座楼层室])[{_NUMERAL_CHARS}]+$"
+    f"|(?<=[弄号幢栋座楼])[{_NUMERAL_CHARS}]+(?=-[0-9{_NUMERAL_CHARS}])"
+    f"|(?<=[0-9{_NUMERAL_CHARS}号幢栋座]-)[{_NUMERAL_CHARS}]+$"
 )
 _DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _MULTIPLIER = {"十": 10, "百": 100, "千": 1000}
@@ -75,6 +79,7 @@ _FOLD = SIMPLIFY | str.maketrans(
 )
 # Ends of a number (or of a numbered part) that a dash may follow: 12-301, 12号-301.
 _NUMBER_END = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ号幢栋座楼单元层室")
+_NUMERALS = frozenset(_NUMERAL_CHARS)
 # A single dash where the slow path keeps it in place: after a number or numbered part,
 # before a number.
 _KEPT_DASH = re.compile(r"(?<=[0-9A-Z号幢栋座楼单元层室])-(?=[0-9A-Z])")
@@ -180,7 +185,7 @@ def _fold(text: str) -> tuple[list[str], list[int], list[int]]:
                     gap = True
                     continue
             # A dash after a number or numbered part (12号-301), a space between numbers.
-            after = _NUMBER_END if real_dash else _ALNUM
+            after = _NUMBER_END | _NUMERALS if real_dash else _ALNUM
             if (
                 gap
                 and dash >= 0
