@@ -8,6 +8,7 @@ Compounds are indexed by name to their lane, so 莘庄花园12号 finds 七莘�
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -33,6 +34,57 @@ def plate_key(a: Address, road: str | None = None) -> Key | None:
     if village and "village_group" in comps and a.number("houseno") is not None:
         return ("village", village, a.number("village_group") or 0, a.number("houseno") or 0)
     return None
+
+
+def _road_places(roads: Iterable[str]) -> list[tuple[str, Place]]:
+    return [(road, Place("road", road)) for road in roads]
+
+
+def plate_street(a: Address) -> str | None:
+    """The name a door-plate number is written on, when the parse made it no road.
+
+    Door plates (门牌) are numbered along streets, lanes and alleys, and lanes (弄) branch
+    off streets: in a basemap's ``仪风弄88号``, ``蕃瓜弄5号`` or ``营口道12弄3号`` the name
+    right before the plate or lane number is the street, whatever its last character,
+    where a record's reading alone would take it for a compound.
+    """
+    comps, spans = a.components, a.spans
+    if "road" in comps or "village_group" in comps:
+        return None
+    number = next((t for t in ("roadno", "houseno") if t in comps), None)
+    if number is None or not comps[number].endswith(("号", "弄")):
+        return None
+    # The names written right before the number, run together (花园 + 弄 is 花园弄).
+    names = sorted((spans[t], comps[t]) for t in ("community", "poi", "subpoi") if t in spans)
+    start, street = spans[number][0], ""
+    for (begin, end), text in reversed(names):
+        if end != start:
+            break
+        street, start = text + street, begin
+    return street if len(street) >= 2 else None
+
+
+def read_plates(
+    addresses: Sequence[str], divisions: Sequence[tuple[str, str]], known_roads: Iterable[str]
+) -> list[Address]:
+    """Read the basemap's door-plate addresses; what the basemap knows is a road.
+
+    The roads the project knows (its roads layer) are roads whatever their ending; so are
+    the names the buildings' plates are numbered on (:func:`plate_street`): the addresses
+    that gave such a name are read again with it known.
+    """
+    places = admin_places(divisions)
+    roads = set(known_roads)
+    first = AddressParser(Gazetteer(places + _road_places(sorted(roads))))
+    parsed = [first.parse(a) for a in addresses]
+    streets = {name for a in parsed for name in [plate_street(a)] if name} - roads
+    if not streets:
+        return parsed
+    again = AddressParser(Gazetteer(places + _road_places(sorted(roads | streets))))
+    return [
+        again.parse(text) if plate_street(a) else a
+        for text, a in zip(addresses, parsed, strict=True)
+    ]
 
 
 @dataclass
@@ -68,7 +120,9 @@ class BuildingIndex:
     region: str = ""
 
 
-def build_index(divisions: pd.DataFrame, buildings: pd.DataFrame) -> BuildingIndex:
+def build_index(
+    divisions: pd.DataFrame, buildings: pd.DataFrame, known_roads: Iterable[str] = ()
+) -> BuildingIndex:
     """Index the basemap's buildings by their door plates.
 
     Parameters
@@ -78,10 +132,11 @@ def build_index(divisions: pd.DataFrame, buildings: pd.DataFrame) -> BuildingInd
     buildings
         ``building_id, address, use, floors, community_code`` (and ``compound`` if the
         basemap names compounds).
+    known_roads
+        Road names the project knows besides its buildings' addresses (its roads layer).
     """
     div_pairs = list(zip(divisions["code"].astype(str), divisions["name"].astype(str), strict=True))
-    base = AddressParser(Gazetteer(admin_places(div_pairs)))
-    parsed = [base.parse(str(a)) for a in buildings["address"]]
+    parsed = read_plates(buildings["address"].astype(str).tolist(), div_pairs, known_roads)
     roads: dict[str, set[str]] = {}
     for a, code in zip(parsed, buildings["community_code"].astype(str), strict=True):
         road = a.components.get("road")
@@ -97,6 +152,7 @@ def build_index(divisions: pd.DataFrame, buildings: pd.DataFrame) -> BuildingInd
     places += [
         (road, Place("road", road, "", tuple(sorted(codes)))) for road, codes in roads.items()
     ]
+    places += _road_places(sorted(set(known_roads) - roads.keys()))
     places += [(name, Place("poi", name)) for name in compounds_by_name]
     index = BuildingIndex(AddressParser(Gazetteer(places)))
     index.roads = roads

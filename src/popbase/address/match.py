@@ -30,6 +30,7 @@ from popbase.address.index import BuildingIndex, Key, build_index, plate_key
 from popbase.address.lane import MAX_UNITS_PER_FLOOR, locate_formal, outside, read_formal
 from popbase.address.parse import Address
 from popbase.address.region import region_gate
+from popbase.errors import SourceFileError
 from popbase.io.gc_pause import gc_paused
 from popbase.ops.ingest import quarantine_rows
 
@@ -66,10 +67,31 @@ def _index(ctx: BuildContext) -> BuildingIndex:
     buildings = ctx.db.query_df(
         f"SELECT building_id, address, use, floors, community_code{extra} FROM buildings"
     )
-    index = build_index(divisions, buildings)
+    index = build_index(divisions, buildings, known_road_names(ctx))
     index.region = ctx.project.config.project.region_code
     ctx.shared["building_index"] = index
     return index
+
+
+def known_road_names(ctx: BuildContext) -> list[str]:
+    """Names of the project's roads layer (``space.roads``), if it has one.
+
+    A road the basemap knows is read as a road whatever its ending; the layer only adds
+    names, so one that cannot be read is noted in the stage's figures (``roads_layer``),
+    not a reason to stop the build.
+    """
+    from popbase.space.layers import read_layer
+
+    layer = ctx.project.config.space.roads
+    if layer is None:
+        return []
+    try:
+        names = read_layer(ctx.project, "roads", layer).features["name"]
+    except SourceFileError as e:
+        ctx.shared["roads_layer"] = str(e)
+        return []
+    ctx.shared["roads_layer"] = f"{names.nunique()} road names"
+    return sorted({str(n).strip() for n in names.dropna() if str(n).strip()})
 
 
 def _record_addresses(ctx: BuildContext) -> pd.DataFrame:
@@ -183,6 +205,7 @@ def parse_addresses(ctx: BuildContext) -> dict[str, Any]:
     ctx.db.put("parsed_addresses", table)
     low = int((table["confidence"] < 0.5).sum())
     return {
+        "roads_layer": ctx.shared.get("roads_layer", "none"),
         "distinct_addresses": len(table),
         "read_as_columns": len(read.formal),
         "outside_region": int(table["outside_region"].sum()),

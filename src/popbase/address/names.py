@@ -14,6 +14,11 @@ import re
 from popbase.address.gazetteer import Gazetteer, Place
 
 ADMIN_SUFFIXES = ("省", "市", "区", "县", "镇", "乡", "街道")
+# Suffixes of a county's (or city's) name: a road may be named after one (黄县路, 长宁路).
+_COUNTY_SUFFIXES = ("市", "区", "县", "旗")
+_COUNTY_ROAD = re.compile(
+    "(?:大道|公路|大街|路|街)(?:[东南西北中]?段)?(?=[0-9]|$|[一二三四五六七八九十百千零〇]+[号弄])"
+)
 # A road's suffix, possibly after a direction or ordinal (东路, 南二路, 环路).
 _ROAD_SUFFIX = "大道|公路|大街|路|街|巷|胡同"
 _ROAD_NEXT = f"[东南西北中环支]?[一二三四五六七八九十\\d]?(?:{_ROAD_SUFFIX})"
@@ -49,6 +54,8 @@ NAME = _name_expression(tuple(_SUFFIXES))
 _STRONG_NAME = _name_expression(tuple(k for k in _SUFFIXES if k != "weak"))
 _ROAD_NAME = _name_expression(("road",))
 ROAD_AFTER = re.compile(_ROAD_NEXT)
+# Words that name a part of the road before them (人民路东段, 金雀山路辅路), not a road:
+_ROAD_PART = re.compile("(?:辅路|辅道|最?[东南西北中]?[一二三四五六七八九十]?段)(?=[0-9(-]|$)")
 # How far past a weak ending a strong one may end and still win (砖厂湾镇, not 砖厂).
 _WEAK_REACH = 3
 # A county the gazetteer does not know (a typo, a character the corpus lost).
@@ -96,6 +103,37 @@ def match_name(s: str, pos: int) -> tuple[str, int]:
     return kind, end
 
 
+def road_end(s: str, end: int) -> int:
+    """Where reading goes on after a road ending at ``end``: past a part written after it.
+
+    A segment (人民路东段) or the service road beside it (金雀山路辅路) is on the road's
+    own numbering: the number after it is the road's, and the road's name is the road's
+    (as the corpora tag it).
+
+    Examples
+    --------
+    >>> road_end("人民路东段12号", 3), road_end("黄河路辅路1号", 3), road_end("黄河路段家弄", 3)
+    (5, 5, 3)
+    """
+    m = _ROAD_PART.match(s, end)
+    return m.end() if m is not None else end
+
+
+def names_road(s: str, end: int) -> bool:
+    """Whether a road's suffix follows ``end``: the name before it is the road's (长宁路)."""
+    return ROAD_AFTER.match(s, end) is not None and not s.startswith("街道", end)
+
+
+def county_road(s: str, end: int) -> bool:
+    """Whether a county's full name ending at ``end`` starts a road named after it.
+
+    Only a road's word right after it, then the road's number (黄县路12号, 鄞县大道15号,
+    西区大道5号); a direction or an ordinal between (江山市南三街, 慈溪市西路) starts a road
+    of its own in the county, and a name after it another division (路桥区路北街道).
+    """
+    return _COUNTY_ROAD.match(s, end) is not None
+
+
 def continued(s: str, start: int, end: int, places: tuple[Place, ...]) -> bool:
     """Whether a name found in ``s`` is only the start of a longer one (花木 in 花木路).
 
@@ -105,7 +143,17 @@ def continued(s: str, start: int, end: int, places: tuple[Place, ...]) -> bool:
         return False
     if _TOWN_NEXT.match(s, end) and s.endswith("区", start, end):
         return True
-    return all(p.name != s[start:end] for p in places) and _CONTINUES.match(s, end) is not None
+    if _CONTINUES.match(s, end) is None:
+        return False
+    # Roads are named after the places beside them, and committees after their roads
+    # (冠生园路 and 冠生园居委会, 同心村 and 同心村路): a compound's or a village's name
+    # before a road's suffix is the road's.
+    named_after = names_road(s, end)
+    if s.endswith(_COUNTY_SUFFIXES, start, end) and county_road(s, end):
+        return True
+    return all(
+        p.name != s[start:end] or (named_after and p.tag in ("poi", "community")) for p in places
+    )
 
 
 def name_hits(gazetteer: Gazetteer, s: str) -> Hits:
@@ -120,7 +168,8 @@ def name_hits(gazetteer: Gazetteer, s: str) -> Hits:
     starts = {a for a, _, _ in found}
     hits: Hits = {}
     for a, b, places in found:
-        if b not in divisions and continued(s, a, b, places):
+        county_named = b in divisions and b not in starts and county_road(s, b)
+        if (b not in divisions or county_named) and continued(s, a, b, places):
             continue
         if (
             b < len(s)

@@ -22,6 +22,7 @@ from popbase.address.names import (
     match_name,
     name_hits,
     repeats,
+    road_end,
     short_district,
 )
 from popbase.address.tail import NUMBER, Tail
@@ -278,7 +279,8 @@ class Reading:
                 place = next((p for p in places if p.tag == tag), None)
                 if place is not None and (tag == "road" or tag not in comps):
                     self._place(tag, pos, end, place)
-                    return end
+                    # A part of the road (东段, 辅路) is on its numbering: read past it.
+                    return road_end(self.s, end) if tag == "road" else end
             if self.s.endswith(ADMIN_SUFFIXES, pos, end) and any(
                 p.tag in _UPPER_LEVELS for p in places
             ):
@@ -292,7 +294,7 @@ class Reading:
             kind = "poi"
         if kind == "road":
             self._road(pos, end)
-            return end
+            return road_end(self.s, end)
         if kind == "community" and "community" in comps:
             kind = "poi"
         if kind == "poi" and "poi" in comps:

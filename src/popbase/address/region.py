@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from popbase.address.gazetteer import china_divisions
+from popbase.address.names import county_road
 
 
 class RegionGate:
@@ -52,12 +53,18 @@ class RegionGate:
     def _compatible(self, code: str) -> bool:
         return code.startswith(self.region) or self.region.startswith(code)
 
+    def _division_at(self, text: str, pos: int) -> bool:
+        return any(text.startswith(n, pos) for n, _ in self.by_start.get(text[pos : pos + 2], ()))
+
     def outside(self, text: str) -> bool:
         """True when the leading division names place ``text`` outside the region."""
         pos = 0
         while True:
             for name, ok in self.by_start.get(text[pos : pos + 2], ()):
                 if text.startswith(name, pos):
+                    after = pos + len(name)
+                    if county_road(text, after) and not self._division_at(text, after):
+                        return False  # a road named after it (黄县路): the parser decides
                     if not ok:
                         return True
                     pos += len(name)

@@ -36,6 +36,8 @@ LAYER_FIELDS: dict[str, dict[str, str]] = {
         "capacity": "capacity",
         "building": "building_id",
     },
+    # roads: only their names are read (a road the basemap knows is read as a road).
+    "roads": {"name": "name"},
     "rooms": {
         "id": "room_id",
         "building": "building_id",

@@ -57,6 +57,7 @@ REQUIRED_FIELDS: Final = {
     "buildings": ("id",),
     "facilities": ("id",),
     "rooms": ("building", "room_no"),
+    "roads": ("name",),
 }
 KEY_FIELD: Final = {"divisions": "code", "grids": "code", "buildings": "id", "facilities": "id"}
 GEOMETRY: Final[dict[str, GeometryKind | None]] = {
@@ -65,6 +66,7 @@ GEOMETRY: Final[dict[str, GeometryKind | None]] = {
     "buildings": "polygon_or_point",
     "facilities": "any",
     "rooms": None,
+    "roads": None,
 }
 TABLE_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
 QUARANTINE_COLUMNS: Final = ["layer", "feature", "reason", "detail"]
