@@ -167,3 +167,35 @@ def test_the_region_gate_leaves_a_road_named_after_a_county_to_the_parser() -> N
 )
 def test_numerals_in_names_stay_names(text: str, norm: str) -> None:
     assert normalize(text).norm == norm
+
+
+def test_a_typo_after_another_places_name_is_corrected_before_outside() -> None:
+    # 襄阳南路 is a road of the area; 襄阳楠路 is it mistyped, not an address in Xiangyang.
+    divisions = pd.DataFrame(DIVISIONS, columns=["code", "name"])
+    buildings = pd.DataFrame(
+        {
+            "building_id": ["B1", "B2", "B3", "B4"],
+            "address": [
+                "上海市徐汇区襄阳南路100弄2号",
+                "上海市徐汇区陕西南路5号",
+                "上海市徐汇区中山南二路10号",
+                "上海市徐汇区乌鲁木齐中路20弄1号",
+            ],
+            "use": "residential",
+            "floors": 20,
+            "community_code": "310104003001",
+        }
+    )
+    index = build_index(divisions, buildings)
+    index.region = "310104"
+    typos = [
+        "襄阳楠路100弄2号301室",
+        "陕西楠路5号1201室",
+        "中山楠二路10号502室",
+        "乌鲁木齐忠路20弄1号301室",
+    ]
+    elsewhere = ["襄阳市樊城区人民路1号", "湖北省襄阳市襄阳楠路100弄2号", "襄阳长虹路9号"]
+    located = locate_all(read_addresses(typos + elsewhere, index), index).set_index("text")
+    assert located.loc[typos, "building_id"].tolist() == ["B1", "B2", "B3", "B4"]
+    assert located.loc[typos, "road_corrected"].all()
+    assert (located.loc[elsewhere, "reason"] == "outside_region").all()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from popbase.address.fuzzy import RoadCorrector
 from popbase.address.index import BuildingIndex, Key, build_index, plate_key
 from popbase.address.lane import MAX_UNITS_PER_FLOOR, locate_formal, outside, read_formal
+from popbase.address.names import ADMIN_SUFFIXES
 from popbase.address.parse import Address
 from popbase.address.region import region_gate
 from popbase.errors import SourceFileError
@@ -54,6 +55,8 @@ LINK_REASONS = frozenset(
     }
 )
 _DIGITS = re.compile(r"\d+")
+# Divisions read before a road, dropped when they turn out to be the road's first word.
+_ABOVE_ROAD = ("prov", "city", "district", "town")
 
 
 def _index(ctx: BuildContext) -> BuildingIndex:
@@ -242,10 +245,13 @@ def locate(
         ``(building_id, room_no, reason)``; a found building may still carry a reason
         (no or implausible room number).
     """
+    if outside(a.codes, index.region):
+        misread = misread_road(a, roads)
+        if misread is None:
+            return None, None, "outside_region"
+        a = misread
     key: Key | None = plate_key(a)
     comps = a.components
-    if outside(a.codes, index.region):
-        return None, None, "outside_region"
     if key is None:
         poi = comps.get("poi")
         house = a.number("houseno") or a.number("roadno")
@@ -280,6 +286,35 @@ def locate(
     if (floor and floors and floor > floors) or (room >= 100 and room % 100 > MAX_UNITS_PER_FLOOR):
         return building, None, "implausible_room"
     return building, str(room), None
+
+
+def misread_road(a: Address, roads: RoadCorrector) -> Address | None:
+    """The address read again when a division before its road is a misspelt road's start.
+
+    Roads are named after other places (襄阳南路, 陕西南路, 中山南二路, 乌鲁木齐中路), so a
+    typo after such a name (襄阳楠路) leaves the place's short form to be read as a
+    division elsewhere and the rest (楠路) as the road. Where the short form and the road
+    together are one known road of the area but for a typo, that road is meant: the
+    address is read with it and without the divisions the short form implied. None when
+    no such road is found (the address is then outside).
+    """
+    comps, spans = a.components, a.spans
+    road_span = spans.get("road")
+    if road_span is None:
+        return None
+    for tag in ("district", "city", "prov"):
+        span = spans.get(tag)
+        if span is None or span[1] != road_span[0] or comps[tag].endswith(ADMIN_SUFFIXES):
+            continue
+        fixed, _ = roads.correct(comps[tag] + comps["road"])
+        if fixed is None:
+            return None
+        components = {t: v for t, v in comps.items() if t not in _ABOVE_ROAD}
+        components["road"] = fixed
+        kept = {t: v for t, v in spans.items() if t not in _ABOVE_ROAD}
+        kept["road"] = (span[0], road_span[1])
+        return replace(a, components=components, spans=kept, codes={})
+    return None
 
 
 def _room_numbers(values: pd.Series) -> pd.Series:
