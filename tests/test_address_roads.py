@@ -199,3 +199,25 @@ def test_a_typo_after_another_places_name_is_corrected_before_outside() -> None:
     assert located.loc[typos, "building_id"].tolist() == ["B1", "B2", "B3", "B4"]
     assert located.loc[typos, "road_corrected"].all()
     assert (located.loc[elsewhere, "reason"] == "outside_region").all()
+
+
+@pytest.mark.parametrize(
+    ("text", "road"),
+    [
+        ("上海市金沙江路2299弄32号", "金沙江路"),  # 金沙县 is in Guizhou
+        ("上海市共和新路4703弄160号", "共和新路"),  # 共和县 in Qinghai
+        ("上海市祁连山南路999弄72号", "祁连山南路"),
+        ("上海上海市普陀区东河沿路13弄10号", "东河沿路"),
+    ],
+)
+def test_a_short_form_of_a_county_elsewhere_starts_a_road(text: str, road: str) -> None:
+    parser = AddressParser(Gazetteer(admin_places([("31", "上海市")])))
+    a = parser.parse(text)
+    assert a.components.get("road") == road
+    assert all(code.startswith("31") for code in a.codes.values())
+
+
+def test_a_county_elsewhere_written_out_is_still_read() -> None:
+    # Written out with its suffix, it is what the address says (and lies outside).
+    parser = AddressParser(Gazetteer(admin_places([("31", "上海市")])))
+    assert parser.parse("上海市昆山市玉山镇1号").codes["district"] == "320583"

@@ -147,7 +147,8 @@ class Reading:
                 end, places = hit
                 if rank < 0 and end not in self.hits and short_district(places, s[pos:end]):
                     break  # a county's short form alone (萧山商城) names a compound
-                place = self.pick_admin(places, rank)
+                written_out = s.endswith(ADMIN_SUFFIXES, pos, end)
+                place = self.pick_admin(places, rank, written_out)
                 if place is None and repeats(out.codes, places, s[pos:end], end in self.hits):
                     # A repeated division adds nothing (上海上海市…上海市); written twice in a
                     # row (上海市上海市) the second is the one read, as NAACL and CCKS tag it.
@@ -159,7 +160,7 @@ class Reading:
                 # Then levels out of order (七宝镇上海市闵行区…), each once; a province
                 # or city only written out (吉林 in a road's name is no province).
                 if place is None:
-                    place = self.pick_admin(places, -1)
+                    place = self.pick_admin(places, -1, written_out)
                     if (
                         place
                         and place.tag in ("prov", "city")
@@ -204,8 +205,15 @@ class Reading:
             pos = end
         return pos
 
-    def pick_admin(self, places: tuple[Place, ...], rank: int) -> Place | None:
-        """The division a name stands for: below ``rank``, new, inside what was read."""
+    def pick_admin(
+        self, places: tuple[Place, ...], rank: int, written_out: bool = True
+    ) -> Place | None:
+        """The division a name stands for: below ``rank``, new, inside what was read.
+
+        A short form (``written_out`` False) of a division outside what was read is none:
+        after 上海市, 金沙江路 and 共和新路 are roads, not 金沙县 and 共和县 (only a name
+        written out with its suffix says the address contradicts itself).
+        """
         inner = self.inner
         best: Place | None = None
         best_fits = False
@@ -213,7 +221,7 @@ class Reading:
             if ADMIN_RANK.get(p.tag, -1) <= rank or p.tag in self.out.components:
                 continue
             fits = not inner or not p.code or p.code.startswith(inner[: len(p.code)])
-            if p.tag in ("town", "community") and not fits:
+            if not fits and (p.tag in ("town", "community") or not written_out):
                 continue  # a town of another district is another town
             if best is None or (fits and not best_fits):
                 best, best_fits = p, fits
