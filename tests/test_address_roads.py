@@ -221,3 +221,51 @@ def test_a_county_elsewhere_written_out_is_still_read() -> None:
     # Written out with its suffix, it is what the address says (and lies outside).
     parser = AddressParser(Gazetteer(admin_places([("31", "上海市")])))
     assert parser.parse("上海市昆山市玉山镇1号").codes["district"] == "320583"
+
+
+def _lane_city() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "building_id": ["L1", "L2", "P1", "Z1"],
+            "address": [
+                "上海市徐汇区医学院路501弄1号",
+                "上海市徐汇区医学院路501弄2号",
+                "上海市徐汇区医学院路497号",
+                "上海市徐汇区张家弄660号",
+            ],
+            "use": "residential",
+            "floors": 30,
+            "community_code": "310104003001",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "building", "room"),
+    [
+        ("医学院路501号1号203室", "L1", "203"),  # a lane's house written on its door plate
+        ("医学院路501号2栋303", "L2", "303"),
+        ("医学院路501-1号603", "L1", "603"),
+        ("医学院路501号1-402", "L1", "402"),
+        ("医学院路497号1502室", "P1", "1502"),  # the plate itself is a building: it wins
+        ("章家弄660号301室", "Z1", "301"),  # a lane's name mistyped (张家弄)
+        ("湖南路街道 张佳弄  ６６０号 １０１室", "Z1", "101"),
+        ("医学院路五百零一-二号六零一室", "L2", "601"),
+    ],
+)
+def test_lane_houses_written_on_their_plate(text: str, building: str, room: str) -> None:
+    index = build_index(pd.DataFrame(DIVISIONS, columns=["code", "name"]), _lane_city())
+    index.region = "310104"
+    located = locate_all(read_addresses([text], index), index).iloc[0]
+    assert (located["building_id"], located["room_no"]) == (building, room)
+
+
+def test_a_plate_with_no_building_and_no_lane_stays_unknown() -> None:
+    index = build_index(pd.DataFrame(DIVISIONS, columns=["code", "name"]), _lane_city())
+    index.region = "310104"
+    located = locate_all(read_addresses(["医学院路503号1号203室"], index), index).iloc[0]
+    assert located["building_id"] is None and located["reason"] == "unknown_number"
+
+
+def test_a_room_after_a_unit_in_numerals_is_read() -> None:
+    assert normalize("凤阳路四百六十八号二单元一零四").norm == "凤阳路468号2单元104"

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
-_SUFFIXES = ("大道", "公路", "支路", "大街", "路", "街", "巷")
+_SUFFIXES = ("大道", "公路", "支路", "大街", "路", "街", "巷", "弄")
 
 
 def _stem(road: str) -> tuple[str, str]:

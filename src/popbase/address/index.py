@@ -8,6 +8,7 @@ Compounds are indexed by name to their lane, so 莘庄花园12号 finds 七莘�
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +37,23 @@ def plate_key(a: Address, road: str | None = None) -> Key | None:
     return None
 
 
+def lane_of_plate(a: Address, key: Key) -> Key | None:
+    """The lane key a plate key with a house after it may stand for, or None.
+
+    A lane is entered at a door plate of its road (七莘路1885弄 at 七莘路1885号), and its
+    houses are written on that plate: 1885号12号, 1885号12栋, 1885-12号. Where the road has
+    no building at the plate itself, the house of the lane is meant.
+    """
+    if key[0] != "plate":
+        return None
+    house = a.number("houseno")
+    if house is None:
+        # 1885-12号: the number after the dash, when the plate has one.
+        numbers = re.findall(r"\d+", a.components.get("roadno", ""))
+        house = int(numbers[1]) if len(numbers) == 2 else None
+    return None if house is None else ("lane", key[1], key[2], house)
+
+
 def _road_places(roads: Iterable[str]) -> list[tuple[str, Place]]:
     return [(road, Place("road", road)) for road in roads]
 
@@ -58,7 +76,7 @@ def plate_street(a: Address) -> str | None:
     names = sorted((spans[t], comps[t]) for t in ("community", "poi", "subpoi") if t in spans)
     start, street = spans[number][0], ""
     for (begin, end), text in reversed(names):
-        if end != start:
+        if end > start or a.text[end:start].strip():  # only spaces may lie between
             break
         street, start = text + street, begin
     return street if len(street) >= 2 else None

@@ -26,7 +26,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from popbase.address.fuzzy import RoadCorrector
-from popbase.address.index import BuildingIndex, Key, build_index, plate_key
+from popbase.address.index import (
+    BuildingIndex,
+    Key,
+    build_index,
+    lane_of_plate,
+    plate_key,
+    plate_street,
+)
 from popbase.address.lane import MAX_UNITS_PER_FLOOR, locate_formal, outside, read_formal
 from popbase.address.names import ADMIN_SUFFIXES
 from popbase.address.parse import Address
@@ -255,9 +262,14 @@ def locate(
     if key is None:
         poi = comps.get("poi")
         house = a.number("houseno") or a.number("roadno")
+        street = plate_street(a)
         if poi in index.compounds and house is not None:
             road, lane = index.compounds[poi]
             key = ("lane", road, lane, house)
+        elif street is not None and house is not None:
+            # A name before a door-plate number is a street (章家弄660号: a lane's name,
+            # perhaps mistyped, which the correction below finds among the area's).
+            key = ("plate", street, house, 0)
         elif not ({"road", "community", "poi"} & comps.keys()):
             return None, None, "address_unparsed"
         else:
@@ -274,6 +286,9 @@ def locate(
             return None, None, reason
         key = (kind, fixed, first, second)
     building = index.keys.get(key)
+    lane_key = lane_of_plate(a, key) if building is None and key not in index.ambiguous else None
+    if lane_key is not None and lane_key in index.keys:
+        key, building = lane_key, index.keys[lane_key]
     if building is None:
         return None, None, "ambiguous_building" if key in index.ambiguous else "unknown_number"
     room = a.number("roomno")

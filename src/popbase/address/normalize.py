@@ -65,16 +65,17 @@ _ROAD_WORDS = "路街道"
 # it names.
 _NUMBERED_ENDS = "号弄幢栋座楼层室元组队期房户"
 _UNITS_ALT = "|".join(UNIT_WORDS)
-# Before a unit word; ending the address after one (莲申路567号三零四: the room); before a
-# dash and a number after a lane or a numbered part (秀山路7弄六-403 as 7弄6-403 is
-# written, 裙楼五-五层: floors 5 to 5); or ending the address after such a dash.
+# Before a unit word; ending the address after one (莲申路567号三零四, 二单元一零四: the
+# room); before a dash and a number after a road, a lane or a numbered part (秀山路7弄六-403
+# as 7弄6-403 is written, 巨野路三百五十五-二号 as 355-2号, 裙楼五-五层: floors 5 to 5);
+# or ending the address after such a dash.
 _NUMERAL_RUN = re.compile(
     f"(?:^|(?<=[0-9{_NUMBERED_ENDS}-]))[{_NUMERAL_CHARS}]+(?=(?:{'|'.join(_NAMED_UNITS)}))"
     f"|[{_NUMERAL_CHARS}]+(?=(?:{_COUNTED_ALT}))(?!号(?:{_NUMBERED_ROAD}))"
     f"|(?:(?<=[{_ROAD_WORDS}])|(?<=[{_ROAD_WORDS}][东南西北中横]))"
     f"[{_NUMERAL_CHARS}]+(?=(?:{'|'.join(_NAMED_UNITS)}))"
-    f"|(?<=[号弄幢栋座楼层室])[{_NUMERAL_CHARS}]+$"
-    f"|(?<=[弄号幢栋座楼])[{_NUMERAL_CHARS}]+(?=-[0-9{_NUMERAL_CHARS}])"
+    f"|(?<=[号弄幢栋座楼层室元])[{_NUMERAL_CHARS}]+$"
+    f"|(?<=[弄号幢栋座楼{_ROAD_WORDS}])[{_NUMERAL_CHARS}]+(?=-[0-9{_NUMERAL_CHARS}])"
     f"|(?<=[0-9{_NUMERAL_CHARS}号幢栋座]-)[{_NUMERAL_CHARS}]+$"
 )
 _DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
@@ -104,7 +105,7 @@ _KEPT_DASH = re.compile(r"(?<=[0-9A-Z号幢栋座楼单元层室])-(?=[0-9A-Z])"
 # no Chinese numeral before a unit word or ending the text after a numbered part.
 NEEDS_NORMALIZING = (
     f"[^一-鿿0-9-]|[{_TRADITIONAL[0]}]|[{_NUMERAL_CHARS}]+(?:{_UNITS_ALT})"
-    f"|[号弄幢栋座楼层室][{_NUMERAL_CHARS}]+$|(?:^|[^0-9号幢栋座楼单元层室])-|-(?:[^0-9]|$)"
+    f"|[号弄幢栋座楼层室元][{_NUMERAL_CHARS}]+$|(?:^|[^0-9号幢栋座楼单元层室])-|-(?:[^0-9]|$)"
 )
 # Characters whose presence sends a text down the slow path (its positions change).
 _SPECIAL = re.compile(f"[^\\u4e00-\\u9fffA-Z0-9()]|[{_TRADITIONAL[0]}]")
