@@ -78,7 +78,11 @@ async def residency(
     principal: Caller,
     unit: Annotated[str, Query(description="A unit's division code (or grid code)")],
 ) -> Response:
-    """实有/常住/流动/户籍/外出 counts of a unit and of the units directly inside it."""
+    """实有/常住/流动/户籍/外出/待核实 counts of a unit and of the units directly inside it.
+
+    ``unknown`` (待核实) counts the registered whose residence the evidence does not
+    decide (only an unlocated presence row); they are in ``registered``, not ``resident``.
+    """
     who = gate.require_counts(principal)
     # The jurisdiction's units are turned into records once per snapshot, jurisdiction
     # and disclosure floor, on a worker thread; a roll-up is then two lookups, answered
