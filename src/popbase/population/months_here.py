@@ -68,6 +68,7 @@ def months_from_dated_records_sql(as_of: dt.date | None) -> str:
     birth.
     """
     until = _until(as_of, "min(r.as_of)")
+    born = "CAST(g.birth_date AS DATE)"
     return f"""
         SELECT l.person_id,
                date_diff('month', min({iso_date_sql("r.event_date")}), {until}) AS months
@@ -79,7 +80,7 @@ def months_from_dated_records_sql(as_of: dt.date | None) -> str:
         JOIN persons_golden g ON g.person_id = l.person_id
         WHERE {iso_date_sql("r.event_date")} IS NOT NULL
           -- A date before the person was born is a slip of the record, not a stay.
-          AND {iso_date_sql("r.event_date")} >= coalesce(CAST(g.birth_date AS DATE), DATE '0001-01-01')
+          AND {iso_date_sql("r.event_date")} >= coalesce({born}, DATE '0001-01-01')
         GROUP BY l.person_id
     """
 
