@@ -571,6 +571,7 @@ def test_residency_counts_of_a_unit_and_its_children_in_scope(
     r = client.get("/api/residency", params={"unit": street}, headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
+    assert body["labels"]["unknown"]["zh"] == "待核实"
     for measure in ("resident", "usual_resident", "floating", "registered", "absent", "unknown"):
         assert body["unit"][measure] == int(served.loc[street, measure])
         for child in body["children"]:
