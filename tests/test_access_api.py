@@ -571,7 +571,8 @@ def test_residency_counts_of_a_unit_and_its_children_in_scope(
     r = client.get("/api/residency", params={"unit": street}, headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
-    for measure in ("resident", "usual_resident", "floating", "registered", "absent"):
+    assert body["labels"]["unknown"]["zh"] == "待核实"
+    for measure in ("resident", "usual_resident", "floating", "registered", "absent", "unknown"):
         assert body["unit"][measure] == int(served.loc[street, measure])
         for child in body["children"]:
             assert child["code"].startswith(street)
@@ -605,7 +606,15 @@ def test_departments_see_small_counts_below_street_level_suppressed(
     assert r.status_code == 200
     grids = r.json()["children"]
     assert grids, "a committee of the sample has grids"
-    measures = ("resident", "usual_resident", "floating", "registered", "absent", "households")
+    measures = (
+        "resident",
+        "usual_resident",
+        "floating",
+        "registered",
+        "absent",
+        "unknown",
+        "households",
+    )
     hidden_any = False
     for measure in measures:
         shown = [g[measure] for g in grids if g[measure] is not None]

@@ -153,6 +153,11 @@ def test_clicking_a_community_shows_its_name(dashboard: Dashboard) -> None:
     name.wait_for(timeout=5_000)
     assert name.text_content() == spot["name"]
     assert spot["code"] in dashboard.page.locator("#selection-body .unit-meta").text_content()
+    # The committee's 人户状态 follow from /api/residency, 待核实 counted apart.
+    residency = dashboard.page.locator("#selection-body dl.figures").nth(1)
+    residency.wait_for(timeout=5_000)
+    assert "待核实" in residency.text_content()
+    assert "户籍人口" in residency.text_content()
     if screenshot := os.environ.get("POPBASE_SCREENSHOT"):
         dashboard.page.screenshot(path=screenshot)
     dashboard.assert_clean()

@@ -102,7 +102,7 @@ def test_no_hidden_cell_can_be_narrowed_in_a_street(
     floating = [sum(v[1] for k, v in by_grid.items() if k.startswith(c)) for c in units["code"]]
     units["usual_resident"], units["floating"] = usual, floating
     units["resident"] = units["usual_resident"] + units["floating"]
-    for m in ("registered", "absent", "households"):
+    for m in ("registered", "absent", "unknown", "households"):
         units[m] = 0
     no_buildings = pd.DataFrame(
         columns=["building_id", "community_code", "grid_code", "resident", "households"]
@@ -187,7 +187,7 @@ def _district(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             "households",
         ],
     )
-    units["registered"], units["absent"] = units["usual_resident"], 0
+    units["registered"], units["absent"], units["unknown"] = units["usual_resident"], 0, 0
     frame = pd.DataFrame(
         buildings, columns=["building_id", "community_code", "grid_code", "resident", "households"]
     )

@@ -31,7 +31,15 @@ from popbase.security.disclosure import LARGEST_SUPPRESSED, Cells, Relation
 from popbase.security.disclosure_audit import audit
 
 SUPPRESSED = [r.id for r in load_roles().roles if r.suppress_below == "street"]
-MEASURES = ("resident", "usual_resident", "floating", "registered", "absent", "households")
+MEASURES = (
+    "resident",
+    "usual_resident",
+    "floating",
+    "registered",
+    "absent",
+    "unknown",
+    "households",
+)
 EVERYWHERE = "-180,-90,180,90"
 Key = tuple[str, str, str]
 
@@ -130,7 +138,7 @@ def reader_cells(
         if row.get("resident") is None:
             continue
         pairs = [("resident", ["usual_resident", "floating"]), ("resident", ["households"])]
-        pairs += [("registered", ["absent"])]
+        pairs += [("registered", ["absent", "unknown"])]
         pairs += [("resident", [m]) for m in measures if m.startswith("tag:")]
         for total, parts in pairs:
             if row.get(total) is not None and all(row.get(p) is not None for p in parts):

@@ -11,8 +11,11 @@ from popbase.backends import DuckDBBackend
 from popbase.population.residency import (
     child_at_home_sql,
     drop_residence_of_away_sql,
+    household_at_hukou_sql,
     presence_at_hukou_sql,
+    record_rule_sql,
     residency_sql,
+    rules_table_sql,
     stays_in_sql,
 )
 from popbase.values.records import read_field
@@ -45,7 +48,8 @@ def db() -> DuckDBBackend:
     con.execute(
         "CREATE TABLE person_records_valid (record_id VARCHAR, source VARCHAR, priority BIGINT, "
         "as_of TIMESTAMP, residence_months VARCHAR, residence_since VARCHAR, "
-        "household_status VARCHAR, person_status VARCHAR, lon VARCHAR, lat VARCHAR)"
+        "household_status VARCHAR, person_status VARCHAR, lon VARCHAR, lat VARCHAR, "
+        "event_date VARCHAR)"
     )
     con.execute(
         "CREATE TABLE presence_places (person_id VARCHAR, source VARCHAR, record_id VARCHAR, "
@@ -59,6 +63,10 @@ def db() -> DuckDBBackend:
     con.execute(
         "CREATE TABLE person_members (record_id VARCHAR, person_id VARCHAR, as_of TIMESTAMP)"
     )
+    con.execute(
+        "CREATE TABLE record_links (record_id VARCHAR, address_kind VARCHAR, room_id VARCHAR)"
+    )
+    con.execute("CREATE TABLE residence_rules (person_id VARCHAR, rule VARCHAR)")
     return backend
 
 
@@ -108,6 +116,7 @@ def add_record(
     status: str | None = None,
     priority: int = 1,
     at: tuple[str, str] | None = None,
+    dated: str | None = None,
 ) -> None:
     lon, lat = at or (None, None)
     read = [
@@ -118,16 +127,25 @@ def add_record(
     ]
     db.con.execute(
         "INSERT INTO person_records_valid VALUES "
-        "(?, ?, ?, TIMESTAMP '2025-06-01', ?, ?, ?, ?, ?, ?)",
-        [rid, source, priority, *read, lon, lat],
+        "(?, ?, ?, TIMESTAMP '2025-06-01', ?, ?, ?, ?, ?, ?, ?)",
+        [rid, source, priority, *read, lon, lat, as_read("date", dated)],
     )
     db.con.execute("INSERT INTO person_members VALUES (?, ?, TIMESTAMP '2025-06-01')", [rid, pid])
 
 
-def statuses(db: DuckDBBackend) -> dict[str, str]:
-    db.execute(residency_sql(AS_OF))
+def statuses(db: DuckDBBackend, sources: list[str] | None = None) -> dict[str, str]:
+    db.execute(residency_sql(AS_OF, sources))
     rows = db.query_df("SELECT person_id, residency_status FROM residency")
     return dict(zip(rows["person_id"], rows["residency_status"], strict=True))
+
+
+def decided_by(db: DuckDBBackend, column: str = "residency_rule") -> dict[str, str | None]:
+    """Each person's deciding rule, from the last ``residency`` table."""
+    rows = db.query_df(f"SELECT person_id, {column} AS rule FROM residency")
+    return {
+        p: (None if r is None or r != r else r)
+        for p, r in zip(rows["person_id"], rows["rule"], strict=True)
+    }
 
 
 def test_each_rule(db: DuckDBBackend) -> None:
@@ -193,9 +211,10 @@ def test_months_come_from_the_most_trusted_record_that_gives_them(db: DuckDBBack
     assert statuses(db) == {"p": "present_resident"}
 
 
-def test_an_active_presence_row_places_the_registered_at_their_hukou_room(
+def test_an_unlocated_presence_row_alone_leaves_the_registered_unknown(
     db: DuckDBBackend,
 ) -> None:
+    # Social security says the person works in the city, not where they sleep.
     person(db, "working", hukou="r2")
     add_record(db, "working", "ss:1", "social", status="正常缴费")
     person(db, "suspended", hukou="r2")
@@ -207,20 +226,98 @@ def test_an_active_presence_row_places_the_registered_at_their_hukou_room(
     add_record(db, "other_source", "hl:4", "hotline")
     person(db, "already_housed", lives="r3", hukou="r2")
     add_record(db, "already_housed", "ss:5", "social")
-    db.execute(presence_at_hukou_sql(["social"]))
-    placed = db.query_df("SELECT person_id, room_id, source, record_id FROM lives_in")
-    assert placed.sort_values("person_id").to_dict("records") == [
-        {"person_id": "already_housed", "room_id": "r3", "source": "ledger",
-         "record_id": "already_housed"},
-        {"person_id": "working", "room_id": "r2", "source": "social", "record_id": "ss:1"},
-    ]  # fmt: skip
-    assert statuses(db) == {
-        "working": "present_registered",
+    person(db, "insured_commuter")  # registered elsewhere, insured here: not here
+    add_record(db, "insured_commuter", "ss:6", "social")
+    assert settle(db, ["social"]) == {
+        "working": "unknown",
         "suspended": "absent_registered",
         "said_away": "absent_registered",
         "other_source": "absent_registered",
         "already_housed": "present_resident",
+        "insured_commuter": "none",
     }
+    placed = db.query_df("SELECT person_id FROM lives_in")
+    assert placed["person_id"].tolist() == ["already_housed"]
+    assert decided_by(db) == {
+        "working": "presence_unlocated",
+        "suspended": "no_residence_here",
+        "said_away": "said_away",
+        "other_source": "no_residence_here",
+        "already_housed": "listed",
+        "insured_commuter": "not_here",
+    }
+
+
+def test_a_household_member_in_the_hukou_room_makes_presence_strong(db: DuckDBBackend) -> None:
+    person(db, "mother", lives="r1", hukou="r1", household="h1")
+    person(db, "son", hukou="r1", household="h1")
+    add_record(db, "son", "ss:1", "social", status="正常缴费")
+    # The family is listed in another room than the daughter's hukou: no evidence for it.
+    person(db, "father", lives="r2", hukou="r3", household="h2")
+    person(db, "daughter", hukou="r3", household="h2")
+    add_record(db, "daughter", "ss:2", "social")
+    # The family is home, but the person has no presence row at all: away (外出).
+    person(db, "brother", hukou="r1", household="h1")
+    # Insured, family at home, but the phone sleeps in another street: lives there.
+    person(db, "sister", hukou="r1", household="h1", records=(("30", None, None),))
+    add_record(db, "sister", "ss:3", "social")
+    located(db, "sister", "op:3", "here", (G3, C3))
+    assert settle(db, ["social", "operator"]) == {
+        "mother": "present_registered",
+        "son": "present_registered",
+        "father": "present_resident",
+        "daughter": "unknown",
+        "brother": "absent_registered",
+        "sister": "present_resident",
+    }
+    assert decided_by(db)["sister"] == "stays_in_unit"
+    housed = db.query_df("SELECT person_id, room_id, record_id FROM lives_in ORDER BY ALL")
+    assert {"person_id": "son", "room_id": "r1", "record_id": "ss:1"} in housed.to_dict("records")
+    rules = decided_by(db)
+    assert (rules["son"], rules["daughter"], rules["brother"]) == (
+        "household_at_hukou",
+        "presence_unlocated",
+        "no_residence_here",
+    )
+
+
+def test_months_come_from_a_dated_record_of_another_source_at_the_room(
+    db: DuckDBBackend,
+) -> None:
+    # Listed in r3 by a ledger that gives no months; a health record of 2024-01-05 (as of
+    # 2025-06-30: 17 months) gave the same room.
+    person(db, "settled", lives="r3")
+    add_record(db, "settled", "hr:1", "health", dated="2024年1月5日")
+    db.con.execute("INSERT INTO record_links VALUES ('hr:1', 'residence', 'r3')")
+    # A dated record at another room says nothing about this one.
+    person(db, "moved_in", lives="r3")
+    add_record(db, "moved_in", "hr:2", "health", dated="20230105")
+    db.con.execute("INSERT INTO record_links VALUES ('hr:2', 'residence', 'r1')")
+    # Two months at this room prove nothing about before: the stated 流动 decides.
+    person(db, "recent", lives="r3", records=((None, None, "流动人口"),))
+    add_record(db, "recent", "hr:3", "health", dated="2025/4/20")
+    db.con.execute("INSERT INTO record_links VALUES ('hr:3', 'residence', 'r3')")
+    person(db, "no_dates", lives="r3")
+    # A record dated before the birth of a baby is a slip: it proves no stay.
+    person(db, "baby", lives="r3", born="2025-03-01", records=((None, None, "流动"),))
+    add_record(db, "baby", "hr:4", "health", dated="2024-02-01")
+    db.con.execute("INSERT INTO record_links VALUES ('hr:4', 'residence', 'r3')")
+    assert settle(db, []) == {
+        "settled": "present_resident",
+        "moved_in": "present_resident",
+        "recent": "present_floating",
+        "no_dates": "present_resident",
+        "baby": "present_floating",
+    }
+    assert decided_by(db, "months_rule") == {
+        "settled": "months_from_dated_record",
+        "moved_in": "months_unknown",
+        "recent": "stated",
+        "no_dates": "months_unknown",
+        "baby": "stated",
+    }
+    months = db.query_df("SELECT person_id, months FROM residency WHERE person_id = 'settled'")
+    assert months["months"].tolist() == [17]
 
 
 def test_without_presence_sources_nothing_is_placed(db: DuckDBBackend) -> None:
@@ -270,9 +367,16 @@ def located(
 def settle(db: DuckDBBackend, sources: list[str]) -> dict[str, str]:
     """Run the residency steps after placing, in the stage's order; return statuses."""
     db.execute(drop_residence_of_away_sql())
-    db.execute(presence_at_hukou_sql(sources))
+    db.execute(rules_table_sql())
+    for rule, sql in (
+        ("located_at_hukou", presence_at_hukou_sql(sources)),
+        ("household_at_hukou", household_at_hukou_sql(sources)),
+        ("child_with_household", child_at_home_sql(AS_OF)),
+    ):
+        db.execute(sql)
+        db.execute(record_rule_sql(rule))
     db.execute(stays_in_sql())
-    return statuses(db)
+    return statuses(db, sources)
 
 
 def test_a_person_observed_only_away_loses_a_stale_listing(db: DuckDBBackend) -> None:

@@ -170,7 +170,7 @@ STAGES: tuple[Stage, ...] = (
         "residency",
         "each person's 人户 status",
         residency.classify_residency,
-        ("presence_places", "stays_in", "residency"),
+        ("presence_places", "stays_in", "residence_rules", "residency"),
     ),
     Stage(
         "portrait",

@@ -81,7 +81,7 @@ _ROOM_FIELDS = "room_code, address, building_address, room_no, floor, area, use"
 _SIGNALING_FIELDS = "grid_code, date, hour, residents, workers, visitors"
 _COUNTS = (
     "resident BIGINT, usual_resident BIGINT, floating BIGINT, registered BIGINT, "
-    "absent BIGINT, households BIGINT"
+    "absent BIGINT, unknown BIGINT, households BIGINT"
 )
 _LINK = "person_id VARCHAR, room_id VARCHAR, source VARCHAR, record_id VARCHAR, as_of TIMESTAMP"
 
@@ -254,8 +254,9 @@ _DECLARED: Final = (
     _table(
         "residency",
         "person_id VARCHAR, live_code VARCHAR, hukou_code VARCHAR, months BIGINT, "
-        "residency_status VARCHAR",
+        "residency_status VARCHAR, residency_rule VARCHAR, months_rule VARCHAR",
     ),
+    _table("residence_rules", "person_id VARCHAR, rule VARCHAR"),
     # portrait
     _table(
         "person_facts",

@@ -18,6 +18,10 @@ Measures (see :mod:`popbase.population.residency` for the statuses):
     户籍人口: the living registered here (counted at the hukou room).
 ``absent``
     人不在户在: registered here, living elsewhere (at the hukou room).
+``unknown``
+    待核实: registered here, whether they live here not decided by the evidence (only a
+    presence row without coordinates shows them in the city); counted at the hukou room,
+    in 户籍人口 but in neither 实有人口 nor 人不在户在.
 
 Residents are also broken down per unit by tag (``unit_tags``) and by sex and five-year
 age band (``unit_pyramids``), summed upwards the same way.
@@ -30,7 +34,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
 
-MEASURES = ("resident", "usual_resident", "floating", "registered", "absent")
+MEASURES = ("resident", "usual_resident", "floating", "registered", "absent", "unknown")
+# What each measure is called, in Chinese and in English, for the API and the exports.
+MEASURE_LABELS: dict[str, dict[str, str]] = {
+    "resident": {"zh": "实有人口", "en": "residents"},
+    "usual_resident": {"zh": "常住人口", "en": "usual residents"},
+    "floating": {"zh": "流动人口", "en": "floating"},
+    "registered": {"zh": "户籍人口", "en": "registered (hukou)"},
+    "absent": {"zh": "人不在户在", "en": "registered, living elsewhere"},
+    "unknown": {"zh": "待核实", "en": "registered, residence to be verified"},
+    "households": {"zh": "户数", "en": "households"},
+}
 
 
 def residents_sql() -> str:
@@ -71,9 +85,10 @@ def unit_members_sql() -> str:
         JOIN residency s USING (person_id)
         JOIN rooms r ON r.room_id = h.room_id
         JOIN buildings b ON b.building_id = r.building_id
-        JOIN (VALUES ('registered'), ('absent')) m(measure)
+        JOIN (VALUES ('registered'), ('absent'), ('unknown')) m(measure)
           ON (m.measure = 'registered' AND s.residency_status <> 'none')
           OR (m.measure = 'absent' AND s.residency_status = 'absent_registered')
+          OR (m.measure = 'unknown' AND s.residency_status = 'unknown')
     """
 
 

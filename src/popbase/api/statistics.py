@@ -17,6 +17,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from popbase.analysis.rollup import MEASURE_LABELS
 from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import (
     UNIT_MEASURES,
@@ -78,7 +79,12 @@ async def residency(
     principal: Caller,
     unit: Annotated[str, Query(description="A unit's division code (or grid code)")],
 ) -> Response:
-    """实有/常住/流动/户籍/外出 counts of a unit and of the units directly inside it."""
+    """实有/常住/流动/户籍/外出/待核实 counts of a unit and of the units directly inside it.
+
+    ``unknown`` (待核实) counts the registered whose residence the evidence does not
+    decide (only an unlocated presence row); they are in ``registered``, not ``resident``.
+    ``labels`` names each measure in Chinese and English.
+    """
     who = gate.require_counts(principal)
     # The jurisdiction's units are turned into records once per snapshot, jurisdiction
     # and disclosure floor, on a worker thread; a roll-up is then two lookups, answered
@@ -89,7 +95,11 @@ async def residency(
     records, children = scoped
     if unit not in records:
         raise not_found("unit")
-    body = {"unit": records[unit], "children": [records[c] for c in children.get(unit, [])]}
+    body = {
+        "unit": records[unit],
+        "children": [records[c] for c in children.get(unit, [])],
+        "labels": MEASURE_LABELS,
+    }
     returned(request, [])
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
 

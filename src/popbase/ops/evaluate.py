@@ -9,7 +9,8 @@ percent)::
                              "resident_total", "truth_total"},
      "fused": {"persons", "sex", "birth_date", "residence_room", "hukou_room", "employer", …},
      "household": {"precision", "recall"},
-     "residency": {"accuracy", "persons", "recall_by_status"},
+     "residency": {"accuracy", "accuracy_decided", "persons", "decided", "unknown",
+                   "recall_by_status", "by_rule", "by_months_rule"},
      "tags": {tag: {"accuracy", "precision", "recall", "true", "tagged"}}}
 
 Records are matched to truth by (source, record number); a department's repeated export
@@ -27,7 +28,10 @@ import pandas as pd
 
 from popbase.config import Project
 from popbase.errors import SnapshotError
+from popbase.ops.evaluate_residency import residency_rows, residency_scores
 from popbase.ops.snapshot import current_snapshot
+
+__all__ = ["evaluate_project", "headline_scores", "residency_scores"]
 
 
 def _pairs(counts: pd.Series) -> int:
@@ -198,39 +202,6 @@ def household_scores(
     )
 
 
-def residency_scores(
-    built: pd.DataFrame, truth: pd.DataFrame, true_person: pd.Series
-) -> dict[str, Any]:
-    """Residency status accuracy over the built persons that stand for a true one.
-
-    Also, per true status, the share given that status (its recall).
-
-    Examples
-    --------
-    >>> built = pd.DataFrame({"person_id": ["P1", "P2"],
-    ...                       "residency_status": ["present_registered", "none"]})
-    >>> truth = pd.DataFrame({"person_id": ["T1", "T2"],
-    ...                       "residency_status": ["present_registered", "absent_registered"]})
-    >>> residency_scores(built, truth, pd.Series({"P1": "T1", "P2": "T2"}))["accuracy"]
-    0.5
-    """
-    both = built.assign(true_id=built["person_id"].map(true_person)).merge(
-        truth[["person_id", "residency_status"]].rename(
-            columns={"person_id": "true_id", "residency_status": "true_status"}
-        ),
-        on="true_id",
-    )
-    right = both["residency_status"].fillna("none") == both["true_status"]
-    return {
-        "accuracy": float(right.mean()) if len(both) else 0.0,
-        "persons": len(both),
-        "recall_by_status": {
-            str(status): float(right[both["true_status"] == status].mean())
-            for status in sorted(both["true_status"].unique())
-        },
-    }
-
-
 def _truth_tags(truth: pd.DataFrame) -> dict[str, pd.Series]:
     """Each tag the truth can score, as a flag per true person.
 
@@ -319,10 +290,14 @@ def evaluate_project(project: Project) -> dict[str, Any]:
             "SELECT source, record_id, address_kind, room_id FROM record_links"
         ).df()
         units = con.execute("SELECT code, level, resident FROM units").df()
+        served = {str(r[0]) for r in con.execute("DESCRIBE persons").fetchall()}
+        # Snapshots made before the rules were recorded have no rule columns.
+        rules = ", ".join(c for c in ("residency_rule", "months_rule") if c in served)
         built = con.execute(
             "SELECT person_id, sex, strftime(birth_date, '%Y-%m-%d') AS birth_date, "
             "room_id AS residence_room, hukou_room_id AS hukou_room, "
-            "employer_credit_code AS employer, household_id, residency_status FROM persons"
+            "employer_credit_code AS employer, household_id, residency_status, "
+            f"division_code {', ' + rules if rules else ''} FROM persons"
         ).df()
         built_tags = con.execute("SELECT person_id, tag FROM person_tags").df()
         defined = {str(r[0]) for r in con.execute("SELECT tag FROM tags").fetchall()}
@@ -337,8 +312,8 @@ def evaluate_project(project: Project) -> dict[str, Any]:
         columns=[
             "person_id", "presence", "community_code", "sex", "birth_date",
             "residence_room_id", "hukou_room_id", "employer_credit_code", "residency_status",
-            "age", "chronic_disease", "family_doctor", "pregnant", "disabled", "low_income",
-            "elderly_care",
+            "street_code", "age", "chronic_disease", "family_doctor", "pregnant", "disabled",
+            "low_income", "elderly_care",
         ],
     )  # fmt: skip
     people = records[records["person_id"] != ""].drop_duplicates(["source", "record_no"])
@@ -404,7 +379,7 @@ def headline_scores(scores: dict[str, Any]) -> list[tuple[str, str]]:
             "fused residence room (where told) / hukou room",
             _pair(fused["residence_room"], fused["hukou_room"]),
         ),
-        ("residency status (人户状态): accuracy", f"{residency['accuracy']:.4f}"),
+        *residency_rows(residency),
     ]
     tags = scores["tags"]
     if tags:

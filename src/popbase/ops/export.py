@@ -43,6 +43,7 @@ ZH_LABELS = {
     "floating": "流动人口",
     "registered": "户籍人口",
     "absent": "人不在户在",
+    "unknown": "待核实",
     "households": "户数",
     "area_km2": "面积_平方公里",
     "wkt": "wkt",

@@ -67,7 +67,7 @@ SERVED_TABLES: dict[str, str] = {
         SELECT g.person_id, g.sex, CAST(g.birth_date AS DATE) AS birth_date,
                f.age, f.age_band, f.ethnicity,
                CASE WHEN g.deceased THEN 'deceased' ELSE 'alive' END AS status,
-               s.residency_status, s.months AS months_here,
+               s.residency_status, s.months AS months_here, s.residency_rule, s.months_rule,
                r.division_code, l.room_id, h.room_id AS hukou_room_id,
                hb.division_code AS hukou_division_code,
                w.credit_code AS employer_credit_code, o.household_id, o.relation

@@ -67,12 +67,13 @@ PERSON_TAGS_FILE = "person_tags.arrow"
 # Tables every snapshot's base.duckdb holds, for readers (API, eval, export).
 TABLES = {
     "units": "code, name, level, parent_code, resident, usual_resident, floating, registered, "
-    "absent, households, area_km2, geometry (WKB)",
+    "absent, unknown, households, area_km2, geometry (WKB)",
     "buildings": "building_id, address, use, floors, division_code, community_code, grid_code, "
-    "resident, usual_resident, floating, registered, absent, households, lon, lat, "
+    "resident, usual_resident, floating, registered, absent, unknown, households, lon, lat, "
     "geometry (WKB)",
     "rooms": "room_id, building_id, room_no, floor, origin ('housing'|'rebuilt'), division_code",
     "persons": "person_id, sex, birth_date, status, residency_status, months_here, "
+    "residency_rule, months_rule (the rules that decided them; not served to roles), "
     "division_code, room_id, hukou_room_id, employer_credit_code, household_id, relation",
     "tags": "tag, label, label_en, dimension, dimension_label, kind",
     "person_tags": "person_id, tag, source, record_id, valid_from, valid_to",

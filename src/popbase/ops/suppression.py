@@ -153,7 +153,7 @@ def cells_of(
     for code in kept["code"].astype(str):
         b.relate(at[(code, "resident")], [at[(code, "usual_resident")], at[(code, "floating")]])
         b.relate(at[(code, "resident")], [at[(code, "households")]])
-        b.relate(at[(code, "registered")], [at[(code, "absent")]])
+        b.relate(at[(code, "registered")], [at[(code, "absent")], at[(code, "unknown")]])
     if below(floor, "building"):
         _add_buildings(b, at, buildings)
     _add_tags(b, at, kept, children, tags, floor)

@@ -5,8 +5,10 @@ household of the register's household number (户号, with the relation to its h
 LOCATED_IN enterprises to buildings; each link keeps its source record and date.
 
 Where several records give a person's residence, the most trusted source wins, then the
-most recent; the deceased live nowhere. Where a source is declared the hukou register
-(``hukou_register: true``), only persons it lists are registered here.
+most recent; the deceased live nowhere. That choice is the residency rule ``listed``
+(:mod:`popbase.population.residency_rules`), scored by ``popbase eval`` like the others.
+Where a source is declared the hukou register (``hukou_register: true``), only persons
+it lists are registered here.
 """
 
 from __future__ import annotations

@@ -16,30 +16,39 @@ The statuses follow the statistical definitions (国家统计局, 第七次全�
     Neither lives nor is registered here (a deceased person, an employee living in
     another district).
 
+``unknown`` (待核实)
+    Registered here, not listed anywhere, and the only evidence that they are here is
+    weak (see below): to be verified, counted apart, not guessed.
+
 Where a person lives is the LIVES_IN room (which already leaves out the deceased and
 rows that say the person is away); where they are registered, the HUKOU_AT room. Sources
-declared ``presence: true`` then add what listings miss, in this order:
+declared ``presence: true`` then add what listings miss, in the order of the placement
+rules (:mod:`popbase.population.residency_rules`, each with its reason):
 
 1. A person whom located presence rows (an operator's night-time residence, see
    :mod:`popbase.population.whereabouts`) place only away from the area loses the
-   LIVES_IN link: a listing says where someone lived when it was made, the observation
-   where they sleep now (a ledger row kept after a move).
-2. A person registered here whom no residence source lists, but who has an active
-   presence row — without coordinates (social-security contributions in the city), or
-   with a point in the hukou's street — lives at the hukou room: such a LIVES_IN link is
-   added, citing that row. No record may say the person is away (人不在户在, 外出), and a
-   row whose status says it is suspended or ended (暂停, 停保, 终止, 注销) is not evidence.
+   LIVES_IN link (``observed_away``).
+2. A person registered here whom no residence source lists lives at the hukou room when
+   the evidence for it is strong: a located presence row with its point in the hukou's
+   street (``located_at_hukou``), or an active presence row of any kind together with
+   another member of the register household (户号) living in the hukou room
+   (``household_at_hukou``). No record may say the person is away (人不在户在, 外出),
+   and a row whose status says it is suspended or ended (暂停, 停保, 终止, 注销) is not
+   evidence.
 3. A child under twelve (no phone or insurance of its own, so no presence row) registered
    here whom no source lists and no record says is away lives at the hukou room when
-   another member of its register household (户号) lives in that room.
+   another member of its register household lives in that room (``child_with_household``).
 4. A living person who still has no room, but whose presence row places them here,
    stays in that grid (``stays_in``): they count as living in the grid and its
    committee, with no room (有人无房, to be visited).
+5. A person registered here whose only evidence is an active presence row without
+   coordinates (social-security contributions: they work in the city, which says nothing
+   about where they sleep) is ``unknown`` (``presence_unlocated``).
 
-The months of residence come from the most trusted, most recent record that gives them
-(``residence_months``, or ``residence_since`` counted to the project's as-of date); when
-no record gives them, a status stated by a record (人在户不在（流动）) decides, and
-otherwise the person counts as 常住.
+Each person's deciding rule is kept in ``residency.residency_rule``; for those living
+here with the hukou elsewhere, the rule that gave the months of residence in
+``residency.months_rule`` (:mod:`popbase.population.months_here`; with no evidence at all
+the person counts as 常住, flagged ``months_unknown``).
 
 Per unit: 常住人口 (``usual_resident``) = 人在户在 + 常住; 实有人口 (``resident``) = everyone
 living here; 户籍人口 (``registered``) = everyone registered here, living here or not,
@@ -52,8 +61,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from popbase.population.link import says_away_sql
+from popbase.population.months_here import months_here_sql
+from popbase.population.residency_rules import MONTHS_RULE_NAMES, RULE_NAMES
 from popbase.population.whereabouts import inactive_sql, place_presence
-from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
     from popbase.pipeline import BuildContext
@@ -63,6 +73,7 @@ STATUSES = (
     "present_resident",
     "present_floating",
     "absent_registered",
+    "unknown",
     "none",
 )
 STATUS_LABELS = {
@@ -70,12 +81,21 @@ STATUS_LABELS = {
     "present_resident": "人在户不在（常住）",
     "present_floating": "人在户不在（流动）",
     "absent_registered": "人不在户在",
+    "unknown": "待核实",
     "none": "不在本地",
 }
-# Months of residence from which a person registered elsewhere counts as 常住.
-USUAL_RESIDENCE_MONTHS = 6
+STATUS_LABELS_EN = {
+    "present_registered": "living where registered",
+    "present_resident": "registered elsewhere, usual resident (6+ months)",
+    "present_floating": "registered elsewhere, floating (under 6 months)",
+    "absent_registered": "registered here, living elsewhere",
+    "unknown": "to be verified",
+    "none": "not here",
+}
 # Digits of a division code that name the township or street (乡镇街道).
 STREET_DIGITS = 9
+# Below this age a child has no phone or insurance of its own: no presence row shows it.
+CHILD_AGE = 12
 
 
 def away_sql() -> str:
@@ -87,51 +107,93 @@ def away_sql() -> str:
     """
 
 
+def said_away_sql() -> str:
+    """Persons of whom some record says they live elsewhere (人不在户在, 外出)."""
+    return f"""
+        SELECT m.person_id FROM person_records_valid a
+        JOIN person_members m USING (record_id) WHERE {says_away_sql("a.household_status")}
+    """
+
+
 def drop_residence_of_away_sql() -> str:
     """Remove LIVES_IN of persons observed to stay away: the listing is out of date."""
     return f"DELETE FROM lives_in WHERE person_id IN ({away_sql()})"
 
 
-def presence_at_hukou_sql(sources: list[str]) -> str:
-    """LIVES_IN at the hukou room for the registered whom only a presence source shows here.
+def _named(sources: list[str]) -> str:
+    return ", ".join(f"'{s}'" for s in sources)
 
-    A row with coordinates counts only when its point lies in the hukou's street; a
-    person observed away, or whom any record says is away, is left out.
+
+def unplaced_registered_sql() -> str:
+    """Living persons registered here, with no room yet, not observed or said to be away."""
+    return f"""
+        SELECT h.person_id, h.room_id, h.source, h.record_id, h.as_of
+        FROM hukou_at h JOIN persons_golden g USING (person_id)
+        WHERE NOT g.deceased
+          AND h.person_id NOT IN (SELECT person_id FROM lives_in)
+          AND h.person_id NOT IN ({away_sql()})
+          AND h.person_id NOT IN ({said_away_sql()})
+    """
+
+
+def presence_at_hukou_sql(sources: list[str]) -> str:
+    """LIVES_IN at the hukou room for the registered whose located row lies in its street.
+
+    Only a row with coordinates placed ``here`` in the hukou's street counts: a row
+    without coordinates (social-security contributions) says the person works in the
+    city, not where they sleep, and is weighed by :func:`household_at_hukou_sql`.
     """
     if not sources:
         return "SELECT 1 WHERE false"
-    named = ", ".join(f"'{s}'" for s in sources)
-    away = says_away_sql("a.household_status")
     return f"""
         INSERT INTO lives_in
         SELECT h.person_id, h.room_id, r.source, r.record_id, m.as_of
-        FROM hukou_at h
+        FROM ({unplaced_registered_sql()}) h
         JOIN rooms hr ON hr.room_id = h.room_id
         JOIN buildings hb ON hb.building_id = hr.building_id
-        JOIN persons_golden g USING (person_id)
         JOIN person_members m ON m.person_id = h.person_id
         JOIN person_records_valid r ON r.record_id = m.record_id
-        LEFT JOIN presence_places p ON p.record_id = r.record_id
-        WHERE r.source IN ({named}) AND NOT ({inactive_sql("r.person_status")})
-          AND NOT g.deceased
-          AND (nullif(trim(r.lon), '') IS NULL
-               OR (p.place = 'here'
-                   AND left(p.division_code, {STREET_DIGITS})
-                       = left(hb.division_code, {STREET_DIGITS})))
-          AND h.person_id NOT IN (SELECT person_id FROM lives_in)
-          AND h.person_id NOT IN ({away_sql()})
-          AND h.person_id NOT IN (
-              SELECT m2.person_id FROM person_records_valid a
-              JOIN person_members m2 USING (record_id) WHERE {away}
-          )
+        JOIN presence_places p ON p.record_id = r.record_id
+        WHERE r.source IN ({_named(sources)}) AND NOT ({inactive_sql("r.person_status")})
+          AND p.place = 'here'
+          AND left(p.division_code, {STREET_DIGITS}) = left(hb.division_code, {STREET_DIGITS})
         QUALIFY row_number() OVER (
             PARTITION BY h.person_id ORDER BY m.as_of DESC NULLS LAST, r.record_id
         ) = 1
     """
 
 
-# Below this age a child has no phone or insurance of its own: no presence row shows it.
-CHILD_AGE = 12
+def household_at_hukou_sql(sources: list[str]) -> str:
+    """LIVES_IN at the hukou room for the registered in the city whose family lives there.
+
+    An active presence row not placed away shows the person in the city; another member
+    of the register household (户号) living in the hukou room says where. A person whom
+    a located row places here, in another street than the hukou's, stays there instead
+    (:func:`stays_in_sql`). The link cites the presence row.
+    """
+    if not sources:
+        return "SELECT 1 WHERE false"
+    return f"""
+        INSERT INTO lives_in
+        SELECT h.person_id, h.room_id, r.source, r.record_id, m.as_of
+        FROM ({unplaced_registered_sql()}) h
+        JOIN person_members m ON m.person_id = h.person_id
+        JOIN person_records_valid r ON r.record_id = m.record_id
+        LEFT JOIN presence_places p ON p.record_id = r.record_id
+        WHERE r.source IN ({_named(sources)}) AND NOT ({inactive_sql("r.person_status")})
+          AND coalesce(p.place, 'unsure') <> 'away'
+          -- A located row here in another street says where they sleep: not at home.
+          AND h.person_id NOT IN (SELECT person_id FROM presence_places WHERE place = 'here')
+          AND EXISTS (
+              SELECT 1 FROM member_of c
+              JOIN member_of o ON o.household_id = c.household_id AND o.person_id <> c.person_id
+              JOIN lives_in l ON l.person_id = o.person_id
+              WHERE c.person_id = h.person_id AND l.room_id = h.room_id
+          )
+        QUALIFY row_number() OVER (
+            PARTITION BY h.person_id ORDER BY m.as_of DESC NULLS LAST, r.record_id
+        ) = 1
+    """
 
 
 def child_at_home_sql(as_of: dt.date | None) -> str:
@@ -143,24 +205,50 @@ def child_at_home_sql(as_of: dt.date | None) -> str:
     hukou record.
     """
     on = f"DATE '{as_of.isoformat()}'" if as_of else "current_date"
-    away = says_away_sql("a.household_status")
     return f"""
         INSERT INTO lives_in
         SELECT DISTINCT ON (h.person_id) h.person_id, h.room_id, h.source, h.record_id, h.as_of
-        FROM hukou_at h
+        FROM ({unplaced_registered_sql()}) h
         JOIN persons_golden g USING (person_id)
         JOIN member_of c ON c.person_id = h.person_id
         JOIN member_of o ON o.household_id = c.household_id AND o.person_id <> c.person_id
         JOIN lives_in l ON l.person_id = o.person_id AND l.room_id = h.room_id
-        WHERE NOT g.deceased
-          AND date_sub('year', CAST(g.birth_date AS DATE), {on}) < {CHILD_AGE}
-          AND h.person_id NOT IN (SELECT person_id FROM lives_in)
-          AND h.person_id NOT IN ({away_sql()})
-          AND h.person_id NOT IN (
-              SELECT m2.person_id FROM person_records_valid a
-              JOIN person_members m2 USING (record_id) WHERE {away}
-          )
+        WHERE date_sub('year', CAST(g.birth_date AS DATE), {on}) < {CHILD_AGE}
         ORDER BY h.person_id
+    """
+
+
+def unlocated_presence_sql(sources: list[str]) -> str:
+    """Persons with an active presence row that has no coordinates (weak evidence)."""
+    if not sources:
+        return "SELECT NULL AS person_id WHERE false"
+    return f"""
+        SELECT m.person_id FROM person_records_valid r JOIN person_members m USING (record_id)
+        WHERE r.source IN ({_named(sources)}) AND NOT ({inactive_sql("r.person_status")})
+          AND (nullif(trim(r.lon), '') IS NULL OR nullif(trim(r.lat), '') IS NULL)
+    """
+
+
+def rules_table_sql() -> str:
+    """``residence_rules``: the rule that gave each LIVES_IN link so far: a listing."""
+    return (
+        "CREATE OR REPLACE TABLE residence_rules AS "
+        "SELECT person_id, 'listed' AS rule FROM lives_in"
+    )
+
+
+def record_rule_sql(rule: str) -> str:
+    """Note ``rule`` for every LIVES_IN link no earlier rule gave.
+
+    >>> "'household_at_hukou'" in record_rule_sql("household_at_hukou")
+    True
+    """
+    if rule not in RULE_NAMES:
+        raise ValueError(f"residency rule was {rule!r}, expected one of {RULE_NAMES}")
+    return f"""
+        INSERT INTO residence_rules
+        SELECT person_id, '{rule}' FROM lives_in
+        WHERE person_id NOT IN (SELECT person_id FROM residence_rules)
     """
 
 
@@ -182,30 +270,13 @@ def stays_in_sql() -> str:
     """
 
 
-def months_here_sql(as_of: dt.date | None) -> str:
-    """Months of residence per person, from the best record that gives them."""
-    until = f"DATE '{as_of.isoformat()}'" if as_of else "CAST(as_of AS DATE)"
-    return f"""
-        SELECT person_id, coalesce(months_given, date_diff('month', since, {until})) AS months,
-               stated
-        FROM (
-            SELECT m.person_id, r.priority, r.as_of, r.record_id,
-                   TRY_CAST(r.residence_months AS INTEGER) AS months_given,
-                   {iso_date_sql("r.residence_since")} AS since,
-                   r.household_status AS stated
-            FROM person_records_valid r JOIN person_members m USING (record_id)
-        )
-        WHERE months_given IS NOT NULL OR since IS NOT NULL OR stated IS NOT NULL
-        QUALIFY row_number() OVER (
-            PARTITION BY person_id
-            ORDER BY (months_given IS NOT NULL OR since IS NOT NULL) DESC,
-                     priority DESC, as_of DESC NULLS LAST, record_id
-        ) = 1
+def residency_sql(as_of: dt.date | None, presence_sources: list[str] | None = None) -> str:
+    """``residency``: one row per person with status, months here, streets and rules.
+
+    ``presence_sources`` are the sources declared ``presence: true``: a registered person
+    whose only evidence is an unlocated row of one of them is ``unknown``.
     """
-
-
-def residency_sql(as_of: dt.date | None) -> str:
-    """``residency``: one row per person with status, months here and the streets."""
+    same_street = f"left(live_code, {STREET_DIGITS}) = left(hukou_code, {STREET_DIGITS})"
     return f"""
         CREATE OR REPLACE TABLE residency AS
         WITH stay AS ({months_here_sql(as_of)}),
@@ -213,9 +284,21 @@ def residency_sql(as_of: dt.date | None) -> str:
             SELECT g.person_id, g.deceased,
                    coalesce(lb.division_code, st.division_code) AS live_code,
                    hb.division_code AS hukou_code,
-                   s.months, s.stated
+                   s.months, s.months_rule, s.length,
+                   CASE
+                       WHEN g.deceased THEN 'deceased'
+                       WHEN g.person_id IN ({away_sql()}) THEN 'observed_away'
+                       WHEN l.person_id IS NOT NULL THEN coalesce(pr.rule, 'listed')
+                       WHEN st.person_id IS NOT NULL THEN 'stays_in_unit'
+                       WHEN h.person_id IS NULL THEN 'not_here'
+                       WHEN g.person_id IN ({said_away_sql()}) THEN 'said_away'
+                       WHEN g.person_id IN ({unlocated_presence_sql(presence_sources or [])})
+                           THEN 'presence_unlocated'
+                       ELSE 'no_residence_here'
+                   END AS residency_rule
             FROM persons_golden g
             LEFT JOIN lives_in l USING (person_id)
+            LEFT JOIN residence_rules pr USING (person_id)
             LEFT JOIN rooms lr ON lr.room_id = l.room_id
             LEFT JOIN buildings lb ON lb.building_id = lr.building_id
             LEFT JOIN stays_in st USING (person_id)
@@ -224,49 +307,62 @@ def residency_sql(as_of: dt.date | None) -> str:
             LEFT JOIN buildings hb ON hb.building_id = hr.building_id
             LEFT JOIN stay s USING (person_id)
         )
-        SELECT person_id, live_code, hukou_code, months,
+        SELECT person_id, live_code, hukou_code,
+               CASE WHEN live_code IS NOT NULL THEN months END AS months,
                CASE
-                   WHEN live_code IS NOT NULL AND hukou_code IS NOT NULL
-                        AND left(live_code, {STREET_DIGITS}) = left(hukou_code, {STREET_DIGITS})
+                   WHEN live_code IS NOT NULL AND hukou_code IS NOT NULL AND {same_street}
                        THEN 'present_registered'
-                   WHEN live_code IS NOT NULL AND months IS NOT NULL
-                       THEN CASE WHEN months >= {USUAL_RESIDENCE_MONTHS}
-                                 THEN 'present_resident' ELSE 'present_floating' END
-                   WHEN live_code IS NOT NULL
-                       THEN CASE WHEN coalesce(stated = 'present_floating', false)
-                                 THEN 'present_floating' ELSE 'present_resident' END
+                   WHEN live_code IS NOT NULL THEN coalesce(length, 'present_resident')
+                   WHEN residency_rule = 'presence_unlocated' THEN 'unknown'
                    WHEN hukou_code IS NOT NULL AND NOT deceased THEN 'absent_registered'
                    ELSE 'none'
-               END AS residency_status
+               END AS residency_status,
+               residency_rule,
+               CASE
+                   WHEN live_code IS NULL OR (hukou_code IS NOT NULL AND {same_street})
+                       THEN NULL
+                   ELSE coalesce(months_rule, 'months_unknown')
+               END AS months_rule
         FROM places
     """
 
 
+def _count(ctx: BuildContext, sql: str) -> int:
+    return int(ctx.db.scalar(sql) or 0)
+
+
+def _counts_by(ctx: BuildContext, column: str) -> dict[str, int]:
+    rows = ctx.db.query_df(f"SELECT {column} AS k, count(*) AS n FROM residency GROUP BY ALL")
+    return {str(k): int(n) for k, n in zip(rows["k"], rows["n"], strict=True)}
+
+
 def classify_residency(ctx: BuildContext) -> dict[str, Any]:
-    """Give every person a residency status; count each status."""
+    """Give every person a residency status and the rules that decided it; count each."""
     db = ctx.db
     config = ctx.project.config
+    presence = [s.name for s in config.sources if s.presence]
     placed = place_presence(ctx)
-    listed = int(db.scalar("SELECT count(*) FROM lives_in") or 0)
+    listed = _count(ctx, "SELECT count(*) FROM lives_in")
     db.execute(drop_residence_of_away_sql())
-    before = int(db.scalar("SELECT count(*) FROM lives_in") or 0)
-    db.execute(presence_at_hukou_sql([s.name for s in config.sources if s.presence]))
-    inferred = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - before
-    db.execute(child_at_home_sql(config.project.as_of))
-    children = int(db.scalar("SELECT count(*) FROM lives_in") or 0) - before - inferred
+    dropped = listed - _count(ctx, "SELECT count(*) FROM lives_in")
+    db.execute(rules_table_sql())
+    for rule, sql in (
+        ("located_at_hukou", presence_at_hukou_sql(presence)),
+        ("household_at_hukou", household_at_hukou_sql(presence)),
+        ("child_with_household", child_at_home_sql(config.project.as_of)),
+    ):
+        db.execute(sql)
+        db.execute(record_rule_sql(rule))
     db.execute(stays_in_sql())
-    db.execute(residency_sql(config.project.as_of))
-    counts = db.query_df(
-        "SELECT residency_status, count(*) AS n FROM residency GROUP BY ALL ORDER BY ALL"
-    )
+    db.execute(residency_sql(config.project.as_of, presence))
+    statuses = _counts_by(ctx, "residency_status")
+    rules = _counts_by(ctx, "residency_rule")
+    months = _counts_by(ctx, "months_rule")
     return {
         **placed,
-        "residence_dropped_as_away": listed - before,
-        "lives_at_hukou_by_presence": inferred,
-        "children_at_home_with_household": children,
-        "stays_in_unit_by_presence": int(db.scalar("SELECT count(*) FROM stays_in") or 0),
-        **{
-            f"persons_{s}": int(counts.loc[counts["residency_status"] == s, "n"].sum())
-            for s in STATUSES
-        },
+        "residence_dropped_as_away": dropped,
+        "stays_in_unit_by_presence": _count(ctx, "SELECT count(*) FROM stays_in"),
+        **{f"persons_{s}": statuses.get(s, 0) for s in STATUSES},
+        **{f"rule_{r}": rules.get(r, 0) for r in RULE_NAMES},
+        **{f"months_rule_{r}": months.get(r, 0) for r in MONTHS_RULE_NAMES},
     }

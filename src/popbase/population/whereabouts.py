@@ -15,7 +15,8 @@ placed once:
     (positioning error at the edge): the row says nothing about where the person is.
 
 Rows of presence sources without coordinates (social-security contributions) are not
-placed; they stay plain presence evidence (see :mod:`popbase.population.residency`).
+placed: they show a person in the city, not where they sleep, and are weighed as weak
+evidence (see :mod:`popbase.population.residency_rules`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ _COUNTS = [
     ("floating", "INT64"),
     ("registered", "INT64"),
     ("absent", "INT64"),
+    ("unknown", "INT64"),
     ("households", "INT64"),
 ]
 

@@ -39,6 +39,12 @@ const I18N = {
     switchTo: "English",
     totals: "总览",
     residents: "实有人口",
+    usualResidents: "常住人口",
+    floating: "流动人口",
+    registered: "户籍人口",
+    absent: "人不在户在",
+    unknown: "待核实",
+    unknownNote: "待核实：户籍在此，仅有无坐标的社保等在岗记录，居住地待走访核实，不计入实有人口",
     "level.district": "区",
     "level.street": "街镇",
     "level.community": "居委/村",
@@ -109,6 +115,12 @@ const I18N = {
     switchTo: "中文",
     totals: "Overview",
     residents: "residents",
+    usualResidents: "Usual residents",
+    floating: "Floating",
+    registered: "Registered (hukou)",
+    absent: "Registered, living elsewhere",
+    unknown: "To be verified",
+    unknownNote: "To be verified: registered here, only an unlocated record (such as social security) shows them in the city; where they live is to be checked, and they are not counted as residents",
     "level.district": "Districts",
     "level.street": "Streets/towns",
     "level.community": "Communities",
@@ -415,6 +427,23 @@ function renderSelection() {
       [t("density"), `${fmt(p.density)} ${t("densityUnit")}`],
       [t("area"), `${fmt(p.area_km2, 2)} ${t("areaUnit")}`],
     ]));
+    const r = sel.residency;
+    if (r) {
+      // 人户状态 of the unit as /api/residency serves it ("–" where a count is not shown).
+      body.append(figureRows([
+        [t("usualResidents"), fmt(r.usual_resident)],
+        [t("floating"), fmt(r.floating)],
+        [t("registered"), fmt(r.registered)],
+        [t("absent"), fmt(r.absent)],
+        [t("unknown"), fmt(r.unknown)],
+      ]));
+      if (r.unknown) {
+        const note = document.createElement("p");
+        note.className = "hint";
+        note.textContent = t("unknownNote");
+        body.append(note);
+      }
+    }
   } else {
     name.textContent = p.address || p.building_id;
     meta.textContent = `${t("building")} · ${p.building_id}`;
@@ -472,6 +501,18 @@ async function loadRooms(buildingId) {
   if (current()) renderSelection();
 }
 
+// A unit's residency counts; a role without aggregate counts simply sees none.
+async function loadResidency(code) {
+  const current = () => state.selected?.kind === "unit" && state.selected.props.code === code;
+  try {
+    const body = await getJSON(`residency?unit=${encodeURIComponent(code)}`);
+    if (current()) state.selected.residency = body.unit;
+  } catch (err) {
+    console.warn("popbase: residency counts unavailable:", err);
+  }
+  if (current()) renderSelection();
+}
+
 function findUnit(code) {
   for (const level of ["community", "street", "district"]) {
     const hit = state.units[level]?.features.find((f) => f.properties.code === code);
@@ -516,6 +557,7 @@ function selectUnit(map, code, fly = false) {
   state.selected = { kind: "unit", props };
   highlightCommunity(map, code);
   renderSelection();
+  loadResidency(code);
   if (fly && feature) {
     const box = bboxOf(feature.geometry);
     if (box) map.fitBounds(box, { padding: 60, maxZoom: 16, duration: 600 });
