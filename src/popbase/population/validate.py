@@ -66,9 +66,10 @@ def valid_persons_sql() -> str:
     return f"""
         CREATE OR REPLACE TABLE person_records_valid AS
         SELECT r.*, c.id18, c.id_sex, c.id_birth_date, c.id_historical_area, c.id_upgraded,
-               c.id_unrecognised_area, c.id_claimed_sex, c.id_claimed_birth_date,
-               c.id_claimed_area_code, r.sex AS sex_norm,
-               {iso_date_sql("r.birth_date")} AS birth_date_norm
+               c.id_unrecognised_area, r.sex AS sex_norm,
+               {iso_date_sql("r.birth_date")} AS birth_date_norm,
+               -- None on valid rows: the columns of rows admitted later (mistyped IDs).
+               c.id_claimed_sex, c.id_claimed_birth_date, c.id_claimed_area_code
         FROM person_records r JOIN person_id_checks c ON r.rowid = c.row_key
         WHERE c.valid
     """
