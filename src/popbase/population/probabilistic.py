@@ -19,11 +19,12 @@ ID's area code, where plausible (``claimed_id_parts``; see
 still gives a birth date to compare. They are compared, never made an identity.
 
 Pairs come only from blocks that a true match shares (the same phone; name and birth
-date; the first or the last twelve characters of the ID; surname and room), so the
-comparisons stay few. The model learns ``u`` from random pairs and ``m`` by expectation
-maximisation, each on a bounded sample of pairs (``resolution.training_pairs``), so
-training does not dominate the run. The prior that two random records match is one over
-the number of known persons: an unknown record belongs to at most one of them.
+date; the first fourteen or the last twelve characters of the ID; surname and the ID's
+last four; surname and room), so the comparisons stay few. The model learns ``u`` from
+random pairs and ``m`` by expectation maximisation, each on a bounded sample of pairs
+(``resolution.training_pairs``), so training does not dominate the run. The prior that
+two random records match is one over the number of known persons: an unknown record
+belongs to at most one of them.
 
 A record belongs to at most one known person, so its candidates are weighed against each
 other (see :func:`decide`). A record joins its best person when that probability
