@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import duckdb
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from popbase.population.mistyped_id import (
     claimed_parts,
     claimed_parts_of,
 )
+from popbase.population.probabilistic import ID_BLOCKS
 from popbase.population.resident_id import (
     check_digit,
     generate_id_numbers,
@@ -114,3 +116,23 @@ def test_only_checksum_failures_get_claimed_parts() -> None:
     one = claimed_parts(check["normalized"].iloc[1], AS_OF)
     assert one.birth_date is not None
     assert [one.area_code, one.birth_date.isoformat(), one.sex] == rows[1]
+
+
+@settings(deadline=None, max_examples=50)
+@given(valid_ids())
+def test_every_typo_of_a_number_shares_an_id_block_with_it(number: str) -> None:
+    # A row whose only tie to its person is a mistyped ID (no phone, birth date or room)
+    # is compared with that person only if some block on the ID's parts pairs them.
+    typos = [
+        number[:i] + c + number[i + 1 :] for i in range(18) for c in "0123456789" if c != number[i]
+    ] + [number[:i] + number[i + 1] + number[i] + number[i + 2 :] for i in range(17)]
+    keys = [[k for k in block if "id_number" in k] for block in ID_BLOCKS]
+    with duckdb.connect() as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS id_number", [[number, *typos]]
+        )
+        parts = con.execute(
+            "SELECT " + ", ".join(f"[{', '.join(k)}]" for k in keys) + " FROM t"
+        ).fetchall()
+    own, rest = parts[0], parts[1:]
+    assert all(any(a == b for a, b in zip(own, typo, strict=True)) for typo in rest)

@@ -74,6 +74,15 @@ UNKNOWN_IDS = "SELECT record_id FROM quarantine WHERE stage = 'validate' AND rea
 )
 # Pairs less probable than this weigh too little against a record's best candidate.
 PAIR_FLOOR = 0.01
+# Blocks on parts of the ID number, with the name where a part alone pairs too many:
+# between them, every single wrong digit and swap of neighbours shares one (see
+# :func:`_settings`).
+ID_BLOCKS: tuple[tuple[str, ...], ...] = (
+    ("substr(id_number, 1, 14)",),
+    ("substr(id_number, 7, 12)",),
+    ("name", "substr(id_number, 1, 6)"),
+    ("surname", "substr(id_number, 15, 4)"),
+)
 # Two ID numbers of one length one edit apart: one digit changed or two neighbours swapped.
 ONE_TYPO_APART = (
     "length(id_number_l) = length(id_number_r) "
@@ -253,10 +262,7 @@ def _settings(persons: int, resolution: ResolutionConfig) -> Any:
         blocking_rules_to_generate_predictions=[
             block_on("phone"),
             block_on("name_sound", "birth_date"),
-            block_on("substr(id_number, 1, 14)"),
-            block_on("substr(id_number, 7, 12)"),
-            block_on("name", "substr(id_number, 1, 6)"),
-            block_on("surname", "substr(id_number, 15, 4)"),
+            *(block_on(*keys) for keys in ID_BLOCKS),
             block_on("surname", "room_id"),
             block_on("name", "building_id"),
         ],
