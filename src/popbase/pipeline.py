@@ -131,7 +131,13 @@ STAGES: tuple[Stage, ...] = (
         "validate",
         "validate identifiers; quarantine rows that fail",
         validate.validate_records,
-        ("person_records_valid", "name_fixes", "enterprise_records_valid", "signaling_valid"),
+        (
+            "person_records_valid",
+            "claimed_id_parts",
+            "name_fixes",
+            "enterprise_records_valid",
+            "signaling_valid",
+        ),
     ),
     Stage(
         "address",

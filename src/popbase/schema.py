@@ -155,7 +155,14 @@ _DECLARED: Final = (
         f"{_RECORD_META}, {_text(_PERSON_FIELDS)}, id18 VARCHAR, id_sex VARCHAR, "
         "id_birth_date DATE, id_historical_area BOOLEAN, id_upgraded BOOLEAN, "
         "id_unrecognised_area BOOLEAN, "
-        "sex_norm VARCHAR, birth_date_norm DATE",
+        "sex_norm VARCHAR, birth_date_norm DATE, "
+        "id_claimed_sex VARCHAR, id_claimed_birth_date DATE, id_claimed_area_code VARCHAR",
+    ),
+    # What a checksum-failing ID number still tells (popbase.population.mistyped_id).
+    _table(
+        "claimed_id_parts",
+        "record_id VARCHAR, id_claimed_sex VARCHAR, id_claimed_birth_date DATE, "
+        "id_claimed_area_code VARCHAR",
     ),
     _table("name_fixes", "record_id VARCHAR, original VARCHAR, name VARCHAR, fixes VARCHAR"),
     _table(

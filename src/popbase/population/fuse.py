@@ -2,7 +2,8 @@
 
 Sex and birth date come from the ID number itself (GB 11643 encodes both), with the
 record that gave the ID (``id_source``, ``id_record``) — for a person known by no ID (see
-:mod:`popbase.population.unidentified`), from the most trusted record that states them;
+:mod:`popbase.population.unidentified`), from the most trusted record that states them,
+else from what its records' mistyped IDs still tell (``id_claimed_sex``, ``id_claimed_birth_date``);
 the name from the most trusted,
 most recent record that has one (``name_source``, ``name_record``, ``name_as_of``). A
 person is deceased when a source says so in its status column (``person_status`` read as
@@ -54,12 +55,16 @@ def golden_persons_sql(death_events: Sequence[str]) -> str:
             SELECT person_id, any_value(id18) AS id18,
                    coalesce(
                        any_value(id_sex),
-                       arg_min(sex_norm, rank_in_person) FILTER (WHERE sex_norm IS NOT NULL)
+                       arg_min(sex_norm, rank_in_person) FILTER (WHERE sex_norm IS NOT NULL),
+                       arg_min(id_claimed_sex, rank_in_person)
+                           FILTER (WHERE id_claimed_sex IS NOT NULL)
                    ) AS sex,
                    coalesce(
                        any_value(id_birth_date),
                        arg_min(CAST(birth_date_norm AS DATE), rank_in_person)
-                           FILTER (WHERE birth_date_norm IS NOT NULL)
+                           FILTER (WHERE birth_date_norm IS NOT NULL),
+                       arg_min(id_claimed_birth_date, rank_in_person)
+                           FILTER (WHERE id_claimed_birth_date IS NOT NULL)
                    ) AS birth_date,
                    arg_min(source, rank_in_person) FILTER (WHERE id18 IS NOT NULL) AS id_source,
                    arg_min(record_id, rank_in_person) FILTER (WHERE id18 IS NOT NULL)

@@ -7,16 +7,24 @@ by ID (a Fellegi–Sunter model in Splink, DuckDB backend) on what suits Chinese
 
 - the name as characters (same name; one character different) and as sound (同音: the
   same pinyin), and the surname alone — which is all a ticket's 王先生 gives;
-- the ID number within one or two edits (a mistyped digit, two neighbours swapped);
+- the ID number: one digit or two neighbours off a known person's valid number with the
+  name and birth date agreeing (a typo of that person's number: strong), within one or
+  two edits otherwise, or only the same area code;
 - the birth date, the mobile number, and the room the record's address was matched to
   (same room, same building).
 
+A row without its own sex or birth date takes those its mistyped ID still tells, and the
+ID's area code, where plausible (``claimed_id_parts``; see
+:mod:`popbase.population.mistyped_id`): a ledger that keeps only name, ID and address
+still gives a birth date to compare. They are compared, never made an identity.
+
 Pairs come only from blocks that a true match shares (the same phone; name and birth
-date; the first or the last twelve characters of the ID; surname and room), so the
-comparisons stay few. The model learns ``u`` from random pairs and ``m`` by expectation
-maximisation, each on a bounded sample of pairs (``resolution.training_pairs``), so
-training does not dominate the run. The prior that two random records match is one over
-the number of known persons: an unknown record belongs to at most one of them.
+date; the first fourteen or the last twelve characters of the ID; surname and the ID's
+last four; surname and room), so the comparisons stay few. The model learns ``u`` from
+random pairs and ``m`` by expectation maximisation, each on a bounded sample of pairs
+(``resolution.training_pairs``), so training does not dominate the run. The prior that
+two random records match is one over the number of known persons: an unknown record
+belongs to at most one of them.
 
 A record belongs to at most one known person, so its candidates are weighed against each
 other (see :func:`decide`). A record joins its best person when that probability
@@ -66,6 +74,20 @@ UNKNOWN_IDS = "SELECT record_id FROM quarantine WHERE stage = 'validate' AND rea
 )
 # Pairs less probable than this weigh too little against a record's best candidate.
 PAIR_FLOOR = 0.01
+# Blocks on parts of the ID number, with the name where a part alone pairs too many:
+# between them, every single wrong digit and swap of neighbours shares one (see
+# :func:`_settings`).
+ID_BLOCKS: tuple[tuple[str, ...], ...] = (
+    ("substr(id_number, 1, 14)",),
+    ("substr(id_number, 7, 12)",),
+    ("name", "substr(id_number, 1, 6)"),
+    ("surname", "substr(id_number, 15, 4)"),
+)
+# Two ID numbers of one length one edit apart: one digit changed or two neighbours swapped.
+ONE_TYPO_APART = (
+    "length(id_number_l) = length(id_number_r) "
+    "AND damerau_levenshtein(id_number_l, id_number_r) = 1"
+)
 
 
 def phone_sql(column: str) -> str:
@@ -77,18 +99,24 @@ def phone_sql(column: str) -> str:
 def unknown_records_sql() -> str:
     """Person rows set aside for their ID number, with their residence link.
 
-    Sex and birth date are the row's own; the name's forms come from ``name_forms`` (see
-    :func:`name_forms`), whose form of address gives the sex when the row does not.
+    Sex and birth date are the row's own; where it has none, those its mistyped ID still
+    tells (``claimed_id_parts``), then for the sex the form of address of its name (see
+    :func:`name_forms`). The area code is the mistyped ID's, where plausible.
     """
     return f"""
         SELECT DISTINCT ON (r.record_id)
                r.record_id AS unique_id, CAST(NULL AS VARCHAR) AS person_id,
-               f.name, f.surname, f.name_sound, coalesce(r.sex, f.sex) AS sex,
+               f.name, f.surname, f.name_sound,
+               coalesce(r.sex, c.id_claimed_sex, f.sex) AS sex,
                nullif(upper(regexp_replace(coalesce(r.id_number, ''), '\\s', '', 'g')), '')
                    AS id_number,
-               strftime({iso_date_sql("r.birth_date")}, '%Y-%m-%d') AS birth_date,
+               c.id_claimed_area_code AS area_code,
+               strftime(
+                   coalesce({iso_date_sql("r.birth_date")}, c.id_claimed_birth_date), '%Y-%m-%d'
+               ) AS birth_date,
                {phone_sql("r.phone")} AS phone, l.room_id, l.building_id
         FROM person_records r
+        LEFT JOIN claimed_id_parts c USING (record_id)
         LEFT JOIN name_forms f ON f.raw = r.name
         LEFT JOIN record_links l ON l.record_id = r.record_id AND l.address_kind = 'residence'
         WHERE r.record_id IN ({UNKNOWN_IDS})
@@ -104,7 +132,8 @@ def known_records_sql() -> str:
                ) AS unique_id, *
         FROM (
             SELECT DISTINCT k.person_id, f.name, f.surname, f.name_sound, r.id_sex AS sex,
-                   k.id18 AS id_number, strftime(r.id_birth_date, '%Y-%m-%d') AS birth_date,
+                   k.id18 AS id_number, left(k.id18, 6) AS area_code,
+                   strftime(r.id_birth_date, '%Y-%m-%d') AS birth_date,
                    {phone_sql("r.phone")} AS phone, l.room_id, l.building_id
             FROM person_records_valid r
             JOIN person_keys k USING (record_id)
@@ -179,8 +208,17 @@ def _settings(persons: int, resolution: ResolutionConfig) -> Any:
         output_column_name="id_number",
         comparison_levels=[
             cll.NullLevel("id_number"),
+            # GB 11643's check catches every single wrong digit and swap of neighbours, so
+            # a failing number this close to a known valid one is most likely its typo;
+            # with name and birth date agreeing, it is not a relative's number.
+            cll.CustomLevel(
+                f"{ONE_TYPO_APART} AND birth_date_l = birth_date_r "
+                "AND (name_l = name_r OR name_sound_l = name_sound_r)",
+                "a typo of the number, same name and birth date",
+            ),
             cll.DamerauLevenshteinLevel("id_number", 1),
             cll.DamerauLevenshteinLevel("id_number", 2),
+            cll.CustomLevel("area_code_l = area_code_r", "same area code"),
             cll.ElseLevel(),
         ],
     )
@@ -216,15 +254,15 @@ def _settings(persons: int, resolution: ResolutionConfig) -> Any:
         ],
         # One mistyped digit leaves the area code and birth date (the first fourteen
         # characters) or the birth date and sequence (the last twelve) intact, or, when it
-        # falls in the birth date, the area code beside the name. The sound finds 周倩燕
-        # for 周倩艳. A name alone is no block: at a million persons it pairs each row
-        # with hundreds, and a name alone never reaches the review band.
+        # falls in the birth date, the area code beside the name; a typo across the area
+        # code and the birth date (two neighbours swapped) leaves the sequence and check
+        # (the last four), beside the surname. The sound finds 周倩燕 for 周倩艳. A name
+        # alone is no block: at a million persons it pairs each row with hundreds, and a
+        # name alone never reaches the review band.
         blocking_rules_to_generate_predictions=[
             block_on("phone"),
             block_on("name_sound", "birth_date"),
-            block_on("substr(id_number, 1, 14)"),
-            block_on("substr(id_number, 7, 12)"),
-            block_on("name", "substr(id_number, 1, 6)"),
+            *(block_on(*keys) for keys in ID_BLOCKS),
             block_on("surname", "room_id"),
             block_on("name", "building_id"),
         ],
@@ -389,8 +427,8 @@ def admit_records_sql(keys: str) -> list[str]:
     """Statements that make quarantined rows records of the persons ``keys`` gives them.
 
     ``keys`` selects ``record_id, person_id``. The rows join ``person_records_valid``
-    (without ID facts, the name as the model read it) and ``person_keys``, and leave the
-    quarantine.
+    (without ID facts, with what a mistyped ID still tells, the name as the model read
+    it) and ``person_keys``, and leave the quarantine.
     """
     records = f"SELECT record_id FROM ({keys})"
     return [
@@ -399,8 +437,10 @@ def admit_records_sql(keys: str) -> list[str]:
         SELECT r.*, CAST(NULL AS VARCHAR) AS id18, r.sex AS sex_norm,
                {iso_date_sql("r.birth_date")} AS birth_date_norm,
                false AS id_historical_area, false AS id_upgraded,
-               false AS id_unrecognised_area
-        FROM person_records r WHERE r.record_id IN ({records})
+               false AS id_unrecognised_area,
+               c.id_claimed_sex, c.id_claimed_birth_date, c.id_claimed_area_code
+        FROM person_records r LEFT JOIN claimed_id_parts c USING (record_id)
+        WHERE r.record_id IN ({records})
         """,
         # The name as read for the model (normalised; 王先生 kept as written).
         f"UPDATE person_records_valid SET name = f.name FROM name_forms f "

@@ -4,10 +4,13 @@ A ledger row with a missing or mistyped ID number that probabilistic resolution 
 no known person, and that no reviewer is asked about, is still someone listed as living
 in a room. When the row gives a full name, a birth date and a residence address linked
 to a room, it founds a person of its own — one per name, birth date and room, so the
-repeated rows of one person stay one person. Its id is ``U`` + a keyed pseudonym of those
-three, stable from build to build while they are. Such persons count where they live,
-and the quality report and review lists show them as identities to verify; rows short of
-any of the three stay in quarantine with their ID reason.
+repeated rows of one person stay one person. The birth date is the row's own or, in a
+ledger without one, the one its mistyped ID still tells (``claimed_id_parts``, see
+:mod:`popbase.population.mistyped_id`), which also gives the person's sex. Its id is
+``U`` + a keyed pseudonym of those three, stable from build to build while they are.
+Such persons count where they live, and the quality report and review lists show them as
+identities to verify; rows short of any of the three stay in quarantine with their ID
+reason.
 """
 
 from __future__ import annotations
@@ -26,14 +29,18 @@ if TYPE_CHECKING:
 
 
 def unidentified_rows_sql() -> str:
-    """Rows still set aside for their ID, unclaimed, with a name, birth date and room."""
-    birth = iso_date_sql("r.birth_date")
+    """Rows still set aside for their ID, unclaimed, with a name, birth date and room.
+
+    The birth date is the row's own, else the one its mistyped ID tells.
+    """
+    birth = f"coalesce({iso_date_sql('r.birth_date')}, c.id_claimed_birth_date)"
     return f"""
         SELECT DISTINCT ON (r.record_id) r.record_id,
                f.name || '|' || strftime({birth}, '%Y-%m-%d') || '|' || l.room_id AS identity
         FROM person_records r
         JOIN name_forms f ON f.raw = r.name
         JOIN record_links l ON l.record_id = r.record_id AND l.address_kind = 'residence'
+        LEFT JOIN claimed_id_parts c ON c.record_id = r.record_id
         WHERE r.record_id IN ({UNKNOWN_IDS})
           AND r.record_id NOT IN (SELECT record_id FROM probable_links)
           AND f.name IS NOT NULL AND length(f.name) >= 2

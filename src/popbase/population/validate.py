@@ -7,6 +7,9 @@ Person records need a valid resident ID number (GB 11643) to be resolved in this
 a row whose ID is missing, mistyped or impossible is quarantined with the validator's
 reason code (records without a reliable ID wait for probabilistic resolution). 15-digit
 legacy IDs are upgraded; IDs issued under abolished area codes are valid and flagged.
+A mistyped ID (its check character does not match) still tells the row's area code,
+birth date and sex where they are plausible (see :mod:`popbase.population.mistyped_id`):
+they are kept in ``claimed_id_parts`` as evidence for resolution, never as an identity.
 Enterprise records need a valid unified social credit code (GB 32100); signaling rows a
 known grid and an hour 0-23.
 """
@@ -23,6 +26,7 @@ import pyarrow.compute as pc
 from popbase.io.tables import ARROW_TEXT
 from popbase.ops.ingest import quarantine_rows
 from popbase.population.credit_code import validate_credit_codes
+from popbase.population.mistyped_id import CHECKSUM_REASON, claimed_parts_of
 from popbase.population.person_name import NAME_FIXES, is_valid_name, normalize_names
 from popbase.population.resident_id import validate_id_numbers
 from popbase.values.dates import iso_date_sql
@@ -35,7 +39,8 @@ ID_DETAIL = {
     "id_missing": "no resident ID number; such records need probabilistic resolution",
     "id_bad_length": "the ID number has neither 18 nor 15 characters",
     "id_bad_chars": "the ID number has characters other than digits and a final X",
-    "id_bad_checksum": "the check digit does not match (a mistyped digit)",
+    "id_bad_checksum": "the check digit does not match (a mistyped digit); the area code, "
+    "birth date and sex it still gives are kept as evidence, not as an identity",
     "id_bad_birth_date": "the birth date inside the ID number is not a real date",
     "id_future_birth_date": "the birth date inside the ID number lies in the future",
     "id_unknown_area": "the ID's first two digits are no province's code",
@@ -61,10 +66,22 @@ def valid_persons_sql() -> str:
     return f"""
         CREATE OR REPLACE TABLE person_records_valid AS
         SELECT r.*, c.id18, c.id_sex, c.id_birth_date, c.id_historical_area, c.id_upgraded,
-               c.id_unrecognised_area,
-               r.sex AS sex_norm, {iso_date_sql("r.birth_date")} AS birth_date_norm
+               c.id_unrecognised_area, r.sex AS sex_norm,
+               {iso_date_sql("r.birth_date")} AS birth_date_norm,
+               -- None on valid rows: the columns of rows admitted later (mistyped IDs).
+               c.id_claimed_sex, c.id_claimed_birth_date, c.id_claimed_area_code
         FROM person_records r JOIN person_id_checks c ON r.rowid = c.row_key
         WHERE c.valid
+    """
+
+
+def claimed_parts_sql() -> str:
+    """What each row with a mistyped ID still tells, by record id (few rows: kept apart)."""
+    return f"""
+        CREATE OR REPLACE TABLE claimed_id_parts AS
+        SELECT r.record_id, c.id_claimed_sex, c.id_claimed_birth_date, c.id_claimed_area_code
+        FROM person_records r JOIN person_id_checks c ON r.rowid = c.row_key
+        WHERE c.reason = '{CHECKSUM_REASON}'
     """
 
 
@@ -73,11 +90,20 @@ def _text(values: pd.Series) -> pa.Array:
     return pa.array(values.to_numpy(dtype=object), pa.string(), from_pandas=True)
 
 
-def id_checks_table(row_keys: pa.Array | pa.ChunkedArray, check: pd.DataFrame) -> pa.Table:
-    """The verdicts of `validate_id_numbers` as an Arrow table keyed by ``row_key``."""
+def _date(values: pd.Series) -> pa.Array:
+    """``YYYY-MM-DD`` texts (None where missing) as an Arrow date array."""
+    return pc.cast(pc.strptime(_text(values), format="%Y-%m-%d", unit="s"), pa.date32())
+
+
+def id_checks_table(
+    row_keys: pa.Array | pa.ChunkedArray, check: pd.DataFrame, claimed: pd.DataFrame
+) -> pa.Table:
+    """The verdicts of `validate_id_numbers` as an Arrow table keyed by ``row_key``.
+
+    With them, what the mistyped numbers still tell (`claimed_parts_of`).
+    """
     valid = check["valid"].to_numpy(dtype=bool)
     reason = check["reason"].where(valid, check["reason"].fillna("id_missing"))
-    birth_time = pc.strptime(_text(check["birth_date"]), format="%Y-%m-%d", unit="s")
     return pa.table(
         {
             "row_key": row_keys,
@@ -86,10 +112,13 @@ def id_checks_table(row_keys: pa.Array | pa.ChunkedArray, check: pd.DataFrame) -
             "detail": _text(reason.map(ID_DETAIL)),
             "id18": _text(check["normalized"]),
             "id_sex": _text(check["sex"]),
-            "id_birth_date": pc.cast(birth_time, pa.date32()),
+            "id_birth_date": _date(check["birth_date"]),
             "id_historical_area": pa.array(check["historical_area"].to_numpy(dtype=bool)),
             "id_unrecognised_area": pa.array(check["unrecognised_area"].to_numpy(dtype=bool)),
             "id_upgraded": pa.array(check["upgraded_from_15"].to_numpy(dtype=bool)),
+            "id_claimed_sex": _text(claimed["claimed_sex"]),
+            "id_claimed_birth_date": _date(claimed["claimed_birth_date"]),
+            "id_claimed_area_code": _text(claimed["claimed_area_code"]),
         }
     )
 
@@ -97,15 +126,18 @@ def id_checks_table(row_keys: pa.Array | pa.ChunkedArray, check: pd.DataFrame) -
 def _validate_persons(ctx: BuildContext) -> dict[str, int]:
     db = ctx.db
     ids = db.query_arrow("SELECT rowid AS row_key, id_number FROM person_records")
+    as_of = ctx.project.config.project.as_of
     check = validate_id_numbers(
         ids.column("id_number").to_pandas(types_mapper={pa.string(): ARROW_TEXT}.get),
-        as_of=ctx.project.config.project.as_of,
+        as_of=as_of,
     )
-    checks = id_checks_table(ids.column("row_key"), check)
-    # Read twice, then dropped: scanned where it lies rather than stored.
+    claimed = claimed_parts_of(check, as_of)
+    checks = id_checks_table(ids.column("row_key"), check, claimed)
+    # Read three times, then dropped: scanned where it lies rather than stored.
     with db.registered("person_id_checks", checks):
         db.execute(quarantine_invalid_ids_sql())
         db.execute(valid_persons_sql())
+        db.execute(claimed_parts_sql())
     ok = check["valid"].to_numpy(dtype=bool)
     return {
         "person_rows_valid": int(ok.sum()),
@@ -113,6 +145,8 @@ def _validate_persons(ctx: BuildContext) -> dict[str, int]:
         "ids_upgraded_from_15": int(check["upgraded_from_15"].sum()),
         "ids_historical_area": int(check["historical_area"].sum()),
         "ids_unrecognised_area": int(check["unrecognised_area"].sum()),
+        # Mistyped IDs whose birth date is still plausible: evidence for resolution.
+        "ids_mistyped_with_birth_date": int(claimed["claimed_birth_date"].notna().sum()),
         **_fix_names(ctx),
     }
 
