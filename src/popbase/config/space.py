@@ -37,7 +37,7 @@ LAYER_FIELDS: dict[str, dict[str, str]] = {
         "building": "building_id",
     },
     # roads: only their names are read (a road the basemap knows is read as a road).
-    "roads": {"name": "name"},
+    "roads": {"id": "", "name": "name"},
     "rooms": {
         "id": "room_id",
         "building": "building_id",
