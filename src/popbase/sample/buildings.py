@@ -1,8 +1,9 @@
 """Buildings with footprints, floors, use and door-plate addresses, and the rooms in them.
 
 Urban committees get residential compounds (小区) addressed 路 + 弄 + 号 (some buildings
-have a 号 on the road directly); offices, shops, mixed buildings and facilities have a
-号 on the road; village committees in towns get houses addressed 村 + 组 + 号.
+have a 号 on the road directly, as do all on a named lane such as 仪风弄 or 陈家巷);
+offices, shops, mixed buildings and facilities have a 号 on the road; village committees
+in towns get houses addressed 村 + 组 + 号.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ NON_RESIDENTIAL_FLOORS = {
     "mixed": (4, 10),
 }
 SPACING = {"urban": 70.0, "village": 32.0}
+# Roads that are themselves lanes: their buildings take house numbers, not lanes.
+LANE_KINDS = ("弄", "巷")
 
 
 def _residential_sizes(target: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -203,6 +206,12 @@ def address_buildings(
     on_road &= ~is_village
     px, py = np.where(on_road, b["x"], cx), np.where(on_road, b["y"], cy)
     road_i, along, side = nearest_road(roads, px.astype(float), py.astype(float))
+    # A named lane or alley (仪风弄, 陈家巷) numbers its houses itself: no 弄 off a 弄.
+    alley = roads["kind"].isin(LANE_KINDS).to_numpy()[np.maximum(road_i, 0)] & urban_res
+    if alley.any():
+        on_road |= alley
+        px, py = np.where(on_road, b["x"], cx), np.where(on_road, b["y"], cy)
+        road_i, along, side = nearest_road(roads, px.astype(float), py.astype(float))
     # Numbers grow from the road's west/south end: odd on one side, even on the other.
     bounds = shapely.bounds(roads["geometry"].to_numpy())
     start = np.where(roads["axis"].to_numpy() == "x", bounds[:, 0], bounds[:, 1])[
