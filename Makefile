@@ -47,6 +47,7 @@ format: venv
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/accuracy.py
 
 setup: venv system web
 
