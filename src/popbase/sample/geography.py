@@ -3,8 +3,9 @@
 Generated in a projected CRS (metres) inside the real district boundary: streets tile the
 district, committees tile their street, micro-grids tile their committee. Roads form a
 jittered lattice of lines named from real road names (:mod:`popbase.sample.roads`); a
-committee named after a road (中春路居委会) has that road running through or beside it. The
-cells between roads are blocks.
+committee named after a road (中春路居委会) has that road running through or beside it, and
+lanes and old streets (仪风弄, 陈家巷, 三林老街) take the shortest lines. The cells between
+roads are blocks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from popbase.sample.frame import DistrictFrame
-from popbase.sample.roads import committee_roads, draw_road_names, road_kind
+from popbase.sample.roads import SHORT_KINDS, committee_roads, draw_road_names, road_kind
 from popbase.sample.tiling import voronoi_tiles
 
 
@@ -174,9 +175,18 @@ def roads_in(
     axis = np.array(["x"] * len(ys) + ["y"] * len(xs))
     placed = _committee_road_lines(communities, clipped, inside, axis, offsets, taken or set())
     names = draw_road_names(int(inside.sum()), rng, first=list(placed.values()), taken=taken or ())
-    # The committees' roads take their lines; the other names fill the rest in order.
-    rest = iter(names[len(placed) :])
-    named = [placed.get(i) or (next(rest) if inside[i] else "") for i in range(len(lines))]
+    # The committees' roads take their lines. Lanes and old streets are short: they take
+    # the shortest of the other lines, the roads the rest.
+    rest = names[len(placed) :]
+    free = sorted(
+        (i for i in range(len(lines)) if inside[i] and i not in placed),
+        key=lambda i: float(shapely.length(clipped[i])),
+    )
+    short = [n for n in rest if road_kind(n) in SHORT_KINDS]
+    order = short + [n for n in rest if road_kind(n) not in SHORT_KINDS]
+    named = [""] * len(lines)
+    for i, name in [*zip(free, order, strict=True), *placed.items()]:
+        named[i] = name
     if taken is not None:
         taken.update(names)
     df = pd.DataFrame(

@@ -29,6 +29,8 @@ import numpy as np
 
 # The words that end a road's name (its kind), longest first so 老街 wins over 街.
 ROAD_WORDS = ("公路", "大道", "支路", "老街", "路", "街", "弄", "巷")
+# Lanes, alleys and old streets: short, with few house numbers.
+SHORT_KINDS = ("弄", "巷", "街", "老街")
 _DIRECTIONS = "东西南北中"
 _NUMERALS = "一二三四五六七八九十"
 # How cities name new roads after an old one: a direction or branch, then a number.
