@@ -450,7 +450,10 @@ def _generate_district(
         registers.enterprise_registry(d.enterprises, frame.name, d.write_buildings, rng),
     )
     streets = [p.code for p in plans]
-    surveyed = [s for s in streets if rng.random() < opts.housing_share] or streets[:1]
+    # The housing survey has reached its share of the streets: at least one, and (with
+    # several) not all, so that projects meet both covered and uncovered streets.
+    k = min(max(1, round(opts.housing_share * len(streets))), max(1, len(streets) - 1))
+    surveyed = sorted(rng.choice(streets, k, replace=False).tolist())
     w.source(
         "housing", registers.housing_table(d.rooms, surveyed, d.write_rooms, d.write_buildings, rng)
     )
