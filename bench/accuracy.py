@@ -94,8 +94,8 @@ def street_scores(folder: Path) -> dict[str, float]:
     }
 
 
-def unlinked_addresses(folder: Path, examples: int = 3) -> list[dict[str, Any]]:
-    """Roads whose addresses the build left unlinked: count, and addresses as written."""
+def unlinked_addresses(folder: Path, examples: int = 3, roads: int = 15) -> list[dict[str, Any]]:
+    """The ``roads`` roads with most addresses left unlinked: count, addresses as written."""
     import duckdb
     import pandas as pd
 
@@ -146,7 +146,7 @@ def unlinked_addresses(folder: Path, examples: int = 3) -> list[dict[str, Any]]:
                     if no in texts.index:
                         written[(source.name, no, kind)] = str(texts.loc[[no]].iloc[0])
     out: list[dict[str, Any]] = []
-    for name, count in Counter(road).most_common():
+    for name, count in Counter(road).most_common(roads):
         rows = missed[road.to_numpy() == name]
         texts = [written.get(k, "") for k in rows[keys].itertuples(index=False, name=None)]
         out.append(
