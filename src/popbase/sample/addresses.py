@@ -103,6 +103,8 @@ class AddressBook:
         self.numbers = {
             c: parts[c].to_numpy().astype(np.int64) for c in ("lane_no", "house_no", "group_no")
         }
+        # Typos never spell another road of the book (a reader could not tell them apart).
+        self.roads = set(self.text["road"].tolist())
         rn = self.text["room_no"]
         self.numbers["room_no"] = np.array([int(x) if x else 0 for x in rn], dtype=np.int64)
 
@@ -116,7 +118,7 @@ class AddressBook:
             p = pos[have]
             text = {k: v[p] for k, v in self.text.items()}
             numbers = {k: v[p] for k, v in self.numbers.items()}
-            out[have] = render_addresses(text, numbers, style, rng)
+            out[have] = render_addresses(text, numbers, style, rng, self.roads)
         return out
 
 
@@ -125,6 +127,7 @@ def render_addresses(
     numbers: dict[str, np.ndarray],
     style: AddressStyle,
     rng: np.random.Generator,
+    known_roads: set[str] | None = None,
 ) -> np.ndarray:
     """Write addresses from their components with the habits of ``style``.
 
@@ -138,6 +141,8 @@ def render_addresses(
         Habit rates.
     rng
         Random generator.
+    known_roads
+        Roads a homophone typo must not spell (by default those of ``text``).
 
     Returns
     -------
@@ -164,7 +169,8 @@ def render_addresses(
     village = text["village"] != ""
     lane = numbers["lane_no"] > 0
     has_room = text["room_no"] != ""
-    road = homophone_typos(text["road"], r(style.homophone), rng, set(text["road"].tolist()))
+    known = known_roads if known_roads is not None else set(text["road"].tolist())
+    road = homophone_typos(text["road"], r(style.homophone), rng, known)
     sep = np.where(r(style.spaces), " ", "").astype(object)
     city = np.where(
         r(style.no_city), "", np.where(r(style.doubled_city), "上海上海市", "上海市")
