@@ -83,6 +83,14 @@ def test_committees_named_after_a_road_have_that_road(two_districts: dict[str, P
     named_after = committee_roads(committees["name"])
     assert named_after, "黄浦's first committees are named after roads (云南中路居委会…)"
     assert set(named_after.values()) <= set(_roads(root))
+    # Their compounds front that road: most such committees have buildings numbered on it.
+    buildings = pd.read_parquet(root / "truth" / "buildings.parquet")
+    on_it = [
+        (buildings.loc[buildings["community_code"] == code, "road"] == named_after[name]).any()
+        for code, name in zip(committees["code"], committees["name"], strict=True)
+        if name in named_after
+    ]
+    assert sum(on_it) > len(on_it) / 2, on_it
 
 
 def test_further_names_are_made_from_real_ones_when_the_list_runs_out() -> None:

@@ -41,6 +41,7 @@ from popbase.sample.people import (
 from popbase.sample.profiles import dirt_profile
 from popbase.sample.project_file import write_project_file
 from popbase.sample.residence import assign_hukou, assign_rooms, employment, residency
+from popbase.sample.roads import committee_roads
 from popbase.sample.writer import SampleWriter, as_geoframe
 from popbase.space.crs import GEOGRAPHIC, SHANGHAI_PROJECTED, transform_geometries
 
@@ -177,7 +178,13 @@ class _District:
             for c, n in zip(comm["code"], comm["name"], strict=True)
             if n.endswith("村委会")
         }
-        b = address_buildings(b, self.roads, villages, rng)
+        named_after = committee_roads(comm["name"])
+        roads_of = {
+            c: named_after[n]
+            for c, n in zip(comm["code"], comm["name"], strict=True)
+            if n in named_after
+        }
+        b = address_buildings(b, self.roads, villages, rng, roads_of)
         b["geometry"] = footprints(b)
         b["grid_code"] = self._grid_of(b)
         self.buildings = b

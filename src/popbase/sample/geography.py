@@ -288,3 +288,54 @@ def nearest_road(
         along[better] = other[better]
         side[better] = (coord > offsets[pick])[better]
     return best, along, side
+
+
+def prefer_named_roads(
+    roads: pd.DataFrame,
+    x: np.ndarray,
+    y: np.ndarray,
+    located: tuple[np.ndarray, np.ndarray, np.ndarray],
+    wanted: np.ndarray,
+    reach: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Put points on the road their committee is named after, where it is within ``reach``.
+
+    A committee is named after the road its compounds front (中春路居委会), so a point of
+    such a committee takes that road, rather than the nearest, when it is not far.
+
+    Parameters
+    ----------
+    roads
+        The road network (``name, axis, offset``).
+    x, y
+        Points.
+    located
+        What :func:`nearest_road` gave for the points.
+    wanted
+        The name of each point's committee's road, ``""`` for none.
+    reach
+        Greatest distance in metres from a point to its committee's road.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Road row index, distance along the road and side, as :func:`nearest_road`.
+    """
+    best, along, side = (a.copy() for a in located)
+    at = pd.Series(np.arange(len(roads)), index=roads["name"].to_numpy())
+    at = at[~at.index.duplicated()]
+    pos = at.reindex(np.asarray(wanted, dtype=object)).to_numpy()
+    has = ~pd.isna(pos)
+    if not has.any():
+        return best, along, side
+    i = np.flatnonzero(has)
+    road = pos[i].astype(int)
+    horizontal = roads["axis"].to_numpy()[road] == "x"
+    offset = roads["offset"].to_numpy()[road]
+    coord = np.where(horizontal, y[i], x[i])
+    near = np.abs(coord - offset) <= reach
+    k = i[near]
+    best[k] = road[near]
+    along[k] = np.where(horizontal, x[i], y[i])[near]
+    side[k] = (coord > offset)[near]
+    return best, along, side
