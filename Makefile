@@ -48,6 +48,7 @@ format: venv
 bench: setup
 	$(PY) bench/run.py
 	$(PY) bench/roads.py
+	$(PY) bench/accuracy.py
 
 setup: venv system web
 

@@ -89,15 +89,24 @@ def sample(
             "file_format=xlsx,buildings=points,buildings_crs=GCJ-02,without=grids+hotline'"
         ),
     ] = "as_delivered",
+    dirt: Annotated[
+        str,
+        typer.Option(
+            help="How dirty the department records are: 'light', 'default' or 'heavy' "
+            "(typos, missing fields, stale rows, informal addresses, missing IDs)"
+        ),
+    ] = "default",
 ) -> None:
     """Generate a sample city: basemap, department sources and ground truth."""
     import shutil
     import tempfile
 
     from popbase.sample.city import SampleOptions, generate_sample
+    from popbase.sample.profiles import dirt_profile
     from popbase.sample.shapes import Shape, write_shape
 
     try:
+        dirt_profile(dirt)  # refused before the progress bar starts
         shaped = Shape.draw(seed) if shape == "random" else Shape.parse(shape)
         opts = SampleOptions(
             persons=persons,
@@ -106,6 +115,7 @@ def sample(
             streets=streets,
             communities_per_street=communities_per_street,
             as_of=dt.date.fromisoformat(as_of),
+            dirt=dirt,
         )
         with _progress() as bar:
             task = bar.add_task("sample", total=None)

@@ -3,9 +3,11 @@
 A formal address is ``上海市闵行区七莘路1885弄12号301室`` (or ``上海市闵行区马桥镇同心村3组45号``
 in a village). Departments and residents also write: no city or district, the town
 inserted, the city doubled (上海上海市), ``12-301``, ``12号楼301室``, ``12幢``, ``12栋``,
-Chinese numerals (一千八百八十五弄, 三组), full-width digits, spaces, and homophone typos in
-road names. :class:`AddressStyle` holds the rate of each habit; :func:`render_addresses`
-writes addresses with them, vectorised.
+Chinese numerals (一千八百八十五弄, 三组), full-width digits, spaces, homophone typos in
+road names, the lane without its word (七莘路1885号12号301室, 七莘路1885-12号301室), and a
+unit or floor before the room (十二幢三单元301室, 12号二十一楼2101室). :class:`AddressStyle`
+holds the rate of each habit; :func:`render_addresses` writes addresses with them,
+vectorised.
 """
 
 from __future__ import annotations
@@ -16,14 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# Same-sounding characters that typists confuse in road names.
-HOMOPHONES = dict(
-    zip(
-        "莘闵虹梅莲华古美平吉航申银都剑川龙吴浦星金东永德漕纪翟北长新镇合万源顾戴田林宜山中红松景洪宝疏影七沪",
-        "辛敏洪眉连化谷梅萍季杭深寅督建穿隆吾普兴津冬勇得曹记宅贝常欣振和湾元固代甜临仪珊忠宏淞井鸿保书颖柒户",
-        strict=True,
-    )
-)
+from popbase.sample.roads import homophone_typos
+
 _DIGITS = "零一二三四五六七八九"
 _FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
@@ -75,24 +71,14 @@ class AddressStyle:
     full_width: float = 0.02
     spaces: float = 0.03
     homophone: float = 0.01
+    no_lane_word: float = 0.0
+    unit_floor: float = 0.0
 
 
 FORMAL = AddressStyle(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 _NUMBERS = np.array([str(i) for i in range(100_000)], dtype=object)
-
-
-def _typo(roads: np.ndarray, hit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Replace one character of the road name with a homophone where one is known."""
-    out = roads.copy()
-    for i in np.flatnonzero(hit):
-        road = out[i]
-        spots = [k for k, ch in enumerate(road[:-1]) if ch in HOMOPHONES]
-        if spots:
-            k = spots[rng.integers(0, len(spots))]
-            out[i] = road[:k] + HOMOPHONES[road[k]] + road[k + 1 :]
-    return out
 
 
 class AddressBook:
@@ -117,6 +103,8 @@ class AddressBook:
         self.numbers = {
             c: parts[c].to_numpy().astype(np.int64) for c in ("lane_no", "house_no", "group_no")
         }
+        # Typos never spell another road of the book (a reader could not tell them apart).
+        self.roads = set(self.text["road"].tolist())
         rn = self.text["room_no"]
         self.numbers["room_no"] = np.array([int(x) if x else 0 for x in rn], dtype=np.int64)
 
@@ -130,7 +118,7 @@ class AddressBook:
             p = pos[have]
             text = {k: v[p] for k, v in self.text.items()}
             numbers = {k: v[p] for k, v in self.numbers.items()}
-            out[have] = render_addresses(text, numbers, style, rng)
+            out[have] = render_addresses(text, numbers, style, rng, self.roads)
         return out
 
 
@@ -139,6 +127,7 @@ def render_addresses(
     numbers: dict[str, np.ndarray],
     style: AddressStyle,
     rng: np.random.Generator,
+    known_roads: set[str] | None = None,
 ) -> np.ndarray:
     """Write addresses from their components with the habits of ``style``.
 
@@ -152,6 +141,8 @@ def render_addresses(
         Habit rates.
     rng
         Random generator.
+    known_roads
+        Roads a homophone typo must not spell (by default those of ``text``).
 
     Returns
     -------
@@ -178,7 +169,8 @@ def render_addresses(
     village = text["village"] != ""
     lane = numbers["lane_no"] > 0
     has_room = text["room_no"] != ""
-    road = _typo(text["road"], r(style.homophone), rng)
+    known = known_roads if known_roads is not None else set(text["road"].tolist())
+    road = homophone_typos(text["road"], r(style.homophone), rng, known)
     sep = np.where(r(style.spaces), " ", "").astype(object)
     city = np.where(
         r(style.no_city), "", np.where(r(style.doubled_city), "上海上海市", "上海市")
@@ -186,7 +178,9 @@ def render_addresses(
     district = np.where(r(style.no_district), "", text["district"])
     town = np.where(r(style.with_town) | village, text["town"], "")
     head = city + district + town
-    lane_text = np.where(lane, num(numbers["lane_no"], cn) + "弄", "")
+    # Without its word a lane reads as a house number, or runs into the house with a dash.
+    lane_word = np.where(r(style.no_lane_word), np.where(r(0.5), "号", "-"), "弄").astype(object)
+    lane_text = np.where(lane, num(numbers["lane_no"], cn) + lane_word, "")
     dash = r(style.dash_room) & has_room & ~village
     # 号楼/幢/栋 name a building inside a compound, never a number on the road.
     words = np.array(["号楼", "幢", "栋"], dtype=object)
@@ -203,6 +197,20 @@ def render_addresses(
         ),
     )
     house = house_no + np.where(dash, np.where(r(0.5), "号", ""), bword)
+    # A unit (two flats a floor) or the floor, written before the room number.
+    floor_no, flat = numbers["room_no"] // 100, numbers["room_no"] % 100
+    unit_or_floor = r(style.unit_floor) & has_room & ~dash & ~village & (floor_no > 0)
+    unit = r(0.5)
+    inner = np.where(
+        unit_or_floor,
+        np.where(
+            unit,
+            num((np.maximum(flat, 1) + 1) // 2, cn) + "单元",
+            num(floor_no, cn) + "楼",
+        ),
+        "",
+    )
+    house = house + inner
     urban = head + sep + road + sep + lane_text + sep + house + sep + room_text
     rural = (
         head

@@ -1,8 +1,9 @@
 """Buildings with footprints, floors, use and door-plate addresses, and the rooms in them.
 
 Urban committees get residential compounds (小区) addressed 路 + 弄 + 号 (some buildings
-have a 号 on the road directly); offices, shops, mixed buildings and facilities have a
-号 on the road; village committees in towns get houses addressed 村 + 组 + 号.
+have a 号 on the road directly, as do all on a named lane such as 仪风弄 or 陈家巷);
+offices, shops, mixed buildings and facilities have a 号 on the road; village committees
+in towns get houses addressed 村 + 组 + 号.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from popbase.sample.geography import nearest_road
+from popbase.sample.geography import nearest_road, prefer_named_roads
 from popbase.sample.names import compound_name
 
 # (kind, probability, floors low, floors high, rooms per floor low, high)
@@ -31,6 +32,10 @@ NON_RESIDENTIAL_FLOORS = {
     "mixed": (4, 10),
 }
 SPACING = {"urban": 70.0, "village": 32.0}
+# Roads that are themselves lanes: their buildings take house numbers, not lanes.
+LANE_KINDS = ("弄", "巷")
+# How far a committee's buildings look for the road it is named after (metres).
+NAMED_ROAD_REACH = 400.0
 
 
 def _residential_sizes(target: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +166,7 @@ def address_buildings(
     roads: pd.DataFrame,
     villages: dict[str, str],
     rng: np.random.Generator,
+    named_roads: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Give every building its door-plate address.
 
@@ -174,6 +180,9 @@ def address_buildings(
         Village name (e.g. ``同心村``) of each village committee code.
     rng
         Random generator.
+    named_roads
+        The road each committee code is named after (中春路居委会 → 中春路): its buildings
+        within :data:`NAMED_ROAD_REACH` of that road are numbered on it.
 
     Returns
     -------
@@ -201,8 +210,21 @@ def address_buildings(
     direct_compound = (sizes == 1) | (rng.random(len(codes)) < 0.1)
     on_road = ~urban_res | direct_compound[compound_idx]
     on_road &= ~is_village
-    px, py = np.where(on_road, b["x"], cx), np.where(on_road, b["y"], cy)
-    road_i, along, side = nearest_road(roads, px.astype(float), py.astype(float))
+    named = named_roads or {}
+    wanted = np.array([named.get(c, "") for c in b["community_code"]], dtype=object)
+
+    def locate(on_road: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        px = np.where(on_road, b["x"], cx).astype(float)
+        py = np.where(on_road, b["y"], cy).astype(float)
+        found = nearest_road(roads, px, py)
+        return prefer_named_roads(roads, px, py, found, wanted, NAMED_ROAD_REACH)
+
+    road_i, along, side = locate(on_road)
+    # A named lane or alley (仪风弄, 陈家巷) numbers its houses itself: no 弄 off a 弄.
+    alley = roads["kind"].isin(LANE_KINDS).to_numpy()[np.maximum(road_i, 0)] & urban_res
+    if alley.any():
+        on_road |= alley
+        road_i, along, side = locate(on_road)
     # Numbers grow from the road's west/south end: odd on one side, even on the other.
     bounds = shapely.bounds(roads["geometry"].to_numpy())
     start = np.where(roads["axis"].to_numpy() == "x", bounds[:, 0], bounds[:, 1])[

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +38,10 @@ from popbase.sample.people import (
     life_events,
     street_people,
 )
+from popbase.sample.profiles import dirt_profile
 from popbase.sample.project_file import write_project_file
 from popbase.sample.residence import assign_hukou, assign_rooms, employment, residency
+from popbase.sample.roads import committee_roads
 from popbase.sample.writer import SampleWriter, as_geoframe
 from popbase.space.crs import GEOGRAPHIC, SHANGHAI_PROJECTED, transform_geometries
 
@@ -67,6 +69,9 @@ class SampleOptions:
         The date the deliveries describe.
     housing_share
         Share of streets whose housing table is delivered.
+    dirt
+        How dirty the department records are: ``light``, ``default`` or ``heavy``
+        (:mod:`popbase.sample.profiles`).
     """
 
     persons: int = 50_000
@@ -76,6 +81,7 @@ class SampleOptions:
     communities_per_street: int | None = None
     as_of: dt.date = DEFAULT_AS_OF
     housing_share: float = 0.4
+    dirt: str = "default"
 
 
 def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
@@ -114,18 +120,28 @@ def _abolished_shanghai() -> dict[str, tuple[str, int, int]]:
 
 @dataclass(frozen=True)
 class _Reference:
-    """What every district draws on: China's divisions, abolished codes, issued numbers."""
+    """What every district draws on: China's divisions, abolished codes, issued numbers.
+
+    ``roads`` collects the road names the districts generated so far use: a city names
+    each road once.
+    """
 
     frames: dict[str, pd.DataFrame]
     abolished: dict[str, tuple[str, int, int]]
     issued: IssuedNumbers
+    roads: set[str] = field(default_factory=set)
 
 
 class _District:
     """The built environment of one district, and writers of its addresses."""
 
     def __init__(
-        self, frame: DistrictFrame, opts: SampleOptions, n: int, rng: np.random.Generator
+        self,
+        frame: DistrictFrame,
+        opts: SampleOptions,
+        n: int,
+        rng: np.random.Generator,
+        roads_taken: set[str] | None = None,
     ) -> None:
         self.frame, self.n, self.rng = frame, n, rng
         boundary = transform_geometries(frame.boundary, GEOGRAPHIC, SHANGHAI_PROJECTED)
@@ -135,7 +151,7 @@ class _District:
         comm = self.divisions[self.divisions["level"] == "community"].reset_index(drop=True)
         self.communities = comm
         self.grids = grids_from_communities(comm, rng)
-        self.roads = roads_in(boundary, rng)
+        self.roads = roads_in(boundary, rng, communities=comm, taken=roads_taken)
         self.blocks = blocks_between(self.roads, boundary)
         village = comm["name"].str.endswith("村委会").to_numpy()
         weights = rng.lognormal(0, 0.45, len(comm)) * np.where(village, 0.55, 1.0)
@@ -162,7 +178,13 @@ class _District:
             for c, n in zip(comm["code"], comm["name"], strict=True)
             if n.endswith("村委会")
         }
-        b = address_buildings(b, self.roads, villages, rng)
+        named_after = committee_roads(comm["name"])
+        roads_of = {
+            c: named_after[n]
+            for c, n in zip(comm["code"], comm["name"], strict=True)
+            if n in named_after
+        }
+        b = address_buildings(b, self.roads, villages, rng, roads_of)
         b["geometry"] = footprints(b)
         b["grid_code"] = self._grid_of(b)
         self.buildings = b
@@ -358,7 +380,8 @@ def _generate_district(
 ) -> dict[str, int]:
     frame = load_district(code)
     rng = np.random.default_rng([opts.seed, int(code)])
-    d = _District(frame, opts, n, rng)
+    d = _District(frame, opts, n, rng, ref.roads)
+    dirt = dirt_profile(opts.dirt)
     plans = _street_plans(d)
     ages = district_ages(frame.census, n, rng)
     hukou_no = dict(
@@ -389,25 +412,33 @@ def _generate_district(
             )
         )
         w.truth("households", hh.reset_index())
-        w.source("police_hukou", dept.police_register(p, plan.code, hukou_no, d.write_rooms, srng))
+        w.source(
+            "police_hukou",
+            dept.police_register(p, plan.code, hukou_no, d.write_rooms, srng, dirt),
+        )
         w.ledger(
             plan.code,
             plan.name,
             opts.as_of.strftime("%Y年%m月"),
-            dept.community_ledger(p, plan.code, comm_names, d.write_rooms, opts.as_of, srng),
+            dept.community_ledger(p, plan.code, comm_names, d.write_rooms, opts.as_of, srng, dirt),
         )
-        w.source("health", dept.health_records(p, plan.code, d.write_rooms, opts.as_of, srng))
-        w.source("civil_affairs", dept.civil_affairs(p, plan.code, d.write_rooms, opts.as_of, srng))
-        w.source("social_security", dept.social_security(p, plan.code, opts.as_of, srng))
+        w.source("health", dept.health_records(p, plan.code, d.write_rooms, opts.as_of, srng, dirt))
+        w.source(
+            "civil_affairs",
+            dept.civil_affairs(p, plan.code, d.write_rooms, opts.as_of, srng, dirt),
+        )
+        w.source("social_security", dept.social_security(p, plan.code, opts.as_of, srng, dirt))
         w.source(
             "hotline",
             dept.hotline_tickets(
-                p, plan.code, d.buildings, d.rooms, d.write_rooms, opts.as_of, srng
+                p, plan.code, d.buildings, d.rooms, d.write_rooms, opts.as_of, srng, dirt
             ),
         )
         w.source(
             "operator_presence",
-            dept.operator_presence(p, plan.code, building_xy, SHANGHAI_PROJECTED, opts.as_of, srng),
+            dept.operator_presence(
+                p, plan.code, building_xy, SHANGHAI_PROJECTED, opts.as_of, srng, dirt
+            ),
         )
         res = p[p["presence"] == "resident"]
         grid_res.append(
@@ -426,7 +457,10 @@ def _generate_district(
         registers.enterprise_registry(d.enterprises, frame.name, d.write_buildings, rng),
     )
     streets = [p.code for p in plans]
-    surveyed = [s for s in streets if rng.random() < opts.housing_share] or streets[:1]
+    # The housing survey has reached its share of the streets: at least one, and (with
+    # several) not all, so that projects meet both covered and uncovered streets.
+    k = min(max(1, round(opts.housing_share * len(streets))), max(1, len(streets) - 1))
+    surveyed = sorted(rng.choice(streets, k, replace=False).tolist())
     w.source(
         "housing", registers.housing_table(d.rooms, surveyed, d.write_rooms, d.write_buildings, rng)
     )
@@ -509,6 +543,7 @@ def generate_sample(
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new folder for the sample")
+    dirt_profile(opts.dirt)  # validates the name before anything is written
     names = district_names()
     if opts.district == "all":
         codes = list(names)

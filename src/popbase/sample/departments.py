@@ -4,6 +4,10 @@ Each function takes the true people of one street and returns the department's r
 its own column names (Chinese, as delivered) plus hidden truth columns ``_person_id``
 (who the row is about) and ``_room_id`` (the room its address refers to), which the
 writer moves into ``truth/records.parquet`` before the file is written.
+
+The rates written here are each source's base rates; a :class:`DirtProfile` (``popbase
+sample --dirt``) scales them and adds habits the default city lacks
+(:mod:`popbase.sample.profiles`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from popbase.sample.dirt import (
     shift_dates,
     typo_ids,
 )
+from popbase.sample.profiles import DEFAULT, DirtProfile
 from popbase.sample.residence import RESIDENCY_LABELS
 from popbase.space.crs import transformer
 
@@ -89,15 +94,25 @@ def _with_duplicates(df: pd.DataFrame, rate: float, rng: np.random.Generator) ->
     return pd.concat([df, dup]).sort_index(kind="stable").reset_index(drop=True)
 
 
+def _blank(values: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Leave a share of values empty, as forms with optional fields do."""
+    out = np.asarray(values, dtype=object)
+    if rate <= 0:
+        return out
+    return np.where(mask(len(out), rate, rng), "", out)
+
+
 def _ids(
     p: pd.DataFrame,
     rng: np.random.Generator,
+    dirt: DirtProfile,
     *,
     typo: float,
     missing: float,
     legacy: float,
     lower_x: float = 0.01,
 ) -> np.ndarray:
+    typo, missing, legacy = dirt.id(typo), dirt.id(missing), dirt.id(legacy)
     ids = p["id_number"].to_numpy().astype(object)
     old = p["birth_date"].to_numpy(dtype=object) < "1980"
     ids = legacy_ids(ids, mask(len(p), legacy, rng) & old)
@@ -113,23 +128,33 @@ def police_register(
     hukou_no: dict[str, str],
     write: AddressWriter,
     rng: np.random.Generator,
+    dirt: DirtProfile = DEFAULT,
 ) -> pd.DataFrame:
     """Police household register (公安户籍): everyone whose hukou is in the district."""
     p = p[(p["hukou_room_id"] != "") & (p["presence"] != "moved_out")]
     n = len(p)
-    status = np.where((p["presence"] == "deceased").to_numpy() & mask(n, 0.8, rng), "死亡", "正常")
-    ids = _ids(p, rng, typo=0.001, missing=0.0, legacy=0.02)
+    # A death not yet cancelled in the register is a stale row.
+    marked = 1.0 - dirt.kept(0.2)
+    status = np.where(
+        (p["presence"] == "deceased").to_numpy() & mask(n, marked, rng), "死亡", "正常"
+    )
+    ids = _ids(p, rng, dirt, typo=0.001, missing=0.0, legacy=0.02)
     df = pd.DataFrame(
         {
             "记录号": _record_numbers("GA", street, n),
             "公民身份号码": ids,
-            "姓名": dirty_names(p["name"].to_numpy(), rng, spaces=0.001, traditional=0.002),
+            "姓名": dirty_names(
+                p["name"].to_numpy(),
+                rng,
+                spaces=dirt.typo(0.001),
+                traditional=dirt.typo(0.002),
+            ),
             "性别": sex_labels(p["sex"].to_numpy(), rng),
             "民族": p["ethnicity"].to_numpy(),
             "出生日期": format_dates(p["birth_date"].to_numpy(), rng, styles={"compact": 1.0}),
             "户号": [hukou_no[r] for r in p["hukou_room_id"]],
             "与户主关系": np.where(p["origin"] == "same_district", "其他", p["relation"]),
-            "户籍地址": write(p["hukou_room_id"].to_numpy(), POLICE_STYLE),
+            "户籍地址": write(p["hukou_room_id"].to_numpy(), dirt.style(POLICE_STYLE)),
             "户籍迁入日期": format_dates(
                 p["residence_since"].to_numpy(), rng, styles={"compact": 1.0}
             ),
@@ -150,6 +175,7 @@ def community_ledger(
     write: AddressWriter,
     as_of: dt.date,
     rng: np.random.Generator,
+    dirt: DirtProfile = DEFAULT,
 ) -> pd.DataFrame:
     """Community resident ledgers (居委台账): residents, with stale rows of the departed."""
     presence = p["presence"].to_numpy()
@@ -158,10 +184,10 @@ def community_ledger(
         mask(len(p), 0.97, rng),
         np.where(
             presence == "deceased",
-            mask(len(p), 0.3, rng),
+            mask(len(p), dirt.kept(0.3), rng),
             np.where(
                 presence == "moved_out",
-                mask(len(p), 0.4, rng),
+                mask(len(p), dirt.kept(0.4), rng),
                 # Committees also keep registered people who live elsewhere (人不在户在).
                 np.where(presence == "absent", mask(len(p), 0.5, rng), False),
             ),
@@ -169,9 +195,10 @@ def community_ledger(
     )
     p = p[keep]
     n = len(p)
+    style = dirt.style(LEDGER_STYLE)
     hukou = np.where(
         p["hukou_room_id"] != "",
-        write(p["hukou_room_id"].to_numpy(), LEDGER_STYLE),
+        write(p["hukou_room_id"].to_numpy(), style),
         p["hukou_text"].to_numpy(),
     )
     # Stale rows keep the status they had while the person still lived here.
@@ -184,23 +211,37 @@ def community_ledger(
         p["hukou_room_id"].to_numpy(),
         p["home_room_id"].to_numpy(),
     ).astype(object)
+    # A row without a residence address refers to no room.
+    listed_at = _blank(listed_at, dirt.missing_address, rng)
     df = pd.DataFrame(
         {
             "编号": _record_numbers("TZ", street, n),
-            "姓名": dirty_names(p["name"].to_numpy(), rng, spaces=0.01, traditional=0.002),
-            "性别": sex_labels(p["sex"].to_numpy(), rng, wrong=0.002),
-            "公民身份号码": _ids(p, rng, typo=0.015, missing=0.02, legacy=0.005),
+            "姓名": dirty_names(
+                p["name"].to_numpy(),
+                rng,
+                spaces=dirt.typo(0.01),
+                traditional=dirt.typo(0.002),
+                homophone=dirt.name_homophone,
+            ),
+            "性别": sex_labels(p["sex"].to_numpy(), rng, wrong=dirt.typo(0.002)),
+            "公民身份号码": _ids(p, rng, dirt, typo=0.015, missing=0.02, legacy=0.005),
             "出生日期": format_dates(
-                shift_dates(p["birth_date"].to_numpy(), mask(n, 0.004, rng), rng),
+                _blank(
+                    shift_dates(p["birth_date"].to_numpy(), mask(n, dirt.typo(0.004), rng), rng),
+                    dirt.missing_birth_date,
+                    rng,
+                ),
                 rng,
                 styles={"iso": 0.6, "slash": 0.25, "chinese": 0.1, "compact": 0.05},
             ),
             "民族": p["ethnicity"].to_numpy(),
             "联系电话": np.where(
-                mask(n, 0.1, rng), "", format_phones(p["phone"].to_numpy(), rng, messy=0.15)
+                mask(n, dirt.miss(0.1), rng),
+                "",
+                format_phones(p["phone"].to_numpy(), rng, messy=0.15),
             ),
             "居委会": p["community_code"].map(community_names).to_numpy(),
-            "居住地址": write(listed_at, LEDGER_STYLE),
+            "居住地址": write(listed_at, style),
             "居住起始日期": format_dates(
                 p["residence_since"].to_numpy(), rng, styles={"iso": 0.7, "slash": 0.3}
             ),
@@ -210,7 +251,7 @@ def community_ledger(
             "备注": np.where(p["age"] >= 80, "高龄", ""),
             "_person_id": p["person_id"].to_numpy(),
             "_room_id": listed_at,
-            "_address_kind": "residence",
+            "_address_kind": np.where(listed_at != "", "residence", ""),
         },
         dtype=object,
     )
@@ -225,11 +266,16 @@ def _mothers(p: pd.DataFrame) -> pd.Series:
 
 
 def health_records(
-    p: pd.DataFrame, street: str, write: AddressWriter, as_of: dt.date, rng: np.random.Generator
+    p: pd.DataFrame,
+    street: str,
+    write: AddressWriter,
+    as_of: dt.date,
+    rng: np.random.Generator,
+    dirt: DirtProfile = DEFAULT,
 ) -> pd.DataFrame:
     """Health commission (卫健): family-doctor sign-ups, chronic disease, pregnancy, births."""
     living = p["presence"].isin(["resident"]).to_numpy()
-    stale = (p["presence"] == "deceased").to_numpy() & mask(len(p), 0.5, rng)
+    stale = (p["presence"] == "deceased").to_numpy() & mask(len(p), dirt.kept(0.5), rng)
     mothers = _mothers(p)
     parts = []
     for kind, sel, detail in (
@@ -254,34 +300,49 @@ def health_records(
     days = np.where(q["_kind"].to_numpy() == "孕产妇建册", days % 240 + 1, days)
     event = np.datetime64(as_of) - days.astype("timedelta64[D]")
     newborn = (q["_kind"] == "出生登记").to_numpy()
-    ids = _ids(q, rng, typo=0.005, missing=0.003, legacy=0.002)
+    ids = _ids(q, rng, dirt, typo=0.005, missing=0.003, legacy=0.002)
+    home = _blank(q["home_room_id"].to_numpy(), dirt.missing_address, rng)
     return pd.DataFrame(
         {
             "记录编号": _record_numbers("WJ", street, n),
             "业务类型": q["_kind"].to_numpy(),
             "身份证号": np.where(newborn & mask(n, 0.2, rng), "", ids),
-            "姓名": dirty_names(q["name"].to_numpy(), rng, spaces=0.003),
-            "性别": sex_labels(q["sex"].to_numpy(), rng, wrong=0.001),
+            "姓名": dirty_names(
+                q["name"].to_numpy(),
+                rng,
+                spaces=dirt.typo(0.003),
+                homophone=dirt.name_homophone,
+            ),
+            "性别": sex_labels(q["sex"].to_numpy(), rng, wrong=dirt.typo(0.001)),
             "出生日期": format_dates(
-                shift_dates(q["birth_date"].to_numpy(), mask(n, 0.003, rng), rng),
+                _blank(
+                    shift_dates(q["birth_date"].to_numpy(), mask(n, dirt.typo(0.003), rng), rng),
+                    dirt.missing_birth_date,
+                    rng,
+                ),
                 rng,
                 styles={"iso": 0.8, "compact": 0.2},
             ),
             "联系电话": format_phones(q["phone"].to_numpy(), rng, messy=0.05),
-            "现住址": write(q["home_room_id"].to_numpy(), HEALTH_STYLE),
+            "现住址": write(home, dirt.style(HEALTH_STYLE)),
             "登记日期": event.astype(str),
             "诊断或备注": q["_detail"].to_numpy(),
             "母亲身份证号": q["_mother"].to_numpy(),
             "_person_id": q["person_id"].to_numpy(),
-            "_room_id": q["home_room_id"].to_numpy(),
-            "_address_kind": "residence",
+            "_room_id": home,
+            "_address_kind": np.where(home != "", "residence", ""),
         },
         dtype=object,
     )
 
 
 def civil_affairs(
-    p: pd.DataFrame, street: str, write: AddressWriter, as_of: dt.date, rng: np.random.Generator
+    p: pd.DataFrame,
+    street: str,
+    write: AddressWriter,
+    as_of: dt.date,
+    rng: np.random.Generator,
+    dirt: DirtProfile = DEFAULT,
 ) -> pd.DataFrame:
     """Civil affairs (民政): marriages, disability, low income, elderly care, funerals."""
     resident = (p["presence"] == "resident").to_numpy()
@@ -319,35 +380,49 @@ def civil_affairs(
     q = pd.concat(parts, ignore_index=True)
     n = len(q)
     disab = (q["_kind"] == "残疾人证").to_numpy()
+    home = _blank(q["home_room_id"].to_numpy(), dirt.missing_address, rng)
     return pd.DataFrame(
         {
             "记录编号": _record_numbers("MZ", street, n),
             "业务类型": q["_kind"].to_numpy(),
-            "身份证号": _ids(q, rng, typo=0.004, missing=0.0, legacy=0.003),
-            "姓名": dirty_names(q["name"].to_numpy(), rng, spaces=0.002),
+            "身份证号": _ids(q, rng, dirt, typo=0.004, missing=0.0, legacy=0.003),
+            "姓名": dirty_names(
+                q["name"].to_numpy(),
+                rng,
+                spaces=dirt.typo(0.002),
+                homophone=dirt.name_homophone,
+            ),
             "性别": sex_labels(q["sex"].to_numpy(), rng),
             "出生日期": format_dates(
-                shift_dates(q["birth_date"].to_numpy(), mask(n, 0.005, rng), rng),
+                _blank(
+                    shift_dates(q["birth_date"].to_numpy(), mask(n, dirt.typo(0.005), rng), rng),
+                    dirt.missing_birth_date,
+                    rng,
+                ),
                 rng,
                 styles={"iso": 0.5, "chinese": 0.5},
             ),
             "配偶身份证号": np.where(q["_kind"] == "婚姻登记", q["_spouse"], ""),
             "残疾类别": np.where(disab, q["disability_type"], ""),
             "残疾等级": np.where(disab, q["disability_grade"].astype(str), ""),
-            "现住址": write(q["home_room_id"].to_numpy(), HEALTH_STYLE),
+            "现住址": write(home, dirt.style(HEALTH_STYLE)),
             "办理日期": (
                 np.datetime64(as_of) - rng.integers(1, 1000, n).astype("timedelta64[D]")
             ).astype(str),
             "_person_id": q["person_id"].to_numpy(),
-            "_room_id": q["home_room_id"].to_numpy(),
-            "_address_kind": "residence",
+            "_room_id": home,
+            "_address_kind": np.where(home != "", "residence", ""),
         },
         dtype=object,
     )
 
 
 def social_security(
-    p: pd.DataFrame, street: str, as_of: dt.date, rng: np.random.Generator
+    p: pd.DataFrame,
+    street: str,
+    as_of: dt.date,
+    rng: np.random.Generator,
+    dirt: DirtProfile = DEFAULT,
 ) -> pd.DataFrame:
     """Human resources and social security (人社): insured employees and their employers."""
     q = p[(p["employer_credit_code"] != "") & p["presence"].isin(["resident", "moved_out"])]
@@ -359,8 +434,8 @@ def social_security(
     return pd.DataFrame(
         {
             "记录编号": _record_numbers("RS", street, n),
-            "身份证号": _ids(q, rng, typo=0.003, missing=0.0, legacy=0.0),
-            "姓名": dirty_names(q["name"].to_numpy(), rng, homophone=0.005),
+            "身份证号": _ids(q, rng, dirt, typo=0.003, missing=0.0, legacy=0.0),
+            "姓名": dirty_names(q["name"].to_numpy(), rng, homophone=dirt.typo(0.005)),
             "单位统一社会信用代码": codes,
             "单位名称": q["employer_name"].to_numpy(),
             "参保状态": np.where(q["presence"] == "moved_out", "暂停缴费", "正常缴费"),
@@ -395,6 +470,7 @@ def hotline_tickets(
     write: AddressWriter,
     as_of: dt.date,
     rng: np.random.Generator,
+    dirt: DirtProfile = DEFAULT,
 ) -> pd.DataFrame:
     """12345 hotline tickets: caller name and phone, a free-text address, no ID number."""
     adults = p[(p["presence"] == "resident") & (p["age"] >= 18)]
@@ -403,11 +479,11 @@ def hotline_tickets(
     n = len(callers)
     polite = np.where(callers["sex"] == "M", "先生", "女士")
     name = np.where(mask(n, 0.25, rng), callers["name"].str[:1] + polite, callers["name"])
-    phone = np.where(mask(n, 0.9, rng), callers["phone"], "")
+    phone = np.where(mask(n, 1.0 - dirt.miss(0.1), rng), callers["phone"], "")
     room = callers["home_room_id"].to_numpy().astype(object)
     # A share of tickets are about a place, not the caller's home: no room to link.
     about_place = mask(n, 0.15, rng)
-    addr = write(room, HOTLINE_STYLE)
+    addr = write(room, dirt.style(HOTLINE_STYLE))
     comp = buildings.set_index("building_id")["compound"]
     bid = pd.Series(room, dtype=object).str.rsplit("-", n=1).str[0]
     compound = bid.map(comp).fillna("").to_numpy()
@@ -465,6 +541,7 @@ def operator_presence(
     projected_crs: str,
     as_of: dt.date,
     rng: np.random.Generator,
+    dirt: DirtProfile = DEFAULT,
 ) -> pd.DataFrame:
     """Operators' real-name night-time residence (运营商实名信令夜间常驻地), per person.
 
@@ -494,8 +571,8 @@ def operator_presence(
     return pd.DataFrame(
         {
             "序号": _record_numbers("YY", street, n),
-            "证件号码": _ids(q, rng, typo=0.002, missing=0.0, legacy=0.01),
-            "姓名": dirty_names(q["name"].to_numpy(), rng, spaces=0.002),
+            "证件号码": _ids(q, rng, dirt, typo=0.002, missing=0.0, legacy=0.01),
+            "姓名": dirty_names(q["name"].to_numpy(), rng, spaces=dirt.typo(0.002)),
             "手机号码": q["phone"].to_numpy(),
             "夜间常驻经度": np.char.mod("%.6f", lon),
             "夜间常驻纬度": np.char.mod("%.6f", lat),

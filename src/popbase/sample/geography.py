@@ -2,7 +2,10 @@
 
 Generated in a projected CRS (metres) inside the real district boundary: streets tile the
 district, committees tile their street, micro-grids tile their committee. Roads form a
-jittered lattice of named lines; the cells between them are blocks.
+jittered lattice of lines named from real road names (:mod:`popbase.sample.roads`); a
+committee named after a road (中春路居委会) has that road running through or beside it, and
+lanes and old streets (仪风弄, 陈家巷, 三林老街) take the shortest lines. The cells between
+roads are blocks.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from popbase.sample.frame import DistrictFrame
-from popbase.sample.names import road_names
+from popbase.sample.roads import SHORT_KINDS, committee_roads, draw_road_names, road_kind
 from popbase.sample.tiling import voronoi_tiles
 
 
@@ -133,9 +136,14 @@ def _lattice(lo: float, hi: float, spacing: float, rng: np.random.Generator) -> 
 
 
 def roads_in(
-    boundary: BaseGeometry, rng: np.random.Generator, spacing: float = 700.0
+    boundary: BaseGeometry,
+    rng: np.random.Generator,
+    spacing: float = 700.0,
+    *,
+    communities: pd.DataFrame | None = None,
+    taken: set[str] | None = None,
 ) -> pd.DataFrame:
-    """Lay a named, jittered lattice of roads over the district.
+    """Lay a jittered lattice of roads over the district and name them from real names.
 
     Parameters
     ----------
@@ -145,6 +153,11 @@ def roads_in(
         Random generator.
     spacing
         Mean distance between parallel roads in metres.
+    communities
+        ``name, geometry`` of the district's committees: a committee named after a road
+        gets that name on the lattice line nearest to it.
+    taken
+        Road names of other districts of the same city; the names given here are added.
 
     Returns
     -------
@@ -154,23 +167,67 @@ def roads_in(
     minx, miny, maxx, maxy = boundary.bounds
     ys = _lattice(miny, maxy, spacing, rng)
     xs = _lattice(minx, maxx, spacing, rng)
-    names = road_names(len(ys) + len(xs), rng)
     lines = [shapely.LineString([(minx, y), (maxx, y)]) for y in ys]
     lines += [shapely.LineString([(x, miny), (x, maxy)]) for x in xs]
     clipped = shapely.intersection(np.array(lines), boundary)
-    kinds = [n[-2:] if n.endswith(("支路", "大道", "公路")) else "路" for n in names]
+    inside = ~shapely.is_empty(clipped)
+    offsets = np.concatenate([ys, xs])
+    axis = np.array(["x"] * len(ys) + ["y"] * len(xs))
+    placed = _committee_road_lines(communities, clipped, inside, axis, offsets, taken or set())
+    names = draw_road_names(int(inside.sum()), rng, first=list(placed.values()), taken=taken or ())
+    # The committees' roads take their lines. Lanes and old streets are short: they take
+    # the shortest of the other lines, the roads the rest.
+    rest = names[len(placed) :]
+    free = sorted(
+        (i for i in range(len(lines)) if inside[i] and i not in placed),
+        key=lambda i: float(shapely.length(clipped[i])),
+    )
+    short = [n for n in rest if road_kind(n) in SHORT_KINDS]
+    order = short + [n for n in rest if road_kind(n) not in SHORT_KINDS]
+    named = [""] * len(lines)
+    for i, name in [*zip(free, order, strict=True), *placed.items()]:
+        named[i] = name
+    if taken is not None:
+        taken.update(names)
     df = pd.DataFrame(
         {
             "road_id": [f"R{i:04d}" for i in range(len(lines))],
-            "name": names,
-            "kind": kinds,
-            "axis": ["x"] * len(ys) + ["y"] * len(xs),
-            "offset": np.concatenate([ys, xs]),
+            "name": named,
+            "kind": [road_kind(n) for n in named],
+            "axis": axis,
+            "offset": offsets,
             "geometry": clipped,
         }
     )
-    kept: pd.DataFrame = df[~shapely.is_empty(df["geometry"].to_numpy())]
+    kept: pd.DataFrame = df[inside]
     return kept.reset_index(drop=True)
+
+
+def _committee_road_lines(
+    communities: pd.DataFrame | None,
+    lines: np.ndarray,
+    inside: np.ndarray,
+    axis: np.ndarray,
+    offsets: np.ndarray,
+    taken: set[str],
+) -> dict[int, str]:
+    """Line index → name of the road a committee is named after, on the line nearest it."""
+    if communities is None or communities.empty:
+        return {}
+    named_after = committee_roads(communities["name"])
+    out: dict[int, str] = {}
+    for name, geom in zip(communities["name"], communities["geometry"], strict=True):
+        road = named_after.get(name)
+        if road is None or road in out.values() or road in taken:
+            continue
+        at = geom.representative_point()
+        free = np.flatnonzero(inside & ~np.isin(np.arange(len(lines)), list(out)))
+        if not len(free):
+            break
+        # The line nearest the committee's centre, where its buildings cluster.
+        d = np.abs(np.where(axis[free] == "x", at.y, at.x) - offsets[free])
+        out[int(free[np.argmin(d)])] = road
+    return out
 
 
 def blocks_between(roads: pd.DataFrame, boundary: BaseGeometry) -> pd.DataFrame:
@@ -230,4 +287,55 @@ def nearest_road(
         dist[better] = dd[better]
         along[better] = other[better]
         side[better] = (coord > offsets[pick])[better]
+    return best, along, side
+
+
+def prefer_named_roads(
+    roads: pd.DataFrame,
+    x: np.ndarray,
+    y: np.ndarray,
+    located: tuple[np.ndarray, np.ndarray, np.ndarray],
+    wanted: np.ndarray,
+    reach: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Put points on the road their committee is named after, where it is within ``reach``.
+
+    A committee is named after the road its compounds front (中春路居委会), so a point of
+    such a committee takes that road, rather than the nearest, when it is not far.
+
+    Parameters
+    ----------
+    roads
+        The road network (``name, axis, offset``).
+    x, y
+        Points.
+    located
+        What :func:`nearest_road` gave for the points.
+    wanted
+        The name of each point's committee's road, ``""`` for none.
+    reach
+        Greatest distance in metres from a point to its committee's road.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Road row index, distance along the road and side, as :func:`nearest_road`.
+    """
+    best, along, side = (a.copy() for a in located)
+    at = pd.Series(np.arange(len(roads)), index=roads["name"].to_numpy())
+    at = at[~at.index.duplicated()]
+    pos = at.reindex(np.asarray(wanted, dtype=object)).to_numpy()
+    has = ~pd.isna(pos)
+    if not has.any():
+        return best, along, side
+    i = np.flatnonzero(has)
+    road = pos[i].astype(int)
+    horizontal = roads["axis"].to_numpy()[road] == "x"
+    offset = roads["offset"].to_numpy()[road]
+    coord = np.where(horizontal, y[i], x[i])
+    near = np.abs(coord - offset) <= reach
+    k = i[near]
+    best[k] = road[near]
+    along[k] = np.where(horizontal, x[i], y[i])[near]
+    side[k] = (coord > offset)[near]
     return best, along, side
