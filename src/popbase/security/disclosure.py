@@ -202,12 +202,16 @@ def _nearest_open(cells: Cells, hidden: np.ndarray, cell: int, depth: int) -> in
     """The cell :func:`widen` hides for ``cell``, searching outwards; None if none."""
     v = cells.values
     frontier, seen = [cell], {cell}
+    visited: set[int] = set()  # relations already searched: each is read once
     zero: int | None = None
     for _ in range(depth):
         reached: list[int] = []
         best: tuple[int, int] | None = None
         for c in frontier:
             for i in cells.relations_of.get(c, []):
+                if i in visited:
+                    continue
+                visited.add(i)
                 rel = cells.relations[i]
                 members = np.array([rel.total, *rel.parts], dtype=np.int64)
                 open_ = members[~hidden[members] & cells.controlled[members]]
@@ -218,10 +222,12 @@ def _nearest_open(cells: Cells, hidden: np.ndarray, cell: int, depth: int) -> in
                         best = (int(v[pick]), pick)
                 elif len(open_) and zero is None:
                     zero = int(open_[0])
-                reached += [int(m) for m in members[hidden[members]] if int(m) not in seen]
+                for m in members[hidden[members]].tolist():
+                    if m not in seen:
+                        seen.add(m)
+                        reached.append(m)
         if best is not None:
             return best[1]
-        seen.update(reached)
         frontier = reached
     return zero
 

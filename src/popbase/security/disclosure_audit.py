@@ -32,6 +32,8 @@ TOLERANCE = 1e-6
 CAP = 1e8
 # Rounds of widening before a cell is reported as one that cannot be protected.
 MAX_ROUNDS = 30
+# Rounds in a row that protect none of the exposed cells before they are reported so.
+STALLED_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -318,6 +320,7 @@ def protect(cells: Cells) -> tuple[np.ndarray, AuditResult]:
     result = audit(cells, hidden, bounds=False)
     programs = result.programs
     before = hidden
+    stalled = 0
     for _ in range(MAX_ROUNDS):
         if not result.exposures:
             break
@@ -327,8 +330,14 @@ def protect(cells: Cells) -> tuple[np.ndarray, AuditResult]:
         hidden = suppress(cells, hidden, changed=before ^ hidden)
         exposed = np.zeros(len(hidden), dtype=bool)
         exposed[[e.cell for e in result.exposures]] = True
+        was = len(result.exposures)
         result = audit(cells, hidden, exposed, bounds=False)
         programs += result.programs
+        # Rounds that protect none of the exposed cells only hide more: such cells are
+        # ones no cover protects (a committee alone in its shown street).
+        stalled = stalled + 1 if len(result.exposures) >= was else 0
+        if stalled >= STALLED_ROUNDS:
+            break
     if result.exposures:
         exposed = np.zeros(len(hidden), dtype=bool)
         exposed[[e.cell for e in result.exposures]] = True
