@@ -93,8 +93,12 @@ def test_eval_prints_a_short_table_and_writes_every_score(session: dict[str, obj
     assert isinstance(result, Result) and isinstance(root, Path) and isinstance(project, Path)
     assert result.exit_code == 0, result.output
     written = json.loads((root / "eval.json").read_text(encoding="utf-8"))
-    # The headline scores, a line each: not the hundreds of lines of the JSON.
-    assert len(result.stdout.splitlines()) < 25
+    # The headline scores, a line each: not the hundreds of lines of the JSON; then the
+    # residency rules' table, a line per rule that decided someone.
+    headline, rules = result.stdout.split("residency rules:")
+    assert len(headline.splitlines()) < 25
+    assert "listed" in rules and len(rules.splitlines()) < 30
+    assert set(written["residency"]["by_rule"]) <= set(rules.replace("\n", " ").split())
     assert f"{written['residency']['accuracy']:.4f}" in result.stdout
     assert f"{written['link']['precision']:.4f} / {written['link']['recall']:.4f}" in result.stdout
     assert written["snapshot"] == current_snapshot(project).id

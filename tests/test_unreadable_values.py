@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,11 @@ def dirty_ledger(folder: Path) -> dict[str, list[str]]:
             sheet.cell(row, months).value = None
             month_only.append(f"{record}{row}")
         elif sheet.cell(row, start).value and len(cells) < 4:
-            day = dt.date.fromisoformat(str(sheet.cell(row, start).value).replace("/", "-"))
+            # The sample writes dates in several forms (2011-03-09, 2011-3-9, 2011/3/9).
+            ymd = re.fullmatch(r"(\d{4})\D(\d{1,2})\D(\d{1,2})", str(sheet.cell(row, start).value))
+            if ymd is None:
+                continue
+            day = dt.date(*(int(part) for part in ymd.groups()))
             sheet.cell(row, start).value = day
             sheet.cell(row, start).number_format = "yyyy/m/d"
             cells.append(f"{record}{row}")

@@ -346,6 +346,7 @@ def evaluate(
     """
     from popbase.config import load_project
     from popbase.ops.evaluate import evaluate_project, headline_scores
+    from popbase.ops.evaluate_residency import rule_rows
 
     try:
         scores = evaluate_project(load_project(project))
@@ -358,9 +359,16 @@ def evaluate(
     table.add_column("score", justify="right", no_wrap=True)
     for measure, value in headline_scores(scores):
         table.add_row(measure, value)
+    rules = Table(title="residency rules: persons each decided, and how often rightly")
+    for column in ("rule", "persons", "status precision", "room precision"):
+        rules.add_column(column, justify="left" if column == "rule" else "right")
+    for row in rule_rows(scores["residency"]):
+        rules.add_row(*row)
     if json_out is None:
-        table.caption = "every score: popbase eval PROJECT --json FILE"
-    Console(width=max(console.width, 100)).print(table)
+        rules.caption = "every score: popbase eval PROJECT --json FILE"
+    out = Console(width=max(console.width, 100))
+    out.print(table)
+    out.print(rules)
 
 
 @app.command()

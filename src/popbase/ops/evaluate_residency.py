@@ -122,37 +122,48 @@ def _fraction(value: float | None) -> str:
 
 
 def residency_rows(residency: dict[str, Any]) -> list[tuple[str, str]]:
-    """Rows of the printed scores: the accuracies, then each rule's persons and precision.
+    """Rows of the headline scores: the accuracy, and over the decided with 待核实's count.
 
     >>> rows = residency_rows({"accuracy": 0.99, "accuracy_decided": 0.995, "unknown": 3,
-    ...     "decided": 97, "persons": 100, "by_rule": {"listed": {"persons": 97,
-    ...     "status_precision": 1.0, "room_precision": 0.99}}, "by_months_rule": {}})
+    ...     "decided": 97, "persons": 100, "by_rule": {}, "by_months_rule": {}})
     >>> rows[1]
     ('residency: accuracy over the decided / 待核实 (unknown)', '0.9950 / 3')
     """
-    from popbase.population.residency_rules import rule_labels
-
-    labels = rule_labels()
-    rows = [
+    return [
         ("residency status (人户状态): accuracy", f"{residency['accuracy']:.4f}"),
         (
             "residency: accuracy over the decided / 待核实 (unknown)",
             f"{residency['accuracy_decided']:.4f} / {residency['unknown']:,}",
         ),
     ]
-    for rule, s in residency.get("by_rule", {}).items():
-        rows.append(
-            (
-                f"  rule {rule} ({labels.get(rule, '?')}): persons · status / room precision",
-                f"{s['persons']:,} · {_fraction(s['status_precision'])} / "
-                f"{_fraction(s.get('room_precision'))}",
-            )
+
+
+def rule_rows(residency: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Rows of the residency rules' table: rule, persons decided, status and room precision.
+
+    >>> rule_rows({"by_rule": {"listed": {"persons": 97, "status_precision": 1.0,
+    ...     "room_precision": 0.99}}, "by_months_rule": {}})[0][1:]
+    ('97', '1.0000', '0.9900')
+    """
+    from popbase.population.residency_rules import rule_labels
+
+    labels = rule_labels()
+    rows = [
+        (
+            f"{rule} ({labels.get(rule, '?')})",
+            f"{s['persons']:,}",
+            _fraction(s["status_precision"]),
+            _fraction(s.get("room_precision")),
         )
-    for rule, s in residency.get("by_months_rule", {}).items():
-        rows.append(
-            (
-                f"  months rule {rule} ({labels.get(rule, '?')}): persons · status precision",
-                f"{s['persons']:,} · {_fraction(s['status_precision'])}",
-            )
+        for rule, s in residency.get("by_rule", {}).items()
+    ]
+    rows += [
+        (
+            f"months: {rule} ({labels.get(rule, '?')})",
+            f"{s['persons']:,}",
+            _fraction(s["status_precision"]),
+            "–",
         )
+        for rule, s in residency.get("by_months_rule", {}).items()
+    ]
     return rows
