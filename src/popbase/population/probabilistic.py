@@ -268,7 +268,8 @@ def _settings(persons: int, resolution: ResolutionConfig) -> Any:
         ],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
-        additional_columns_to_retain=["person_id"],
+        # sex and birth date: kept for :func:`relatives`.
+        additional_columns_to_retain=["person_id", "sex", "birth_date"],
     )
 
 
@@ -374,6 +375,7 @@ def predict_pairs(unknown: pa.Table, known: pa.Table, resolution: ResolutionConf
         con.close()
     if scored.empty:
         return empty
+    scored = scored[~relatives(scored)]
     # Either side of a pair may be the unknown record: Splink orders them by dataset name.
     unknown_left = scored["source_dataset_l"] == "unknown"
     return pd.DataFrame(
@@ -383,6 +385,32 @@ def predict_pairs(unknown: pa.Table, known: pa.Table, resolution: ResolutionConf
             "pair_probability": scored["match_probability"].astype(float),
         }
     )
+
+
+def relatives(scored: pd.DataFrame) -> pd.Series:
+    """Pairs that state another sex and another birth date: two persons, however alike.
+
+    A family shares its surname, room, phone and often a given-name character; a model
+    trained on a small delivery may weigh those above what tells a mother from her son.
+    Where both rows state a sex and a birth date and neither agrees, they are not one
+    person (one mistyped ID digit cannot change both).
+
+    Examples
+    --------
+    >>> pairs = pd.DataFrame({"sex_l": ["M", "M", "F"], "sex_r": ["F", "F", "F"],
+    ...     "birth_date_l": ["2024-09-02", "1995-02-11", "1990-01-01"],
+    ...     "birth_date_r": ["1995-02-11", "1995-02-11", "1990-01-02"]})
+    >>> relatives(pairs).tolist()
+    [True, False, False]
+    """
+    columns = ["sex_l", "sex_r", "birth_date_l", "birth_date_r"]
+    if not set(columns) <= set(scored.columns):
+        return pd.Series(False, index=scored.index)
+    stated = scored[columns].notna().all(axis=1)
+    differ = (scored["sex_l"] != scored["sex_r"]) & (
+        scored["birth_date_l"] != scored["birth_date_r"]
+    )
+    return stated & differ
 
 
 def decide(pairs: pd.DataFrame, resolution: ResolutionConfig) -> pd.DataFrame:
