@@ -10,67 +10,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from popbase.address import match
 from popbase.analysis import rollup
 from popbase.backends import DuckDBBackend
-from popbase.backends.base import Backend
 from popbase.config import Project
+from popbase.context import BuildContext, Progress, StageFn
 from popbase.errors import PopbaseError, StageError
 from popbase.ops import accounting, delivery, ingest, publish, quality, snapshot
 from popbase.population import fuse, link, residency, resolve, validate
 from popbase.portraits import tagging
-from popbase.schema import DeclaredTables, conform_tables
+from popbase.schema import conform_tables
 from popbase.space import basemap
-
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class BuildContext:
-    """What a stage works with.
-
-    Attributes
-    ----------
-    project
-        The project being built.
-    db
-        The backend holding the build's tables.
-    folder
-        The snapshot folder being written.
-    report
-        Per-stage figures, written to ``report.json``.
-    accept_partial
-        Sources to publish even if they delivered nothing or far less than last time
-        (``all`` for every source; see :mod:`popbase.ops.delivery`).
-    """
-
-    project: Project
-    db: Backend
-    folder: Path
-    progress: Progress | None = None
-    report: dict[str, Any] = field(default_factory=dict)
-    accept_partial: frozenset[str] = frozenset()
-    # Objects a stage builds that a later stage reuses (never required: a stage run
-    # alone rebuilds what it needs).
-    shared: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # Tables a stage writes from Python arrive typed as declared (popbase.schema).
-        if not isinstance(self.db, DeclaredTables):
-            self.db = DeclaredTables(self.db)
-
-    def tick(self, stage: str, done: int, total: int) -> None:
-        """Report progress of a long stage."""
-        if self.progress is not None:
-            self.progress(stage, done, total)
-
-
-StageFn = Callable[[BuildContext], dict[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,12 @@ from popbase.address.lane import MAX_UNITS_PER_FLOOR, locate_formal, outside, re
 from popbase.address.names import ADMIN_SUFFIXES
 from popbase.address.parse import Address
 from popbase.address.region import region_gate
+from popbase.context import quarantine_rows
 from popbase.errors import SourceFileError
 from popbase.io.gc_pause import gc_paused
-from popbase.ops.ingest import quarantine_rows
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 LINK_COLUMNS = ["source", "record_id", "address_kind", "text", "building_id", "room_id", "reason"]
 # Why an address is not linked (each is documented in the module docstring).

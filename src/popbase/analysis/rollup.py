@@ -31,20 +31,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+from popbase.analysis.measures import MEASURES
 
-MEASURES = ("resident", "usual_resident", "floating", "registered", "absent", "unknown")
-# What each measure is called, in Chinese and in English, for the API and the exports.
-MEASURE_LABELS: dict[str, dict[str, str]] = {
-    "resident": {"zh": "实有人口", "en": "residents"},
-    "usual_resident": {"zh": "常住人口", "en": "usual residents"},
-    "floating": {"zh": "流动人口", "en": "floating"},
-    "registered": {"zh": "户籍人口", "en": "registered (hukou)"},
-    "absent": {"zh": "人不在户在", "en": "registered, living elsewhere"},
-    "unknown": {"zh": "待核实", "en": "registered, residence to be verified"},
-    "households": {"zh": "户数", "en": "households"},
-}
+if TYPE_CHECKING:
+    from popbase.context import BuildContext
 
 
 def residents_sql() -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from fastapi import HTTPException
 
-from popbase.analysis.rollup import MEASURES
+from popbase.analysis.measures import MEASURES
 from popbase.api.gate import Principal, not_found
 from popbase.api.served import ServedSnapshot
 from popbase.ops.suppression import TAG_PREFIX

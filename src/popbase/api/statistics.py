@@ -17,7 +17,7 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from popbase.analysis.rollup import MEASURE_LABELS
+from popbase.analysis.measures import MEASURE_LABELS
 from popbase.api.deps import Caller, GateDep, Served, returned
 from popbase.api.disclosed import (
     UNIT_MEASURES,

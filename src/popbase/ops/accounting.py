@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from popbase.ops.ingest import INGEST_REASONS
+from popbase.context import INGEST_REASONS
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 STAGE_ORDER = ("ingest", "validate", "match", "resolve", "link")
 

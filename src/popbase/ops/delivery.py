@@ -27,12 +27,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from popbase.context import INGEST_REASONS
 from popbase.errors import PartialDeliveryError, PopbaseError
-from popbase.ops.ingest import INGEST_REASONS
 from popbase.ops.snapshot import current_snapshot
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 # ``--accept-partial all`` accepts every source.
 ACCEPT_ALL = "all"

@@ -26,7 +26,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from popbase.analysis.rollup import MEASURES
+from popbase.analysis.measures import MEASURES
 from popbase.ops.snapshot import current_snapshot
 
 LEVELS = ("district", "street", "community", "grid")

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from popbase.config import CANONICAL_FIELDS, SourceConfig
+from popbase.context import QUARANTINE_COLUMNS, RECORD_TABLES, quarantine_rows
 from popbase.io.sources import META_COLUMNS, SourceRows, read_source
 from popbase.ops import value_limits
 from popbase.ops.snapshot import raw_rows_file, work_folder
@@ -40,35 +41,7 @@ from popbase.portraits.column_events import (
 
 if TYPE_CHECKING:
     from popbase.backends import Backend
-    from popbase.pipeline import BuildContext
-
-QUARANTINE_COLUMNS = ["source", "record_id", "file", "row_number", "stage", "reason", "detail"]
-RECORD_TABLES = {
-    "person": "person_records",
-    "enterprise": "enterprise_records",
-    "room": "room_records",
-    "signaling": "signaling_records",
-}
-# Reasons of rows set aside at ingest, before they reach the kind's records table.
-INGEST_REASONS = {"row_malformed": "malformed", value_limits.REASON: "too_long"}
-
-
-def quarantine_rows(
-    records: pd.DataFrame, stage: str, reason: str | pd.Series, detail: str | pd.Series = ""
-) -> pd.DataFrame:
-    """Quarantine entries for ``records`` (which carry the meta columns)."""
-    return pd.DataFrame(
-        {
-            "source": records["source"].to_numpy(dtype=object),
-            "record_id": records["record_id"].to_numpy(dtype=object),
-            "file": records["file"].to_numpy(dtype=object),
-            "row_number": records["row_number"].to_numpy(),
-            "stage": stage,
-            "reason": reason if isinstance(reason, str) else reason.to_numpy(dtype=object),
-            "detail": detail if isinstance(detail, str) else detail.to_numpy(dtype=object),
-        },
-        columns=QUARANTINE_COLUMNS,
-    )
+    from popbase.context import BuildContext
 
 
 def set_aside_too_long(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from popbase import __version__
-from popbase.analysis.rollup import MEASURES
+from popbase.analysis.measures import MEASURES
 from popbase.ops.snapshot import (
     BASE_DB,
     GRAPH_DB,
@@ -38,7 +38,7 @@ from popbase.store.ladybug_store import LadybugStore
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 # Every count of a unit or building (see popbase.analysis.rollup), 0 where none.
 _COUNTS = ", ".join(f"coalesce(c.{m}, 0) AS {m}" for m in (*MEASURES, "households"))

@@ -41,12 +41,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from popbase.ops.ingest import RECORD_TABLES
+from popbase.context import RECORD_TABLES
 from popbase.ops.snapshot import SNAPSHOTS, Snapshot, current_snapshot
 
 if TYPE_CHECKING:
     from popbase.config import Project, QualityConfig, SourceConfig
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 
 def completeness_sql(source: SourceConfig) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from popbase.analysis.rollup import MEASURES
+from popbase.analysis.measures import MEASURES
 from popbase.security.access import LEVELS, Level
 from popbase.security.disclosure import Cells, Relation
 from popbase.security.disclosure_audit import protect

@@ -44,6 +44,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from popbase.context import VALUE_TOO_LONG
+
 # Fields whose values are identifiers, codes, phones or numbers.
 _CODES: Final = (
     "record_no",
@@ -80,7 +82,7 @@ VALUE_LIMITS: Final[Mapping[str, int]] = {
 # Every other field, and the columns a source's ``events:`` and ``tags:`` read.
 OTHER = "other"
 OTHER_LIMIT: Final = 2_000
-REASON: Final = "value_too_long"
+REASON: Final = VALUE_TOO_LONG
 
 
 def value_limit(field: str, overrides: Mapping[str, int] | None = None, kind: str = "") -> int:

@@ -19,22 +19,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from popbase.population.credit_code import validate_credit_codes
+from popbase.population.whereabouts import says_away_sql
 from popbase.values.vocabulary import word_key_sql, word_key_texts
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
-
-
-def says_away_sql(status: str) -> str:
-    """SQL true when the household status ``status`` says the person lives elsewhere.
-
-    The status is read into canonical form by the validate stage: ``absent_registered``
-    stands for 人不在户在, 外出, 人户分离（外出） and the other words of the vocabulary.
-
-    >>> says_away_sql("r.household_status")
-    "coalesce(r.household_status = 'absent_registered', false)"
-    """
-    return f"coalesce({status} = 'absent_registered', false)"
+    from popbase.context import BuildContext
 
 
 def _best(partition: str, alias: str) -> str:

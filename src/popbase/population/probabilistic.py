@@ -52,7 +52,7 @@ from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
     from popbase.config import ResolutionConfig
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 # A caller named only by surname and a form of address (王先生, 李女士).
 POLITE_FORMS = {"先生": "M", "女士": "F", "小姐": "F", "阿姨": "F", "师傅": None}

@@ -60,13 +60,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from popbase.population.link import says_away_sql
 from popbase.population.months_here import months_here_sql
 from popbase.population.residency_rules import MONTHS_RULE_NAMES, RULE_NAMES
-from popbase.population.whereabouts import inactive_sql, place_presence
+from popbase.population.whereabouts import inactive_sql, place_presence, says_away_sql
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 STATUSES = (
     "present_registered",

@@ -23,7 +23,7 @@ from popbase.population.unidentified import found_unidentified
 from popbase.security.pseudonym import pseudonym_key
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 
 def person_ids(id_numbers: Sequence[str], key: str) -> list[str]:

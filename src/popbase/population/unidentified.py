@@ -25,7 +25,7 @@ from popbase.security.pseudonym import pseudonym_key
 from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 
 def unidentified_rows_sql() -> str:

@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from popbase.context import quarantine_rows
 from popbase.io.tables import ARROW_TEXT
-from popbase.ops.ingest import quarantine_rows
 from popbase.population.credit_code import validate_credit_codes
 from popbase.population.mistyped_id import CHECKSUM_REASON, claimed_parts_of
 from popbase.population.person_name import NAME_FIXES, is_valid_name, normalize_names
@@ -33,7 +33,7 @@ from popbase.values.dates import iso_date_sql
 from popbase.values.records import read_record_values
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 ID_DETAIL = {
     "id_missing": "no resident ID number; such records need probabilistic resolution",

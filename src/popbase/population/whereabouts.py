@@ -30,7 +30,7 @@ import shapely
 from popbase.space.crs import GEOGRAPHIC, projected_crs_for, to_geographic, transform_geometries
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 # A point outside the area but closer than this to it may be a positioning error of a
 # person living at the edge (cell-based positions are good to a few hundred metres).
@@ -176,3 +176,15 @@ def place_presence(ctx: BuildContext) -> dict[str, Any]:
     )
     ctx.db.put("presence_places", out)
     return {f"presence_rows_{p}": int((placed["place"] == p).sum()) for p in PLACES}
+
+
+def says_away_sql(status: str) -> str:
+    """SQL true when the household status ``status`` says the person lives elsewhere.
+
+    The status is read into canonical form by the validate stage: ``absent_registered``
+    stands for 人不在户在, 外出, 人户分离（外出） and the other words of the vocabulary.
+
+    >>> says_away_sql("r.household_status")
+    "coalesce(r.household_status = 'absent_registered', false)"
+    """
+    return f"coalesce({status} = 'absent_registered', false)"

@@ -35,7 +35,7 @@ from popbase.values.unreadable import record_unreadable
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 TAG_COLUMNS = "person_id, tag, source, record_id, valid_from, valid_to"
 

@@ -45,7 +45,7 @@ from popbase.values.layers import read_layer_values
 from popbase.values.unreadable import record_unreadable
 
 if TYPE_CHECKING:
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 __all__ = ["LEVEL_BY_CODE_LENGTH", "load_space"]
 

@@ -9,7 +9,7 @@ bulk load reads them.
 
 from __future__ import annotations
 
-from popbase.analysis.rollup import MEASURES
+from popbase.analysis.measures import MEASURES
 
 _COUNTS = ", ".join((*MEASURES, "households"))
 _DIVISIONS = "SELECT code FROM served.units WHERE level <> 'grid'"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from popbase.ops.ingest import RECORD_TABLES
+from popbase.context import RECORD_TABLES
 from popbase.values.dates import read_dates
 from popbase.values.numbers import read_floors, read_months, read_numbers
 from popbase.values.reading import Reading
@@ -30,7 +30,7 @@ from popbase.values.vocabulary import FIELDS, Vocabulary
 
 if TYPE_CHECKING:
     from popbase.backends.base import Backend
-    from popbase.pipeline import BuildContext
+    from popbase.context import BuildContext
 
 __all__ = [
     "FIELD_READERS",
