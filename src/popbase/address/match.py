@@ -41,6 +41,7 @@ from popbase.address.region import region_gate
 from popbase.context import quarantine_rows
 from popbase.errors import SourceFileError
 from popbase.io.gc_pause import gc_paused
+from popbase.space.room_id import room_ids, room_numbers
 
 if TYPE_CHECKING:
     from popbase.context import BuildContext
@@ -367,9 +368,7 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
     given = _room_numbers(housing["given_room"])
     housing["room_no"] = given.where(given.notna(), housing["room_no"])
     housing.loc[housing["building_id"].notna() & housing["room_no"].notna(), "reason"] = None
-    housing["room_id"] = (housing["building_id"] + "-" + housing["room_no"]).where(
-        housing["building_id"].notna() & housing["room_no"].notna()
-    )
+    housing["room_id"] = room_ids(housing["building_id"], housing["room_no"])
     housing.loc[housing["room_id"].isna() & housing["reason"].isna(), "reason"] = "no_room_number"
     bad = housing["room_id"].isna()
     records = db.query_df("SELECT source, record_id, file, row_number FROM room_records")
@@ -393,9 +392,7 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
     known_rooms = set(housing_rooms["room_id"])
 
     links = addresses[addresses["address_kind"] != "room"].copy()
-    links["room_id"] = (links["building_id"] + "-" + links["room_no"]).where(
-        links["building_id"].notna() & links["room_no"].notna()
-    )
+    links["room_id"] = room_ids(links["building_id"], links["room_no"])
     unknown = (
         links["building_id"].isin(covered)
         & links["room_id"].notna()
@@ -428,7 +425,7 @@ def match_addresses(ctx: BuildContext) -> dict[str, Any]:
                 {
                     "room_id": rebuilt["room_id"],
                     "building_id": rebuilt["building_id"],
-                    "room_no": rebuilt["room_id"].str.rsplit("-", n=1).str[1],
+                    "room_no": room_numbers(rebuilt["room_id"]),
                     "origin": "rebuilt",
                 }
             ),

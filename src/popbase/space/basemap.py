@@ -41,6 +41,7 @@ from popbase.space.division_layers import TREE_COLUMNS, division_units
 from popbase.space.divisions import LEVEL_BY_CODE_LENGTH, historical_aliases
 from popbase.space.layers import LOADED_REASONS, QUARANTINE_COLUMNS, Layer, read_layer
 from popbase.space.placement import assign_buildings, floor_numbers
+from popbase.space.room_id import room_ids
 from popbase.values.layers import read_layer_values
 from popbase.values.unreadable import record_unreadable
 
@@ -214,7 +215,7 @@ def load_space(ctx: BuildContext) -> dict[str, Any]:
     n_rooms = 0
     if space.rooms is not None:
         r = take(read_layer(project, "rooms", space.rooms), None)
-        room_id = r["building"].astype(str) + "-" + r["room_no"].astype(str)
+        room_id = room_ids(r["building"].astype(str), r["room_no"].astype(str))
         rooms = pd.DataFrame(
             {
                 "room_id": r["id"].where(r["id"].notna(), room_id) if "id" in r else room_id,
