@@ -12,7 +12,6 @@ person, records are ranked by source trust priority, then recency: the first is
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ import pyarrow as pa
 
 from popbase.population.probabilistic import link_unknown_records
 from popbase.population.unidentified import found_unidentified
-from popbase.security.pseudonym import pseudonym_key
+from popbase.security.pseudonym import keyed_ids, pseudonym_key
 
 if TYPE_CHECKING:
     from popbase.context import BuildContext
@@ -37,9 +36,7 @@ def person_ids(id_numbers: Sequence[str], key: str) -> list[str]:
     >>> person_ids(["310112199001011234"], "k") == [a]
     True
     """
-    secret = key.encode()
-    # hmac.digest is the one-call form: at a million IDs, three times faster than hmac.new.
-    return ["P" + hmac.digest(secret, n.encode(), "sha256")[:8].hex() for n in id_numbers]
+    return keyed_ids("P", id_numbers, key)
 
 
 def person_keys_sql() -> str:

@@ -15,13 +15,12 @@ reason.
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from popbase.population.probabilistic import UNKNOWN_IDS, admit_records_sql
-from popbase.security.pseudonym import pseudonym_key
+from popbase.security.pseudonym import keyed_ids, pseudonym_key
 from popbase.values.dates import iso_date_sql
 
 if TYPE_CHECKING:
@@ -58,8 +57,7 @@ def unidentified_ids(identities: list[str], key: str) -> list[str]:
     >>> a != b and a.startswith("U") and len(a) == 17
     True
     """
-    secret = key.encode()
-    return ["U" + hmac.digest(secret, i.encode(), "sha256")[:8].hex() for i in identities]
+    return keyed_ids("U", identities, key)
 
 
 def found_unidentified(ctx: BuildContext) -> int:
