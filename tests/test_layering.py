@@ -66,3 +66,8 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert {"popbase.ops.ingest", "popbase.pipeline"} <= imported(path)
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if not m.startswith("popbase.store")))
+def test_the_graph_is_reached_only_through_the_store(module: str) -> None:
+    assert "popbase.store.ladybug_store" not in imported(MODULES[module]), module

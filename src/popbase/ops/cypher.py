@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from popbase.ops.snapshot import current_snapshot
-from popbase.store.ladybug_store import GraphError, LadybugStore
+from popbase.store.graph import GraphError, open_graph
 
 
 def parse_params(pairs: list[str]) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def run_cypher(output_dir: Path, query: str, params: dict[str, Any] | None = Non
         opened read-only.
     """
     snap = current_snapshot(output_dir)
-    store = LadybugStore(snap.graph_db, read_only=True)
+    store = open_graph(snap.graph_db, read_only=True)
     try:
         return store.query(query, params)
     except GraphError as exc:

@@ -31,9 +31,8 @@ from popbase.security.access import Level, load_roles
 from popbase.security.masking import mask_id_number, mask_name, mask_phone
 from popbase.security.pseudonym import pseudonym_key
 from popbase.security.sealing import seal, seal_key
-from popbase.store.graph import NODES, RELS
+from popbase.store.graph import NODES, RELS, open_graph
 from popbase.store.graph_tables import EDGE_SQL, NODE_SQL
-from popbase.store.ladybug_store import LadybugStore
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -214,7 +213,7 @@ def _write_graph(ctx: BuildContext, folder: Path) -> dict[str, Any]:
     staging.mkdir(exist_ok=True)
     start = time.perf_counter()
     graph_path = folder / GRAPH_DB
-    store = LadybugStore(graph_path)
+    store = open_graph(graph_path)
     try:
         store.create_schema()
         # Nodes before edges: an edge's ends must exist when it is loaded.

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from popbase.errors import PopbaseError
+
 _PLACE = ("division_code", "STRING")  # the code of the smallest unit holding the node
 # A link's source and date. The record behind it is in the served tables (record_links,
 # person_tags): record ids are long strings, and on edges they doubled the load time.
@@ -161,3 +163,22 @@ class GraphStore(Protocol):
 
     def close(self) -> None:
         """Release the database."""
+
+
+class GraphError(PopbaseError, RuntimeError):
+    """A graph statement failed; the message quotes it."""
+
+
+def open_graph(path: Path, read_only: bool = False) -> GraphStore:
+    """The graph database at ``path`` (LadybugDB): every part of popbase opens it here.
+
+    Parameters
+    ----------
+    path
+        The database file of a snapshot.
+    read_only
+        Open it only to read (queries that write then fail with :class:`GraphError`).
+    """
+    from popbase.store.ladybug_store import LadybugStore
+
+    return LadybugStore(path, read_only=read_only)

@@ -10,12 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from popbase.errors import PopbaseError
-from popbase.store.graph import NODES, RELS
-
-
-class GraphError(PopbaseError, RuntimeError):
-    """A graph statement failed; the message quotes it."""
+from popbase.store.graph import NODES, RELS, GraphError
 
 
 class LadybugStore:
