@@ -22,6 +22,7 @@ with warnings.catch_warnings():
 
 from typer.testing import CliRunner
 
+from popbase.analysis.measures import MEASURES
 from popbase.api import create_app
 from popbase.api.gate import PERSON_FIELDS, Gate
 from popbase.cli import app as cli
@@ -606,15 +607,7 @@ def test_departments_see_small_counts_below_street_level_suppressed(
     assert r.status_code == 200
     grids = r.json()["children"]
     assert grids, "a committee of the sample has grids"
-    measures = (
-        "resident",
-        "usual_resident",
-        "floating",
-        "registered",
-        "absent",
-        "unknown",
-        "households",
-    )
+    measures = (*MEASURES, "households")
     hidden_any = False
     for measure in measures:
         shown = [g[measure] for g in grids if g[measure] is not None]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from popbase.address.gazetteer import Gazetteer, admin_places
-from popbase.address.index import build_index, plate_street
+from popbase.address.index import BuildingIndex, build_index, plate_street
 from popbase.address.match import locate_all, read_addresses
 from popbase.address.normalize import normalize
 from popbase.address.parse import AddressParser
@@ -27,6 +27,24 @@ DIVISIONS = [
     ("310104003002", "肇嘉浜路居委会"),
     ("310104003003", "柿子湾村村委会"),
 ]
+
+
+def basemap(
+    buildings: dict[str, str], floors: int = 20, known_roads: tuple[str, ...] = ()
+) -> BuildingIndex:
+    """The index of a basemap of ``buildings`` (id → door-plate address) in one committee."""
+    table = pd.DataFrame(
+        {
+            "building_id": list(buildings),
+            "address": list(buildings.values()),
+            "use": "residential",
+            "floors": floors,
+            "community_code": "310104003001",
+        }
+    )
+    index = build_index(pd.DataFrame(DIVISIONS, columns=["code", "name"]), table, known_roads)
+    index.region = "310104"
+    return index
 
 
 def test_every_bundled_real_road_links_in_every_form() -> None:
@@ -69,22 +87,14 @@ def test_a_committee_named_after_a_road_does_not_take_the_road(text: str, road: 
 
 
 def test_a_name_before_a_door_plate_in_the_basemap_is_a_street() -> None:
-    divisions = pd.DataFrame(DIVISIONS, columns=["code", "name"])
-    buildings = pd.DataFrame(
+    index = basemap(
         {
-            "building_id": ["B1", "B2", "B3"],
-            "address": [
-                "上海市徐汇区仪风弄88号",
-                "上海市徐汇区花园弄5号",
-                "上海市徐汇区营口道12弄3号",
-            ],
-            "use": "residential",
-            "floors": 6,
-            "community_code": "310104003001",
-        }
+            "B1": "上海市徐汇区仪风弄88号",
+            "B2": "上海市徐汇区花园弄5号",
+            "B3": "上海市徐汇区营口道12弄3号",
+        },
+        floors=6,
     )
-    index = build_index(divisions, buildings)
-    index.region = "310104"
     texts = ["仪风弄88号301室", "花园弄五号201", "营口道12弄3号402室"]
     located = locate_all(read_addresses(texts, index), index).set_index("text")
     assert located.loc[texts, "building_id"].tolist() == ["B1", "B2", "B3"]
@@ -101,18 +111,7 @@ def test_a_plate_street_is_only_taken_where_no_road_was_read() -> None:
 
 def test_the_roads_layer_makes_a_road_of_any_ending() -> None:
     # 杨家浜 is a road here (its roads layer says so), though its name ends in a creek's word.
-    divisions = pd.DataFrame(DIVISIONS, columns=["code", "name"])
-    buildings = pd.DataFrame(
-        {
-            "building_id": ["B1"],
-            "address": ["上海市徐汇区杨家浜12弄3号"],
-            "use": "residential",
-            "floors": 6,
-            "community_code": "310104003001",
-        }
-    )
-    index = build_index(divisions, buildings, known_roads=["杨家浜", "东风浜"])
-    index.region = "310104"
+    index = basemap({"B1": "上海市徐汇区杨家浜12弄3号"}, floors=6, known_roads=("杨家浜", "东风浜"))
     texts = ["杨家浜12弄3号402室", "东风浜5号101室"]
     located = locate_all(read_addresses(texts, index), index).set_index("text")
     assert located.loc["杨家浜12弄3号402室", "building_id"] == "B1"
@@ -171,23 +170,14 @@ def test_numerals_in_names_stay_names(text: str, norm: str) -> None:
 
 def test_a_typo_after_another_places_name_is_corrected_before_outside() -> None:
     # 襄阳南路 is a road of the area; 襄阳楠路 is it mistyped, not an address in Xiangyang.
-    divisions = pd.DataFrame(DIVISIONS, columns=["code", "name"])
-    buildings = pd.DataFrame(
+    index = basemap(
         {
-            "building_id": ["B1", "B2", "B3", "B4"],
-            "address": [
-                "上海市徐汇区襄阳南路100弄2号",
-                "上海市徐汇区陕西南路5号",
-                "上海市徐汇区中山南二路10号",
-                "上海市徐汇区乌鲁木齐中路20弄1号",
-            ],
-            "use": "residential",
-            "floors": 20,
-            "community_code": "310104003001",
+            "B1": "上海市徐汇区襄阳南路100弄2号",
+            "B2": "上海市徐汇区陕西南路5号",
+            "B3": "上海市徐汇区中山南二路10号",
+            "B4": "上海市徐汇区乌鲁木齐中路20弄1号",
         }
     )
-    index = build_index(divisions, buildings)
-    index.region = "310104"
     typos = [
         "襄阳楠路100弄2号301室",
         "陕西楠路5号1201室",
@@ -223,20 +213,15 @@ def test_a_county_elsewhere_written_out_is_still_read() -> None:
     assert parser.parse("上海市昆山市玉山镇1号").codes["district"] == "320583"
 
 
-def _lane_city() -> pd.DataFrame:
-    return pd.DataFrame(
+def _lane_city() -> BuildingIndex:
+    return basemap(
         {
-            "building_id": ["L1", "L2", "P1", "Z1"],
-            "address": [
-                "上海市徐汇区医学院路501弄1号",
-                "上海市徐汇区医学院路501弄2号",
-                "上海市徐汇区医学院路497号",
-                "上海市徐汇区张家弄660号",
-            ],
-            "use": "residential",
-            "floors": 30,
-            "community_code": "310104003001",
-        }
+            "L1": "上海市徐汇区医学院路501弄1号",
+            "L2": "上海市徐汇区医学院路501弄2号",
+            "P1": "上海市徐汇区医学院路497号",
+            "Z1": "上海市徐汇区张家弄660号",
+        },
+        floors=30,
     )
 
 
@@ -254,15 +239,13 @@ def _lane_city() -> pd.DataFrame:
     ],
 )
 def test_lane_houses_written_on_their_plate(text: str, building: str, room: str) -> None:
-    index = build_index(pd.DataFrame(DIVISIONS, columns=["code", "name"]), _lane_city())
-    index.region = "310104"
+    index = _lane_city()
     located = locate_all(read_addresses([text], index), index).iloc[0]
     assert (located["building_id"], located["room_no"]) == (building, room)
 
 
 def test_a_plate_with_no_building_and_no_lane_stays_unknown() -> None:
-    index = build_index(pd.DataFrame(DIVISIONS, columns=["code", "name"]), _lane_city())
-    index.region = "310104"
+    index = _lane_city()
     located = locate_all(read_addresses(["医学院路503号1号203室"], index), index).iloc[0]
     assert located["building_id"] is None and located["reason"] == "unknown_number"
 

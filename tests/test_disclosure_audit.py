@@ -23,6 +23,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
+from popbase.analysis.measures import MEASURES as UNIT_MEASURES
 from popbase.api.people import MAX_TAGS
 from popbase.config import load_project
 from popbase.ops.snapshot import current_snapshot
@@ -31,15 +32,7 @@ from popbase.security.disclosure import LARGEST_SUPPRESSED, Cells, Relation
 from popbase.security.disclosure_audit import audit
 
 SUPPRESSED = [r.id for r in load_roles().roles if r.suppress_below == "street"]
-MEASURES = (
-    "resident",
-    "usual_resident",
-    "floating",
-    "registered",
-    "absent",
-    "unknown",
-    "households",
-)
+MEASURES = (*UNIT_MEASURES, "households")
 EVERYWHERE = "-180,-90,180,90"
 Key = tuple[str, str, str]
 

@@ -163,7 +163,7 @@ def test_every_row_of_every_source_is_accounted_for(built_city: Path) -> None:
     assert accounting["community_ledger"]["rows_in"] > 0  # the two-row-header workbooks
 
 
-def _append_line(path: Path, line: str) -> None:
+def append_line(path: Path, line: str) -> None:
     """Append a line in the file's own encoding."""
     data = path.read_bytes()
     try:
@@ -185,8 +185,8 @@ def dirty_city(copy_city: Callable[..., Path]) -> dict[str, Any]:
     health, civil = sources / "health_records.csv", sources / "civil_affairs.csv"
     health_rows = len(read_table(health).frame) + 1  # the header is row 1
     civil_rows = len(read_table(civil).frame) + 1
-    _append_line(health, '"WJX9","出生登记","只有三个字段"')  # too few fields
-    _append_line(civil, '"MZX9","婚姻登记","310112199001011234","张三')  # unclosed quote
+    append_line(health, '"WJX9","出生登记","只有三个字段"')  # too few fields
+    append_line(civil, '"MZX9","婚姻登记","310112199001011234","张三')  # unclosed quote
 
     police = read_table(sources / "police_hukou.csv").frame
     known_id = next(i for i in police["公民身份号码"] if ric.is_valid(i))

@@ -23,6 +23,7 @@ from popbase.ops.evaluate import evaluate_project
 from popbase.ops.snapshot import current_snapshot
 from popbase.pipeline import run
 from popbase.population.residency_rules import MONTHS_RULE_NAMES, RULE_NAMES
+from test_pipeline import append_line
 
 # A person the tiny city does not hold: registered here, insured in the city, listed nowhere.
 # (stdnum's check digit is of the first 17 characters of an 18-character number.)
@@ -37,20 +38,6 @@ def base(project: Path, sql: str) -> pd.DataFrame:
         return con.execute(sql).df()
     finally:
         con.close()
-
-
-def append_line(path: Path, line: str) -> None:
-    """Append a CSV line in the file's own encoding."""
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-        encoding = "utf-8"
-    except UnicodeDecodeError:
-        encoding = "gb18030"
-    if not data.endswith(b"\n"):
-        line = "\n" + line
-    with path.open("ab") as out:
-        out.write((line + "\n").encode(encoding))
 
 
 @pytest.fixture(scope="module")

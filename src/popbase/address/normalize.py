@@ -56,6 +56,7 @@ _NUMERAL_CHARS = "零〇一二两三四五六七八九十百千"
 # A numbered alley or branch road is named so (下沙四巷, 经四支路, 丁字沽一号路): after a
 # name, a numeral before 巷 or 支, or before 号 and a road's word, stays part of the name.
 _NAMED_UNITS = ("巷", "支")
+_NAMED_ALT = "|".join(_NAMED_UNITS)
 _COUNTED_ALT = "|".join(u for u in UNIT_WORDS if u not in _NAMED_UNITS)
 _NUMBERED_ROAD = "路|街|大街|大道|干道|公路"
 # After a road's word (and a direction), a numeral before 巷 numbers the alleys off it
@@ -70,10 +71,10 @@ _UNITS_ALT = "|".join(UNIT_WORDS)
 # as 7弄6-403 is written, 巨野路三百五十五-二号 as 355-2号, 裙楼五-五层: floors 5 to 5);
 # or ending the address after such a dash.
 _NUMERAL_RUN = re.compile(
-    f"(?:^|(?<=[0-9{_NUMBERED_ENDS}-]))[{_NUMERAL_CHARS}]+(?=(?:{'|'.join(_NAMED_UNITS)}))"
+    f"(?:^|(?<=[0-9{_NUMBERED_ENDS}-]))[{_NUMERAL_CHARS}]+(?=(?:{_NAMED_ALT}))"
     f"|[{_NUMERAL_CHARS}]+(?=(?:{_COUNTED_ALT}))(?!号(?:{_NUMBERED_ROAD}))"
     f"|(?:(?<=[{_ROAD_WORDS}])|(?<=[{_ROAD_WORDS}][东南西北中横]))"
-    f"[{_NUMERAL_CHARS}]+(?=(?:{'|'.join(_NAMED_UNITS)}))"
+    f"[{_NUMERAL_CHARS}]+(?=(?:{_NAMED_ALT}))"
     f"|(?<=[号弄幢栋座楼层室元])[{_NUMERAL_CHARS}]+$"
     f"|(?<=[弄号幢栋座楼{_ROAD_WORDS}])[{_NUMERAL_CHARS}]+(?=-[0-9{_NUMERAL_CHARS}])"
     f"|(?<=[0-9{_NUMERAL_CHARS}号幢栋座]-)[{_NUMERAL_CHARS}]+$"

@@ -135,12 +135,11 @@ def unplaced_registered_sql() -> str:
     """
 
 
-def presence_at_hukou_sql(sources: list[str]) -> str:
-    """LIVES_IN at the hukou room for the registered whose located row lies in its street.
+def _at_hukou_sql(sources: list[str], joins: str, conditions: str) -> str:
+    """LIVES_IN at the hukou room for the unplaced registered, citing an active presence row.
 
-    Only a row with coordinates placed ``here`` in the hukou's street counts: a row
-    without coordinates (social-security contributions) says the person works in the
-    city, not where they sleep, and is weighed by :func:`household_at_hukou_sql`.
+    ``joins`` and ``conditions`` add what the rule asks of the row (``h`` the registered,
+    ``m`` their member rows, ``r`` the presence row); the most recent row is cited.
     """
     if not sources:
         return "SELECT 1 WHERE false"
@@ -148,18 +147,32 @@ def presence_at_hukou_sql(sources: list[str]) -> str:
         INSERT INTO lives_in
         SELECT h.person_id, h.room_id, r.source, r.record_id, m.as_of
         FROM ({unplaced_registered_sql()}) h
-        JOIN rooms hr ON hr.room_id = h.room_id
-        JOIN buildings hb ON hb.building_id = hr.building_id
         JOIN person_members m ON m.person_id = h.person_id
         JOIN person_records_valid r ON r.record_id = m.record_id
-        JOIN presence_places p ON p.record_id = r.record_id
+        {joins}
         WHERE r.source IN ({_named(sources)}) AND NOT ({inactive_sql("r.person_status")})
-          AND p.place = 'here'
-          AND left(p.division_code, {STREET_DIGITS}) = left(hb.division_code, {STREET_DIGITS})
+          AND {conditions}
         QUALIFY row_number() OVER (
             PARTITION BY h.person_id ORDER BY m.as_of DESC NULLS LAST, r.record_id
         ) = 1
     """
+
+
+def presence_at_hukou_sql(sources: list[str]) -> str:
+    """LIVES_IN at the hukou room for the registered whose located row lies in its street.
+
+    Only a row with coordinates placed ``here`` in the hukou's street counts: a row
+    without coordinates (social-security contributions) says the person works in the
+    city, not where they sleep, and is weighed by :func:`household_at_hukou_sql`.
+    """
+    return _at_hukou_sql(
+        sources,
+        """JOIN presence_places p ON p.record_id = r.record_id
+        JOIN rooms hr ON hr.room_id = h.room_id
+        JOIN buildings hb ON hb.building_id = hr.building_id""",
+        f"""p.place = 'here'
+          AND left(p.division_code, {STREET_DIGITS}) = left(hb.division_code, {STREET_DIGITS})""",
+    )
 
 
 def household_at_hukou_sql(sources: list[str]) -> str:
@@ -170,17 +183,10 @@ def household_at_hukou_sql(sources: list[str]) -> str:
     a located row places here, in another street than the hukou's, stays there instead
     (:func:`stays_in_sql`). The link cites the presence row.
     """
-    if not sources:
-        return "SELECT 1 WHERE false"
-    return f"""
-        INSERT INTO lives_in
-        SELECT h.person_id, h.room_id, r.source, r.record_id, m.as_of
-        FROM ({unplaced_registered_sql()}) h
-        JOIN person_members m ON m.person_id = h.person_id
-        JOIN person_records_valid r ON r.record_id = m.record_id
-        LEFT JOIN presence_places p ON p.record_id = r.record_id
-        WHERE r.source IN ({_named(sources)}) AND NOT ({inactive_sql("r.person_status")})
-          AND coalesce(p.place, 'unsure') <> 'away'
+    return _at_hukou_sql(
+        sources,
+        "LEFT JOIN presence_places p ON p.record_id = r.record_id",
+        """coalesce(p.place, 'unsure') <> 'away'
           -- A located row here in another street says where they sleep: not at home.
           AND h.person_id NOT IN (SELECT person_id FROM presence_places WHERE place = 'here')
           AND EXISTS (
@@ -188,11 +194,8 @@ def household_at_hukou_sql(sources: list[str]) -> str:
               JOIN member_of o ON o.household_id = c.household_id AND o.person_id <> c.person_id
               JOIN lives_in l ON l.person_id = o.person_id
               WHERE c.person_id = h.person_id AND l.room_id = h.room_id
-          )
-        QUALIFY row_number() OVER (
-            PARTITION BY h.person_id ORDER BY m.as_of DESC NULLS LAST, r.record_id
-        ) = 1
-    """
+          )""",
+    )
 
 
 def child_at_home_sql(as_of: dt.date | None) -> str:
